@@ -1,0 +1,109 @@
+"""Catalog models: subscription tiers and the permissions they grant."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, TimestampMixin
+
+BILLING_PROVIDERS: Final = ("exempt", "stripe", "whop")
+
+subscription_tier_permission = sa.Table(
+    "subscription_tier_permission",
+    Base.metadata,
+    sa.Column(
+        "tier_id",
+        sa.Integer,
+        sa.ForeignKey("subscription_tier.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "permission_id",
+        sa.Integer,
+        sa.ForeignKey("permission.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class Permission(TimestampMixin, Base):
+    """Something an account may do, such as ``reports.export``."""
+
+    __tablename__ = "permission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    description: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+
+    tiers: Mapped[list[SubscriptionTier]] = relationship(
+        secondary=subscription_tier_permission, back_populates="permissions"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Permission {self.key!r}>"
+
+
+class SubscriptionTier(TimestampMixin, Base):
+    """A tier an account can hold: a user limit, a billing provider and its permissions."""
+
+    __tablename__ = "subscription_tier"
+    __table_args__ = (
+        sa.UniqueConstraint("stripe_lookup_key", name="uq_subscription_tier_stripe_lookup_key"),
+        sa.UniqueConstraint("whop_product_key", name="uq_subscription_tier_whop_product_key"),
+        sa.CheckConstraint(
+            "billing_provider IN ('exempt', 'stripe', 'whop')", name="billing_provider"
+        ),
+        sa.CheckConstraint("user_limit >= 1", name="user_limit_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    key: Mapped[str] = mapped_column(sa.String(32), unique=True, nullable=False)
+    description: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    user_limit: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+    is_customer_facing: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    billing_provider: Mapped[str] = mapped_column(
+        sa.String(32), nullable=False, default="exempt"
+    )
+    is_billing_exempt: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, index=True
+    )
+    stripe_lookup_key: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    whop_product_key: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    fallback_price: Mapped[str | None] = mapped_column(sa.String(32), default="$0")
+    # Beyond the seed: display/upgrade order (lower first) and the tier of accounts that
+    # hold no granting subscription (at most one tier has it; the catalog service keeps it so).
+    rank: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
+    is_default: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+
+    permissions: Mapped[list[Permission]] = relationship(
+        secondary=subscription_tier_permission,
+        back_populates="tiers",
+        order_by=Permission.key,
+    )
+
+    @property
+    def has_valid_integration(self) -> bool:
+        """True when the tier can actually be sold or granted through its provider."""
+        return self.integration_problem is None
+
+    @property
+    def integration_problem(self) -> str | None:
+        """Why the tier cannot be sold or granted, or None when it can."""
+        if self.billing_provider == "stripe" and not self.stripe_lookup_key:
+            return "a Stripe tier needs a stripe_lookup_key"
+        if self.billing_provider == "whop" and not self.whop_product_key:
+            return "a Whop tier needs a whop_product_key"
+        if self.billing_provider not in BILLING_PROVIDERS:
+            return f"unknown billing provider {self.billing_provider!r}"
+        return None
+
+    def __repr__(self) -> str:
+        return f"<SubscriptionTier {self.key!r} ({self.billing_provider})>"

@@ -1,0 +1,56 @@
+"""Settings from TIERGATE_* environment variables, with test overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError
+
+ENV_PREFIX = "TIERGATE_"
+
+#: Setting name -> (default, parser). Each is read from ``TIERGATE_<NAME>``.
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in _TRUE
+
+
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (None, str),
+    "SECRET_KEY": (None, str),
+    "DEBUG": (False, _bool),
+    "TESTING": (False, _bool),
+    "SQLITE_BACKUP": (True, _bool),
+}
+
+
+def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Build the Flask config: defaults, then TIERGATE_* variables, then ``overrides``."""
+    settings: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = os.environ.get(ENV_PREFIX + name)
+        settings[name] = parse(raw) if raw not in (None, "") else default
+    settings.update(overrides or {})
+    if not settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "tiergate.sqlite3")
+    if not settings["SECRET_KEY"]:
+        if not (settings["DEBUG"] or settings["TESTING"]):
+            raise ConfigurationError(
+                "TIERGATE_SECRET_KEY is not set: set it to a long random string "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set TIERGATE_DEBUG=1 for local development"
+            )
+        settings["SECRET_KEY"] = "tiergate-insecure-development-key"
+    settings["SQLALCHEMY_DATABASE_URI"] = settings["DATABASE_URL"]
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(settings["DATABASE_URL"])
+    return settings
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}

@@ -1,0 +1,102 @@
+"""Alembic environment for tiergate (run through Flask-Migrate)."""
+
+from __future__ import annotations
+
+import logging
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from flask import current_app
+
+from tiergate.db import UTCDateTime
+
+config = context.config
+if config.config_file_name and not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+migrate_ext = current_app.extensions["migrate"]
+target_metadata = migrate_ext.db.metadata
+
+
+def _skip_empty_autogenerate(context_: Any, revision: Any, directives: list[Any]) -> None:
+    # Never write an empty revision when autogenerate finds no change.
+    if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+        directives[:] = []
+        logger.info("No changes in schema detected.")
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Render tiergate's UTCDateTime as the plain column type it stores, so revisions never
+    # import application code.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def run_migrations_offline() -> None:
+    """Emit the migration SQL without a database connection."""
+    url = migrate_ext.db.engine.url.render_as_string(hide_password=False)
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run the migrations on a live connection.
+
+    On SQLite, foreign keys are switched off while batch operations recreate tables (with them
+    on, dropping a parent table deletes its children through ON DELETE CASCADE). The pragma is
+    ignored inside a transaction, so it is set before BEGIN, the integrity is checked with
+    ``PRAGMA foreign_key_check`` before COMMIT, and it is switched back on afterwards.
+    """
+    conf_args = dict(migrate_ext.configure_args)
+    conf_args.setdefault("process_revision_directives", _skip_empty_autogenerate)
+    conf_args.setdefault("render_item", _render_item)
+    given = config.attributes.get("connection")  # a caller's own connection (tests, tools)
+    if given is not None:
+        _migrate(given, conf_args)
+        return
+    with migrate_ext.db.engine.connect() as connection:
+        _migrate(connection, conf_args)
+
+
+def _migrate(connection: Any, conf_args: dict[str, Any]) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _pragma(connection, "foreign_keys = OFF")
+    try:
+        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                _check_foreign_keys(connection)
+        if connection.in_transaction():
+            connection.commit()
+    finally:
+        if sqlite:
+            _pragma(connection, "foreign_keys = ON")
+
+
+def _pragma(connection: Any, pragma: str) -> None:
+    # Straight to the driver: through SQLAlchemy it would run inside a transaction, where
+    # SQLite silently ignores the foreign_keys pragma.
+    if connection.in_transaction():
+        connection.commit()
+    connection.connection.driver_connection.execute(f"PRAGMA {pragma}")
+
+
+def _check_foreign_keys(connection: Any) -> None:
+    violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if violations:
+        raise RuntimeError(
+            f"migration left {len(violations)} foreign key violation(s), rolled back: "
+            f"{violations[:5]}"
+        )
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
