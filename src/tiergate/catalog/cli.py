@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 from flask.cli import AppGroup
 
 catalog_cli = AppGroup("catalog", help="Load and export the tier catalog.")

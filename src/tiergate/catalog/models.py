@@ -67,9 +67,7 @@ class SubscriptionTier(TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     user_limit: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
     is_customer_facing: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
-    billing_provider: Mapped[str] = mapped_column(
-        sa.String(32), nullable=False, default="exempt"
-    )
+    billing_provider: Mapped[str] = mapped_column(sa.String(32), nullable=False, default="exempt")
     is_billing_exempt: Mapped[bool] = mapped_column(
         sa.Boolean, nullable=False, default=False, index=True
     )

@@ -50,7 +50,9 @@ def upgrade():
             "billing_provider IN ('exempt', 'stripe', 'whop')",
             name=op.f("ck_subscription_tier_billing_provider"),
         ),
-        sa.CheckConstraint("user_limit >= 1", name=op.f("ck_subscription_tier_user_limit_positive")),
+        sa.CheckConstraint(
+            "user_limit >= 1", name=op.f("ck_subscription_tier_user_limit_positive")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscription_tier")),
         sa.UniqueConstraint("key", name=op.f("uq_subscription_tier_key")),
         sa.UniqueConstraint(

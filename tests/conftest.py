@@ -1,0 +1,89 @@
+"""Shared fixtures: apps on databases built from the migrations, clients and CLI runners."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from tiergate import create_app
+from tiergate.db import db
+from tiergate.migrate import upgrade_database
+
+from .backends import BACKENDS, fresh_database
+
+TEST_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLITE_BACKUP": False}
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    """Create a test app on ``database_url`` (the schema is not touched)."""
+    return create_app({**TEST_CONFIG, "DATABASE_URL": database_url, **overrides})
+
+
+def migrate_to_head(app: Flask) -> None:
+    """Build the app's schema the way users do: by running every migration."""
+    with app.app_context():
+        upgrade_database("head")
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session; each test gets its own copy."""
+    path = tmp_path_factory.mktemp("template") / "head.sqlite3"
+    migrate_to_head(make_app(f"sqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
+    """A tiergate app on its own SQLite database at head."""
+    path = tmp_path / "tiergate.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    application = make_app(f"sqlite:///{path}")
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def backend_app(tmp_path: Path) -> Callable[[str], AbstractContextManager[Flask]]:
+    """Return a context manager factory: an app at head on a fresh database of a backend."""
+
+    @contextmanager
+    def factory(backend: str) -> Iterator[Flask]:
+        with fresh_database(backend, tmp_path) as url:
+            application = make_app(url)
+            migrate_to_head(application)
+            with application.app_context():
+                try:
+                    yield application
+                finally:
+                    db.session.remove()
+                    db.engine.dispose()
+
+    return factory
+
+
+@pytest.fixture(params=BACKENDS)
+def any_backend_app(request: pytest.FixtureRequest, backend_app: Any) -> Iterator[Flask]:
+    """The same test on SQLite, PostgreSQL and MariaDB, each migrated to head."""
+    with backend_app(request.param) as application:
+        yield application
