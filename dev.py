@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Set up tiergate's development environment, then run the demo or the test suite.
+
+    python3 dev.py run [--port 8000]   # install, migrate SQLite, load the demo catalog, serve
+    python3 dev.py test [PYTEST ARGS]   # install, lint, type-check, run the full test suite
+
+Needs only Python 3.11+ and the package index: the pinned uv goes into .tools/, and uv
+installs the locked dependencies (uv.lock) into .venv/.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+TOOLS = ROOT / ".tools"
+UV_VERSION = "0.13.8"
+BIN = "Scripts" if os.name == "nt" else "bin"
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
+        sys.exit(f"tiergate needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command not in ("run", "test"):
+        print(__doc__)
+        return 2
+    uv = ensure_uv()
+    env = {**os.environ, "UV_PYTHON": sys.executable, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run([uv, "sync", "--frozen"], cwd=ROOT, env=env, check=True)
+    return run_demo(uv, env, rest) if command == "run" else run_tests(uv, env, rest)
+
+
+def ensure_uv() -> str:
+    """Install the pinned uv into .tools/ once and return its path."""
+    uv = TOOLS / BIN / ("uv.exe" if os.name == "nt" else "uv")
+    if not uv.exists():
+        venv.create(TOOLS, with_pip=True)
+        pip = [str(TOOLS / BIN / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, f"uv=={UV_VERSION}"], check=True)
+    return str(uv)
+
+
+def run_demo(uv: str, env: dict[str, str], rest: list[str]) -> int:
+    """Migrate the SQLite database, load the demo catalog and serve it."""
+    instance = ROOT / "instance"
+    instance.mkdir(exist_ok=True)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+    env = {
+        "TIERGATE_SECRET_KEY": key_file.read_text().strip(),
+        "TIERGATE_DATABASE_URL": f"sqlite:///{instance / 'tiergate.sqlite3'}",
+        **env,
+    }
+    tiergate = [uv, "run", "--frozen", "tiergate"]
+    subprocess.run([*tiergate, "db", "upgrade"], cwd=ROOT, env=env, check=True)
+    subprocess.run([*tiergate, "catalog", "load", "--demo"], cwd=ROOT, env=env, check=True)
+    return subprocess.run([*tiergate, "serve", *rest], cwd=ROOT, env=env).returncode
+
+
+def run_tests(uv: str, env: dict[str, str], rest: list[str]) -> int:
+    """Lint, type-check, then run pytest (its summary line comes last)."""
+    run = [uv, "run", "--frozen"]
+    for check in (
+        ["ruff", "check", "src", "tests", "benchmarks", "dev.py"],
+        ["ruff", "format", "--check", "src", "tests", "benchmarks", "dev.py"],
+        ["mypy"],
+    ):
+        if subprocess.run([*run, *check], cwd=ROOT, env=env).returncode != 0:
+            print(f"dev.py: `{' '.join(check)}` failed", file=sys.stderr)
+            return 1
+    return subprocess.run([*run, "pytest", *rest], cwd=ROOT, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
