@@ -1,0 +1,57 @@
+"""Pages and the health check."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, jsonify, redirect, render_template, url_for
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response as BaseResponse
+
+from ..catalog.models import SubscriptionTier
+from ..db import db
+from .health import database_health
+
+# The app's own /static has no folder; the package's assets get a path of their own so the
+# two rules never compete.
+web = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/assets",
+)
+
+
+@web.app_template_filter("user_limit")
+def user_limit_label(user_limit: int) -> str:
+    """Render a tier's user limit as "1 user" or "5 users"."""
+    return f"{user_limit} user" if user_limit == 1 else f"{user_limit} users"
+
+
+@web.get("/")
+def index() -> BaseResponse:
+    """Send visitors to the pricing page until there is a home page."""
+    return redirect(url_for("web.pricing"))
+
+
+@web.get("/pricing")
+def pricing() -> str:
+    """Show the customer-facing tiers in rank order with their permissions."""
+    # Permissions are loaded in one extra query for all tiers, so the page's query count does
+    # not grow with the catalog.
+    tiers = db.session.scalars(
+        sa.select(SubscriptionTier)
+        .where(SubscriptionTier.is_customer_facing)
+        .order_by(SubscriptionTier.rank, SubscriptionTier.key)
+        .options(selectinload(SubscriptionTier.permissions))
+    ).all()
+    return render_template("pricing.html", tiers=tiers)
+
+
+@web.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Report whether the database answers and is migrated to the code's head."""
+    status, body = database_health(db.engine)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, status
