@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure a tiergate application."""
-    from . import catalog, web
+    from . import accounts, audit, billing, catalog, entitlements, web
     from .config import load_settings
     from .db import db
     from .errors import register_error_handlers
@@ -26,6 +26,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     init_migrations(app)
     catalog.init_app(app)
+    accounts.init_app(app)
+    billing.init_app(app)
+    entitlements.init_app(app)
+    audit.init_app(app)
     web.init_app(app)
     register_error_handlers(app)
     return app

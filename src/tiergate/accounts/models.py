@@ -1,0 +1,149 @@
+"""Users, customer accounts, memberships, invitations and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, TimestampMixin, UTCDateTime
+
+if TYPE_CHECKING:
+    from ..billing.models import Subscription
+
+ROLES: Final = ("owner", "admin", "member")
+
+
+class User(TimestampMixin, Base):
+    """A person who can log in; the e-mail is stored stripped and lower-case."""
+
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True, nullable=False)
+    # None means the user cannot log in with a password (invited, or created without one).
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    display_name: Mapped[str] = mapped_column(sa.String(128), nullable=False, default="")
+    is_staff: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    is_active: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=True, server_default=sa.true()
+    )
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.email!r}>"
+
+
+class Account(TimestampMixin, Base):
+    """A customer organisation: it holds subscriptions, members and seats."""
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    # Bumped in the same transaction as any change to the account's subscriptions,
+    # memberships or invitations, so that every process's entitlements cache notices.
+    entitlements_version: Mapped[int] = mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", passive_deletes=True
+    )
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Account {self.slug!r}>"
+
+
+class Membership(TimestampMixin, Base):
+    """A user's seat in an account, with a role."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "user_id"),
+        sa.CheckConstraint("role IN ('owner', 'admin', 'member')", name="role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    role: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="member")
+
+    account: Mapped[Account] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+    def __repr__(self) -> str:
+        return f"<Membership account={self.account_id} user={self.user_id} {self.role}>"
+
+
+class Invitation(TimestampMixin, Base):
+    """A pending seat: an e-mail invited to an account, redeemed once with a secret token."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (sa.CheckConstraint("role IN ('owner', 'admin', 'member')", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False)
+    role: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="member")
+    # sha256 hex of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+    account: Mapped[Account] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+    def is_pending(self, now: datetime) -> bool:
+        """Tell whether the invitation still holds a seat at ``now``."""
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.email!r} to account={self.account_id}>"
+
+
+class ApiKey(TimestampMixin, Base):
+    """A bearer key for the JSON API: scoped to one account, or to staff when account is None."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    # The first characters of the key, shown in listings so a user can tell keys apart.
+    prefix: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    account: Mapped[Account | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ApiKey {self.prefix!r} account={self.account_id}>"

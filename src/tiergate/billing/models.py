@@ -1,0 +1,74 @@
+"""Subscriptions: the record of which tier an account holds through which provider."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..accounts.models import Account, User
+from ..catalog.models import SubscriptionTier
+from ..db import Base, TimestampMixin, UTCDateTime
+
+PROVIDERS: Final = ("exempt", "stripe", "whop")
+STATUSES: Final = (
+    "trialing",
+    "active",
+    "past_due",
+    "unpaid",
+    "paused",
+    "canceled",
+    "incomplete",
+    "expired",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Subscription(TimestampMixin, Base):
+    """An account's subscription to a tier; written only by ``apply_subscription_state``."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (
+        sa.UniqueConstraint("provider", "provider_subscription_id"),
+        sa.CheckConstraint(_in("provider", PROVIDERS), name="provider"),
+        sa.CheckConstraint(_in("status", STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    tier_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscription_tier.id"), nullable=False, index=True
+    )
+    provider: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    provider_subscription_id: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    provider_customer_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cancel_at_period_end: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The high-water mark: the provider's timestamp of the last state applied to this row.
+    provider_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    granted_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    grant_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    grant_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    account: Mapped[Account] = relationship(back_populates="subscriptions")
+    tier: Mapped[SubscriptionTier] = relationship()
+    granted_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Subscription {self.provider}:{self.provider_subscription_id} "
+            f"account={self.account_id} {self.status}>"
+        )

@@ -1,0 +1,180 @@
+"""Billing providers behind one protocol: Stripe, Whop, and the offline sandbox for both.
+
+Each provider verifies its own webhooks, starts checkouts, and turns its own objects into the
+one normalised ``SubscriptionState`` that ``apply_subscription_state`` writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from flask import Flask
+
+from ...errors import TiergateError
+
+if TYPE_CHECKING:
+    from ...accounts.models import Account
+    from ...catalog.models import SubscriptionTier
+    from ..services import SubscriptionState
+
+PROVIDER_NAMES = ("stripe", "whop")
+
+
+class ProviderDisabled(TiergateError):
+    """The provider is not configured, so it cannot be used."""
+
+    code = "provider_disabled"
+    status = 503
+
+
+class WebhookVerificationError(TiergateError):
+    """A webhook's signature is missing, malformed, stale or does not match."""
+
+    code = "invalid_webhook_signature"
+    status = 400
+
+
+class ProviderError(TiergateError):
+    """The provider answered an outbound call with an error (or not at all)."""
+
+    code = "provider_error"
+    status = 502
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached or answered with a server error."""
+
+    code = "provider_unavailable"
+    status = 503
+
+
+class ProviderObjectNotFound(ProviderError):
+    """The provider does not know the object asked for."""
+
+    code = "provider_object_not_found"
+    status = 404
+
+
+class UnknownTier(TiergateError):
+    """A provider price or product maps to no tier of the catalog."""
+
+    code = "unknown_tier"
+    status = 422
+
+
+class CatalogMismatch(TiergateError):
+    """The catalog names a price or product the provider does not have exactly once."""
+
+    code = "catalog_mismatch"
+    status = 409
+
+
+class UnknownAccount(TiergateError):
+    """A provider object names no account tiergate knows."""
+
+    code = "unknown_account"
+    status = 422
+
+
+class InvalidLicenseKey(TiergateError):
+    """A license key is unknown, inactive, or for another product."""
+
+    code = "invalid_license_key"
+    status = 422
+
+
+@dataclass(frozen=True)
+class Event:
+    """A verified provider event: who sent it, its id and type, and what it carries."""
+
+    provider: str
+    id: str
+    type: str
+    #: The provider's own timestamp of the event (timezone-aware UTC).
+    created: datetime
+    #: The object the event is about (Stripe ``data.object``, Whop ``data``).
+    data: dict[str, Any]
+    #: The whole verified body, parsed; what the inbox stores.
+    payload: dict[str, Any] = field(repr=False)
+
+
+class BillingProvider(Protocol):
+    """What every billing provider offers tiergate."""
+
+    name: str
+
+    def start_checkout(
+        self, account: Account, tier: SubscriptionTier, *, success_url: str, cancel_url: str
+    ) -> str:
+        """Return the URL where the account's owner pays for ``tier``."""
+        ...
+
+    def portal_url(self, account: Account, *, return_url: str) -> str:
+        """Return the URL where the account manages or cancels its subscription."""
+        ...
+
+    def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
+        """Verify a delivery's signature on its raw body and return the event."""
+        ...
+
+    def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
+        """Fetch the provider's current state of one subscription."""
+        ...
+
+    def states_from_event(self, event: Event) -> list[SubscriptionState]:
+        """Return the subscription states a verified event carries (none for most types)."""
+        ...
+
+    def list_subscriptions(self) -> Iterator[SubscriptionState]:
+        """Page through every subscription the provider holds for tiergate's catalog."""
+        ...
+
+
+def get_provider(name: str) -> BillingProvider:
+    """Return the provider called ``name`` configured from the current app."""
+    from .config import stripe_settings, whop_settings
+
+    if name == "stripe":
+        from .stripe import StripeProvider
+
+        return StripeProvider(stripe_settings())
+    if name == "whop":
+        from .whop import WhopProvider
+
+        return WhopProvider(whop_settings())
+    raise TiergateError(
+        f"unknown billing provider {name!r}: expected one of {', '.join(PROVIDER_NAMES)}",
+        provider=name,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the `sandbox` commands and, when the sandbox is on, its fake provider APIs."""
+    from ..sandbox_cli import sandbox_cli
+
+    app.cli.add_command(sandbox_cli)
+    if app.config.get("SANDBOX"):
+        from .sandbox import init_sandbox
+
+        init_sandbox(app)
+
+
+__all__ = [
+    "BillingProvider",
+    "CatalogMismatch",
+    "Event",
+    "InvalidLicenseKey",
+    "PROVIDER_NAMES",
+    "ProviderDisabled",
+    "ProviderError",
+    "ProviderObjectNotFound",
+    "ProviderUnavailable",
+    "UnknownAccount",
+    "UnknownTier",
+    "WebhookVerificationError",
+    "get_provider",
+    "init_app",
+]
