@@ -37,7 +37,10 @@ def _uq_name(constraint: Any, table: sa.Table) -> str:
 
 
 def _ck_name(constraint: Any, table: sa.Table) -> str:
-    return _fit(f"ck_{table.name}_{constraint.name}")
+    name = constraint.name
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a check constraint on table {table.name!r} needs a name")
+    return _fit(f"ck_{table.name}_{name}")
 
 
 def _fk_name(constraint: Any, table: sa.Table) -> str:
@@ -55,12 +58,14 @@ def _pk_name(constraint: Any, table: sa.Table) -> str:
 NAMING_CONVENTION: dict[str, Any] = {
     "ix_name": _ix_name,
     "uq_name": _uq_name,
-    "ck_name": _ck_name,
+    # SQLAlchemy applies a convention to an explicitly named constraint only when the
+    # convention mentions "constraint_name"; check constraints are always named by hand.
+    "ck_constraint_name": _ck_name,
     "fk_name": _fk_name,
     "pk_name": _pk_name,
     "ix": "%(ix_name)s",
     "uq": "%(uq_name)s",
-    "ck": "%(ck_name)s",
+    "ck": "%(ck_constraint_name)s",
     "fk": "%(fk_name)s",
     "pk": "%(pk_name)s",
 }

@@ -95,10 +95,8 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index(
-        op.f("ix_subscription_tier_permission_permission_id"),
-        table_name="subscription_tier_permission",
-    )
+    # The table takes its indexes with it. Dropping the permission_id index first fails on
+    # MariaDB: InnoDB needs it for the foreign key (error 1553).
     op.drop_table("subscription_tier_permission")
     op.drop_index(op.f("ix_subscription_tier_is_billing_exempt"), table_name="subscription_tier")
     op.drop_table("subscription_tier")

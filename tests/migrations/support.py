@@ -1,0 +1,112 @@
+"""Shared helpers for the migration tests: the revision chain, seed rows and live names."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+
+from tiergate.db import UTCDateTime
+from tiergate.migrate import migrate
+
+#: The seed's columns, typed the way the application reads them. Plain table clauses rather
+#: than the models, so rows can be written and read at any revision that has these columns.
+TIER = sa.table(
+    "subscription_tier",
+    sa.column("id", sa.Integer),
+    sa.column("name", sa.String),
+    sa.column("key", sa.String),
+    sa.column("description", sa.Text),
+    sa.column("user_limit", sa.Integer),
+    sa.column("is_customer_facing", sa.Boolean),
+    sa.column("billing_provider", sa.String),
+    sa.column("is_billing_exempt", sa.Boolean),
+    sa.column("stripe_lookup_key", sa.String),
+    sa.column("whop_product_key", sa.String),
+    sa.column("fallback_price", sa.String),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+)
+PERMISSION = sa.table(
+    "permission",
+    sa.column("id", sa.Integer),
+    sa.column("key", sa.String),
+    sa.column("name", sa.String),
+    sa.column("description", sa.Text),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+)
+LINK = sa.table(
+    "subscription_tier_permission",
+    sa.column("tier_id", sa.Integer),
+    sa.column("permission_id", sa.Integer),
+)
+CATALOG_TABLES = (TIER, PERMISSION, LINK)
+
+# Whole seconds: MariaDB's DATETIME keeps no fraction.
+WRITTEN_AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+
+
+def revisions_base_to_head() -> list[str]:
+    """Every revision id of the shipped history, oldest first (follows the one head)."""
+    script = ScriptDirectory.from_config(migrate.get_config())
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+def catalog_rows(first_id: int, label: str) -> dict[str, list[dict[str, Any]]]:
+    """Three tiers (one per provider), three permissions and six links, ids from first_id."""
+    t = [first_id, first_id + 1, first_id + 2]
+    stamps = {"created_at": WRITTEN_AT, "updated_at": WRITTEN_AT}
+    common = {"description": None, "is_customer_facing": True, **stamps}
+    tiers = [
+        {"id": t[0], "name": "Free", "key": f"{label}-free", "user_limit": 1,
+         "billing_provider": "exempt", "is_billing_exempt": True, "stripe_lookup_key": None,
+         "whop_product_key": None, "fallback_price": "$0", **common},
+        {"id": t[1], "name": "Pro", "key": f"{label}-pro", "user_limit": 5,
+         "billing_provider": "stripe", "is_billing_exempt": False,
+         "stripe_lookup_key": f"{label}_pro_monthly", "whop_product_key": None,
+         "fallback_price": "$9", **common, "description": "For growing teams"},
+        {"id": t[2], "name": "Team", "key": f"{label}-team", "user_limit": 25,
+         "billing_provider": "whop", "is_billing_exempt": False, "stripe_lookup_key": None,
+         "whop_product_key": f"prod_{label}", "fallback_price": None, **common,
+         "is_customer_facing": False},
+    ]  # fmt: skip
+    permissions = [
+        {"id": t[i], "key": f"{label}.perm{i}", "name": f"Permission {i}", "description": None,
+         **stamps}
+        for i in range(3)
+    ]  # fmt: skip
+    links = [{"tier_id": t[a], "permission_id": t[b]} for a in range(3) for b in range(a + 1)]
+    return {TIER.name: tiers, PERMISSION.name: permissions, LINK.name: links}
+
+
+def write_catalog_rows(connection: sa.Connection, rows: dict[str, list[Any]]) -> None:
+    """Insert the rows of catalog_rows() (parents first)."""
+    for table in CATALOG_TABLES:
+        connection.execute(sa.insert(table), rows[table.name])
+
+
+def read_catalog_rows(connection: sa.Connection) -> dict[str, list[dict[str, Any]]]:
+    """Read back every seed column of every catalog row, in a stable order."""
+    found = {}
+    for table in CATALOG_TABLES:
+        order = [column for column in table.c if column.name in ("id", "tier_id", "permission_id")]
+        result = connection.execute(sa.select(table).order_by(*order))
+        found[table.name] = [dict(row._mapping) for row in result]
+    return found
+
+
+def merge_rows(*batches: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Combine several catalog_rows() batches, sorted the way read_catalog_rows() returns."""
+    merged: dict[str, list[Any]] = defaultdict(list)
+    for batch in batches:
+        for table, rows in batch.items():
+            merged[table].extend(rows)
+    for table in CATALOG_TABLES:
+        rows = merged[table.name]
+        keys = [c.name for c in table.c if c.name in ("id", "tier_id", "permission_id")]
+        rows.sort(key=lambda row: tuple(row[k] for k in keys))
+    return dict(merged)
