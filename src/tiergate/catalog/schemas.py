@@ -1,0 +1,288 @@
+"""Catalog field rules and the YAML catalog document: parse, validate, dump.
+
+The rules here are the only ones: the services and the catalog loader both call them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import yaml
+
+from ..errors import ValidationError
+from .models import BILLING_PROVIDERS, Permission, SubscriptionTier
+
+#: Integer columns are 32-bit on every backend.
+MAX_INT: Final = 2**31 - 1
+KEY_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What one catalog field accepts."""
+
+    kind: type
+    default: Any = None
+    nullable: bool = False
+    required: bool = False
+    max_length: int | None = None
+
+
+def _length(model: Any, column: str) -> int:
+    length = model.__table__.c[column].type.length
+    assert isinstance(length, int)
+    return length
+
+
+TIER_FIELDS: Final[dict[str, FieldSpec]] = {
+    "key": FieldSpec(str, required=True, max_length=_length(SubscriptionTier, "key")),
+    "name": FieldSpec(str, required=True, max_length=_length(SubscriptionTier, "name")),
+    "description": FieldSpec(str, nullable=True),
+    "rank": FieldSpec(int, default=0),
+    "user_limit": FieldSpec(int, default=1),
+    "is_customer_facing": FieldSpec(bool, default=True),
+    "billing_provider": FieldSpec(str, default="exempt"),
+    "is_billing_exempt": FieldSpec(bool, default=False),
+    "stripe_lookup_key": FieldSpec(
+        str, nullable=True, max_length=_length(SubscriptionTier, "stripe_lookup_key")
+    ),
+    "whop_product_key": FieldSpec(
+        str, nullable=True, max_length=_length(SubscriptionTier, "whop_product_key")
+    ),
+    "fallback_price": FieldSpec(
+        str, default="$0", nullable=True, max_length=_length(SubscriptionTier, "fallback_price")
+    ),
+}
+PERMISSION_FIELDS: Final[dict[str, FieldSpec]] = {
+    "key": FieldSpec(str, required=True, max_length=_length(Permission, "key")),
+    "name": FieldSpec(str, required=True, max_length=_length(Permission, "name")),
+    "description": FieldSpec(str, nullable=True),
+}
+#: Tier columns that must be unique across the catalog.
+UNIQUE_TIER_FIELDS: Final = ("key", "stripe_lookup_key", "whop_product_key")
+_IDENTIFIERS: Final = frozenset(UNIQUE_TIER_FIELDS)
+_KIND_NAMES: Final = {str: "a string", int: "an integer", bool: "true or false"}
+
+
+def defaults(specs: Mapping[str, FieldSpec]) -> dict[str, Any]:
+    """Return the value each optional field takes when it is left out."""
+    return {name: spec.default for name, spec in specs.items() if not spec.required}
+
+
+def _value_problem(name: str, spec: FieldSpec, value: Any) -> str | None:
+    if value is None:
+        return None if spec.nullable else f"{name} is required and may not be null"
+    # bool is an int in Python; a YAML `yes` must not pass as a user limit.
+    if not isinstance(value, spec.kind) or (spec.kind is int and isinstance(value, bool)):
+        return f"{name} must be {_KIND_NAMES[spec.kind]}, not {type(value).__name__} {value!r}"
+    if isinstance(value, str):
+        if spec.max_length is not None and len(value) > spec.max_length:
+            return f"{name} is {len(value)} characters long; at most {spec.max_length} fit"
+        if not value.strip() and name != "description":
+            return f"{name} may not be empty"
+        if name == "key" and not KEY_PATTERN.fullmatch(value):
+            return (
+                f"key {value!r} may use only lowercase letters, digits, '.', '_' and '-', "
+                "and must start with a letter or digit"
+            )
+        if name in _IDENTIFIERS and value != value.strip():
+            return f"{name} {value!r} may not start or end with whitespace"
+    if isinstance(value, int) and not -MAX_INT <= value <= MAX_INT:
+        return f"{name} {value} is out of range"
+    return None
+
+
+def field_problems(values: Mapping[str, Any], specs: Mapping[str, FieldSpec]) -> list[str]:
+    """Return what is wrong with ``values``: unknown, missing, mistyped or overlong fields."""
+    problems = [f"unknown field {name!r}" for name in values if name not in specs]
+    for name, spec in specs.items():
+        if name not in values:
+            if spec.required:
+                problems.append(f"{name} is required")
+            continue
+        problem = _value_problem(name, spec, values[name])
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def tier_problems(values: Mapping[str, Any]) -> list[str]:
+    """Return what is wrong with a tier's complete field values."""
+    problems = field_problems(values, TIER_FIELDS)
+    limit = values.get("user_limit")
+    if type(limit) is int and limit < 1:
+        problems.append(f"user_limit must be at least 1, not {limit}")
+    provider = values.get("billing_provider")
+    if isinstance(provider, str) and provider not in BILLING_PROVIDERS:
+        problems.append(
+            f"billing_provider {provider!r} is not one of {', '.join(BILLING_PROVIDERS)}"
+        )
+    if provider == "stripe" and not values.get("stripe_lookup_key"):
+        problems.append("a stripe tier needs a stripe_lookup_key")
+    if provider == "whop" and not values.get("whop_product_key"):
+        problems.append("a whop tier needs a whop_product_key")
+    return problems
+
+
+def permission_problems(values: Mapping[str, Any]) -> list[str]:
+    """Return what is wrong with a permission's complete field values."""
+    return field_problems(values, PERMISSION_FIELDS)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a catalog entry."""
+
+    where: str
+    message: str
+
+
+def clash_problems(
+    entries: Sequence[tuple[str, Mapping[str, Any]]], fields: Iterable[str]
+) -> list[Problem]:
+    """Report each entry whose unique field repeats an earlier entry's value.
+
+    Values are compared ignoring case: MariaDB's default collation does, so a catalog that
+    differs only in case would load on one backend and fail on another.
+    """
+    fields = tuple(fields)
+    seen: dict[tuple[str, str], str] = {}
+    problems = []
+    for where, values in entries:
+        for name in fields:
+            value = values.get(name)
+            if not isinstance(value, str):
+                continue
+            first = seen.setdefault((name, value.casefold()), where)
+            if first != where:
+                problems.append(
+                    Problem(where, f"duplicate {name} {value!r}, already used by {first}")
+                )
+    return problems
+
+
+class CatalogError(ValidationError):
+    """A catalog document that cannot be loaded; lists every problem found."""
+
+    code = "invalid_catalog"
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        lines = [f"{source}: {problem.where}: {problem.message}" for problem in problems]
+        count = f"{len(lines)} problem{'s' if len(lines) != 1 else ''}"
+        super().__init__(
+            f"{source}: catalog not loaded, {count}:\n" + "\n".join(lines),
+            source=source,
+            problems=[{"where": p.where, "message": p.message} for p in problems],
+        )
+        self.problems = list(problems)
+
+
+@dataclass
+class CatalogDocument:
+    """A validated catalog: complete field values for each permission and tier."""
+
+    permissions: list[dict[str, Any]] = field(default_factory=list)
+    tiers: list[dict[str, Any]] = field(default_factory=list)
+    #: tier key -> the permission keys it grants, sorted
+    grants: dict[str, list[str]] = field(default_factory=dict)
+    default_tier: str | None = None
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text, turning a syntax error into a CatalogError with its line."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
+        reason = getattr(error, "problem", None) or str(error)
+        raise CatalogError(source, [Problem(where, f"malformed YAML: {reason}")]) from None
+
+
+def _label(section: str, index: int, entry: Any) -> str:
+    key = entry.get("key") if isinstance(entry, Mapping) else None
+    return f"{section}[{index}] (key {key!r})" if isinstance(key, str) else f"{section}[{index}]"
+
+
+def _entries(raw: Mapping[str, Any], section: str, problems: list[Problem]) -> list[Any]:
+    value = raw.get(section)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(Problem(section, f"must be a list, not {type(value).__name__}"))
+        return []
+    return value
+
+
+def _parse_section(
+    raw: Mapping[str, Any], section: str, problems: list[Problem]
+) -> list[tuple[str, Mapping[str, Any], dict[str, Any]]]:
+    """Return (label, entry, complete values) for each mapping in a section; collect problems."""
+    specs = TIER_FIELDS if section == "tiers" else PERMISSION_FIELDS
+    check = tier_problems if section == "tiers" else permission_problems
+    parsed = []
+    for index, entry in enumerate(_entries(raw, section, problems)):
+        where = _label(section, index, entry)
+        if not isinstance(entry, Mapping):
+            problems.append(Problem(where, f"must be a mapping, not {type(entry).__name__}"))
+            continue
+        # A tier's permission list is not a column; it is checked by _parse_grants.
+        values = {**defaults(specs), **entry}
+        if section == "tiers":
+            values.pop("permissions", None)
+        problems.extend(Problem(where, message) for message in check(values))
+        parsed.append((where, entry, values))
+    unique = UNIQUE_TIER_FIELDS if section == "tiers" else ("key",)
+    problems.extend(clash_problems([(where, values) for where, _, values in parsed], unique))
+    return parsed
+
+
+def _parse_grants(
+    entry: Mapping[str, Any], where: str, known: set[str], problems: list[Problem]
+) -> list[str]:
+    keys = entry.get("permissions") or []
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+        problems.append(Problem(where, "permissions must be a list of permission keys"))
+        return []
+    for key in keys:
+        if key not in known:
+            problems.append(Problem(where, f"unknown permission {key!r} (not in permissions:)"))
+    for key in sorted({key for key in keys if keys.count(key) > 1}):
+        problems.append(Problem(where, f"permission {key!r} is listed more than once"))
+    return sorted(set(keys))
+
+
+def parse_document(raw: Any, source: str) -> CatalogDocument:
+    """Validate a parsed YAML catalog; raise CatalogError listing every problem."""
+    if not isinstance(raw, Mapping):
+        kind = "empty" if raw is None else f"a {type(raw).__name__}"
+        message = f"the document is {kind}; expected a mapping with permissions and tiers"
+        raise CatalogError(source, [Problem("document", message)])
+    problems = [
+        Problem("document", f"unknown top-level field {name!r}")
+        for name in raw
+        if name not in ("permissions", "tiers", "default_tier")
+    ]
+    document = CatalogDocument()
+    for _, _, values in _parse_section(raw, "permissions", problems):
+        document.permissions.append(values)
+    known = {str(values.get("key")) for values in document.permissions}
+    for where, entry, values in _parse_section(raw, "tiers", problems):
+        document.tiers.append(values)
+        grants = _parse_grants(entry, where, known, problems)
+        document.grants[str(values.get("key"))] = grants
+    default = raw.get("default_tier")
+    if default is not None and not (isinstance(default, str) and default in document.grants):
+        problems.append(Problem("default_tier", f"unknown tier {default!r} (not in tiers:)"))
+    document.default_tier = default
+    if problems:
+        raise CatalogError(source, problems)
+    return document
+
+
+def dump_yaml(document: Mapping[str, Any]) -> str:
+    """Render an exported catalog as YAML, keeping the field order."""
+    return yaml.safe_dump(dict(document), sort_keys=False, allow_unicode=True, width=100)
