@@ -6,6 +6,7 @@ import logging
 from logging.config import fileConfig
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
@@ -17,7 +18,8 @@ if config.config_file_name and not logging.getLogger().handlers:
 logger = logging.getLogger("alembic.env")
 
 migrate_ext = current_app.extensions["migrate"]
-target_metadata = migrate_ext.db.metadata
+# A caller may compare against other metadata (tests autogenerate a revision from a changed copy).
+target_metadata = config.attributes.get("target_metadata") or migrate_ext.db.metadata
 
 
 def _skip_empty_autogenerate(context_: Any, revision: Any, directives: list[Any]) -> None:
@@ -54,11 +56,12 @@ def run_migrations_online() -> None:
     conf_args = dict(migrate_ext.configure_args)
     conf_args.setdefault("process_revision_directives", _skip_empty_autogenerate)
     conf_args.setdefault("render_item", _render_item)
-    given = config.attributes.get("connection")  # a caller's own connection (tests, tools)
-    if given is not None:
+    given = config.attributes.get("connection")  # a caller's own connection or engine
+    if isinstance(given, sa.Connection):
         _migrate(given, conf_args)
         return
-    with migrate_ext.db.engine.connect() as connection:
+    engine = given if isinstance(given, sa.Engine) else migrate_ext.db.engine
+    with engine.connect() as connection:
         _migrate(connection, conf_args)
 
 
@@ -66,6 +69,11 @@ def _migrate(connection: Any, conf_args: dict[str, Any]) -> None:
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
         _pragma(connection, "foreign_keys = OFF")
+    if sqlite:
+        # Alembic treats SQLite as non-transactional and commits after each revision, which
+        # would leave nothing for a failed foreign key check to roll back. SQLite's DDL is
+        # transactional (SQLAlchemy emits BEGIN itself, see db.py): one transaction for all.
+        conf_args.setdefault("transactional_ddl", True)
     try:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():
