@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from flask import Flask, current_app
 from flask_migrate import Migrate
 from flask_migrate import upgrade as flask_migrate_upgrade
@@ -20,6 +23,14 @@ from .db import db, utcnow
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 migrate = Migrate(directory=str(MIGRATIONS_DIR), compare_type=True, render_as_batch=True)
+
+
+@migrate.configure
+def _print_to_current_stdout(config: Config) -> Config:
+    # Alembic's Config binds sys.stdout when alembic is imported; commands should print to the
+    # stdout of the moment (click's test runner, a redirected embedding application).
+    config.stdout = sys.stdout
+    return config
 
 
 def init_migrations(app: Flask) -> None:
@@ -38,11 +49,17 @@ def init_migrations(app: Flask) -> None:
 
 def has_data_to_migrate(engine: sa.Engine, target: str = "heads") -> bool:
     """Tell whether the database is already versioned and upgrading it to ``target`` has work."""
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
     with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    wanted = set(script.get_heads()) if target in ("head", "heads") else {target}
-    return bool(current) and current != wanted
+        current = MigrationContext.configure(connection).get_current_heads()
+    if not current:
+        return False
+    # The app's own config, so revisions added through Migrate.configure callbacks count.
+    script = ScriptDirectory.from_config(migrate.get_config())
+    try:
+        steps = script.revision_map.iterate_revisions(target, current, implicit_base=True)
+        return any(True for _ in steps)
+    except RevisionError:
+        return False  # not an upgrade target: the upgrade itself reports why
 
 
 def backup_sqlite(engine: sa.Engine, now: datetime | None = None) -> Path | None:
@@ -64,14 +81,17 @@ def backup_sqlite(engine: sa.Engine, now: datetime | None = None) -> Path | None
     return target
 
 
-def upgrade_database(revision: str = "head") -> Path | None:
-    """Upgrade the app's database, backing a SQLite file up first; return the backup path."""
+def upgrade_database(revision: str = "head", backup: bool | None = None) -> Path | None:
+    """Upgrade the app's database, backing a SQLite file up first; return the backup path.
+
+    ``backup`` defaults to the SQLITE_BACKUP setting.
+    """
     engine = db.engine
-    backup = None
-    if current_app.config["SQLITE_BACKUP"] and has_data_to_migrate(engine, revision):
-        backup = backup_sqlite(engine)
+    if backup is None:
+        backup = bool(current_app.config["SQLITE_BACKUP"])
+    copy = backup_sqlite(engine) if backup and has_data_to_migrate(engine, revision) else None
     flask_migrate_upgrade(revision=revision)
-    return backup
+    return copy
 
 
 @click.command("upgrade")
@@ -79,8 +99,6 @@ def upgrade_database(revision: str = "head") -> Path | None:
 @click.option("--no-backup", is_flag=True, help="Skip the SQLite backup taken before upgrading.")
 def upgrade_command(revision: str, no_backup: bool) -> None:
     """Upgrade the database to a later revision (default: head)."""
-    if no_backup:
-        current_app.config["SQLITE_BACKUP"] = False
-    backup = upgrade_database(revision)
-    if backup is not None:
-        click.echo(f"Backed up the SQLite database to {backup}")
+    copy = upgrade_database(revision, backup=False if no_backup else None)
+    if copy is not None:
+        click.echo(f"Backed up the SQLite database to {copy}")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from tiergate.db import UTCDateTime
-from tiergate.migrate import migrate
+from tiergate.migrate import MIGRATIONS_DIR
 
 #: The seed's columns, typed the way the application reads them. Plain table clauses rather
 #: than the models, so rows can be written and read at any revision that has these columns.
@@ -52,7 +52,7 @@ WRITTEN_AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 def revisions_base_to_head() -> list[str]:
     """Every revision id of the shipped history, oldest first (follows the one head)."""
-    script = ScriptDirectory.from_config(migrate.get_config())
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
     return [revision.revision for revision in reversed(list(script.walk_revisions()))]
 
 
