@@ -25,6 +25,16 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DEBUG": (False, _bool),
     "TESTING": (False, _bool),
     "SQLITE_BACKUP": (True, _bool),
+    "PAST_DUE_GRACE_DAYS": (7, float),
+    # Billing providers: API keys are for outbound calls only; webhook secrets are
+    # comma-separated so that old and new secrets both verify during a rotation.
+    "STRIPE_SECRET_KEY": (None, str),
+    "STRIPE_WEBHOOK_SECRET": (None, str),
+    "WHOP_API_KEY": (None, str),
+    "WHOP_WEBHOOK_SECRET": (None, str),
+    "WHOP_COMPANY_ID": (None, str),
+    "SANDBOX": (False, _bool),
+    "PUBLIC_URL": (None, str),
 }
 
 
@@ -45,9 +55,36 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> di
                 "or set TIERGATE_DEBUG=1 for local development"
             )
         settings["SECRET_KEY"] = "tiergate-insecure-development-key"
+    _check_sandbox(settings)
     settings["SQLALCHEMY_DATABASE_URI"] = settings["DATABASE_URL"]
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(settings["DATABASE_URL"])
     return settings
+
+
+def _check_sandbox(settings: dict[str, Any]) -> None:
+    """Refuse the offline provider sandbox unless asked for explicitly, and beside live keys."""
+    sandbox = settings.get("SANDBOX")
+    settings["SANDBOX"] = _bool(sandbox) if isinstance(sandbox, str) else bool(sandbox)
+    if not settings["SANDBOX"]:
+        return
+    explicit = _bool(os.environ.get(ENV_PREFIX + "SANDBOX", ""))
+    if not (explicit or settings["DEBUG"] or settings["TESTING"]):
+        raise ConfigurationError(
+            "the billing sandbox is on but neither TIERGATE_SANDBOX=1 nor TIERGATE_DEBUG=1 "
+            "is set: the sandbox fakes payments, so it must be switched on explicitly"
+        )
+    stripe_key = str(settings.get("STRIPE_SECRET_KEY") or "")
+    if stripe_key.startswith(("sk_live_", "rk_live_")):
+        raise ConfigurationError(
+            "the billing sandbox cannot run with a live Stripe key: unset "
+            "TIERGATE_STRIPE_SECRET_KEY or TIERGATE_SANDBOX"
+        )
+    if settings.get("WHOP_API_KEY"):
+        # Whop keys carry no test/live marker, so any real key counts as live here.
+        raise ConfigurationError(
+            "the billing sandbox cannot run with a Whop API key: unset TIERGATE_WHOP_API_KEY "
+            "or TIERGATE_SANDBOX"
+        )
 
 
 def _engine_options(url: str) -> dict[str, Any]:

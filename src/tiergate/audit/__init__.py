@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from . import catalog as _catalog  # noqa: F401  (registers the catalog audit listener)
 from .models import AuditEvent
 
 __all__ = ["AuditEvent", "init_app"]

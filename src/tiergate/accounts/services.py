@@ -1,0 +1,175 @@
+"""Users and accounts: one function per use case; they flush and never commit."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ..audit.services import Actor, record_audit_event, snapshot
+from ..db import db
+from ..errors import Conflict, NotFound, ValidationError
+from .models import ROLES, Account, Membership, User
+
+_password_hasher = PasswordHasher()
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+MIN_PASSWORD_LENGTH = 8
+MEMBERSHIP_FIELDS = ("account_id", "user_id", "role")
+
+
+def normalise_email(email: str) -> str:
+    """Return ``email`` stripped and lower-cased, or raise when it is not an e-mail address."""
+    normalised = (email or "").strip().lower()
+    if len(normalised) > 254 or not _EMAIL.match(normalised):
+        raise ValidationError(f"{email!r} is not a valid e-mail address", field="email")
+    return normalised
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2 hash of ``password`` after checking its length."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"the password must be at least {MIN_PASSWORD_LENGTH} characters long",
+            field="password",
+        )
+    return _password_hasher.hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    """Tell whether ``password`` is the user's password."""
+    if not user.password_hash:
+        return False
+    try:
+        return _password_hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def find_user(email: str) -> User | None:
+    """Return the user with this e-mail address (any case, any surrounding spaces)."""
+    normalised = (email or "").strip().lower()
+    return db.session.scalar(sa.select(User).where(User.email == normalised))
+
+
+def create_user(
+    email: str,
+    *,
+    password: str | None = None,
+    display_name: str = "",
+    is_staff: bool = False,
+    actor: Actor,
+) -> User:
+    """Create a user; refuse an e-mail address that is already taken."""
+    normalised = normalise_email(email)
+    if find_user(normalised) is not None:
+        raise Conflict(f"a user with e-mail {normalised} already exists", field="email")
+    password_hash = hash_password(password) if password is not None else None
+    user = User(
+        email=normalised,
+        password_hash=password_hash,
+        display_name=display_name.strip()[:128],
+        is_staff=is_staff,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_audit_event(
+        "user.created",
+        actor=actor,
+        target_type="user",
+        target_id=user.id,
+        after=snapshot(user, ("email", "display_name", "is_staff", "is_active")),
+    )
+    return user
+
+
+def get_account(reference: int | str) -> Account:
+    """Return the account with this id or slug, or raise NotFound."""
+    account = None
+    if isinstance(reference, int) or str(reference).isdigit():
+        account = db.session.get(Account, int(reference))
+    if account is None:
+        account = db.session.scalar(sa.select(Account).where(Account.slug == str(reference)))
+    if account is None:
+        raise NotFound(f"no account {reference!r}", account=str(reference))
+    return account
+
+
+def slugify(name: str) -> str:
+    """Return a URL-safe slug made from ``name``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-")
+    return slug[:64].strip("-") or "account"
+
+
+def create_account(
+    name: str, *, owner: User | None, actor: Actor, slug: str | None = None
+) -> Account:
+    """Create an account, owned by ``owner`` when given; refuse a slug that is taken."""
+    name = (name or "").strip()
+    if not name or len(name) > 128:
+        raise ValidationError("an account needs a name of 1 to 128 characters", field="name")
+    slug = slug.strip().lower() if slug else slugify(name)
+    if not _SLUG.match(slug):
+        raise ValidationError(
+            f"{slug!r} is not a valid slug (lower-case letters, digits and dashes)", field="slug"
+        )
+    if db.session.scalar(sa.select(Account.id).where(Account.slug == slug)) is not None:
+        raise Conflict(f"an account with slug {slug!r} already exists", field="slug")
+    account = Account(name=name, slug=slug)
+    db.session.add(account)
+    db.session.flush()
+    record_audit_event(
+        "account.created",
+        actor=actor,
+        target_type="account",
+        target_id=account.id,
+        after=snapshot(account, ("name", "slug")),
+    )
+    if owner is not None:
+        # The first seat is always allowed: every tier has a user_limit of at least 1.
+        membership = Membership(account=account, user=owner, role="owner")
+        db.session.add(membership)
+        db.session.flush()
+        record_membership_event("membership.created", membership, actor=actor)
+    return account
+
+
+def record_membership_event(
+    action: str, membership: Membership, *, actor: Actor, before: dict | None = None
+) -> None:
+    """Record a membership change in the audit log."""
+    after = None if action.endswith("deleted") else snapshot(membership, MEMBERSHIP_FIELDS)
+    record_audit_event(
+        action,
+        actor=actor,
+        target_type="membership",
+        target_id=membership.id,
+        before=before,
+        after=after,
+    )
+
+
+def validate_role(role: str) -> str:
+    """Return ``role`` when it is one of the membership roles, else raise."""
+    if role not in ROLES:
+        raise ValidationError(f"unknown role {role!r}: use one of {', '.join(ROLES)}", field="role")
+    return role
+
+
+def accounts_of(user: User) -> list[Account]:
+    """Return the accounts ``user`` is a member of, by name."""
+    query = (
+        sa.select(Account)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Account.name)
+    )
+    return list(db.session.scalars(query))
+
+
+def list_accounts() -> list[Account]:
+    """Return every account, by slug."""
+    return list(db.session.scalars(sa.select(Account).order_by(Account.slug)))

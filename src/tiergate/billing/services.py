@@ -1,0 +1,286 @@
+"""Subscriptions: the one writer (``apply_subscription_state``) and exempt grants."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..accounts.models import Account
+from ..audit.services import Actor, record_audit_event, snapshot
+from ..catalog.models import SubscriptionTier
+from ..db import db, utcnow
+from ..errors import Conflict, NotFound, ValidationError
+from .models import PROVIDERS, STATUSES, Subscription
+
+#: The subscription columns a state sets; compared to tell a real change from a replay.
+STATE_FIELDS = (
+    "account_id",
+    "tier_id",
+    "status",
+    "current_period_end",
+    "cancel_at_period_end",
+    "trial_end",
+    "provider_customer_id",
+    "granted_by_id",
+    "grant_reason",
+    "grant_expires_at",
+)
+AUDIT_FIELDS = ("provider", "provider_subscription_id", *STATE_FIELDS, "provider_updated_at")
+
+
+def _whole_seconds(value: datetime | None) -> datetime | None:
+    # Provider timestamps have second resolution, and MariaDB's DATETIME keeps no fraction:
+    # comparing whole seconds keeps replays idempotent on every backend.
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValidationError(f"naive datetime {value!r}: subscription times must be in UTC")
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    """A provider's subscription, normalised: what ``apply_subscription_state`` writes."""
+
+    provider: str
+    provider_subscription_id: str
+    account_id: int
+    tier: str | int  # a tier key, or a tier id
+    status: str
+    provider_updated_at: datetime
+    current_period_end: datetime | None = None
+    cancel_at_period_end: bool = False
+    trial_end: datetime | None = None
+    provider_customer_id: str | None = None
+    granted_by_id: int | None = None
+    grant_reason: str | None = None
+    grant_expires_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, datetime):
+                object.__setattr__(self, item.name, _whole_seconds(value))
+
+
+class Outcome(enum.StrEnum):
+    """What applying a state did."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    STALE = "ignored_stale"
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The outcome of ``apply_subscription_state`` and the subscription it concerns."""
+
+    outcome: Outcome
+    subscription: Subscription
+    changed: tuple[str, ...] = field(default=())
+
+
+def _resolve_tier(reference: str | int) -> SubscriptionTier:
+    if isinstance(reference, int):
+        tier = db.session.get(SubscriptionTier, reference)
+    else:
+        tier = db.session.scalar(
+            sa.select(SubscriptionTier).where(SubscriptionTier.key == reference)
+        )
+    if tier is None:
+        raise NotFound(f"unknown tier {reference!r}", tier=str(reference))
+    return tier
+
+
+def _validate(state: SubscriptionState) -> SubscriptionTier:
+    if state.provider not in PROVIDERS:
+        raise ValidationError(f"unknown provider {state.provider!r}", field="provider")
+    if state.status not in STATUSES:
+        raise ValidationError(f"unknown subscription status {state.status!r}", field="status")
+    if not state.provider_subscription_id:
+        raise ValidationError("a subscription state needs a provider subscription id")
+    if db.session.get(Account, state.account_id) is None:
+        raise NotFound(f"no account {state.account_id}", account=state.account_id)
+    return _resolve_tier(state.tier)
+
+
+def apply_subscription_state(
+    state: SubscriptionState, *, actor: Actor, action: str | None = None, note: str | None = None
+) -> ApplyResult:
+    """Create or update the subscription ``state`` describes, ignoring replays and old states."""
+    tier = _validate(state)
+    values: dict[str, Any] = {
+        name: getattr(state, name) for name in STATE_FIELDS if name != "tier_id"
+    }
+    values["tier_id"] = tier.id
+    subscription = db.session.scalar(
+        sa.select(Subscription)
+        .where(
+            Subscription.provider == state.provider,
+            Subscription.provider_subscription_id == state.provider_subscription_id,
+        )
+        .with_for_update()
+    )
+    if subscription is None:
+        subscription = Subscription(
+            provider=state.provider,
+            provider_subscription_id=state.provider_subscription_id,
+            provider_updated_at=state.provider_updated_at,
+            **values,
+        )
+        db.session.add(subscription)
+        db.session.flush()
+        _audit(action or "subscription.created", subscription, None, actor, note)
+        return ApplyResult(Outcome.CREATED, subscription, tuple(STATE_FIELDS))
+    if subscription.account_id != state.account_id:
+        raise Conflict(
+            f"subscription {state.provider}:{state.provider_subscription_id} belongs to "
+            f"account {subscription.account_id}, not {state.account_id}"
+        )
+    if state.provider_updated_at < _whole_seconds(subscription.provider_updated_at):  # type: ignore[operator]
+        return ApplyResult(Outcome.STALE, subscription)
+    changed = tuple(n for n in STATE_FIELDS if _stored(subscription, n) != values[n])
+    if not changed:
+        # A replay, or the same state again: only move the high-water mark forward.
+        subscription.provider_updated_at = state.provider_updated_at
+        db.session.flush()
+        return ApplyResult(Outcome.UNCHANGED, subscription)
+    before = snapshot(subscription, AUDIT_FIELDS)
+    for name in STATE_FIELDS:
+        setattr(subscription, name, values[name])
+    subscription.provider_updated_at = state.provider_updated_at
+    db.session.flush()
+    _audit(action or "subscription.updated", subscription, before, actor, note)
+    return ApplyResult(Outcome.UPDATED, subscription, changed)
+
+
+def _stored(subscription: Subscription, name: str) -> Any:
+    value = getattr(subscription, name)
+    return _whole_seconds(value) if isinstance(value, datetime) else value
+
+
+def _audit(
+    action: str, subscription: Subscription, before: Any, actor: Actor, note: str | None
+) -> None:
+    after = snapshot(subscription, AUDIT_FIELDS)
+    if note:
+        after["note"] = note
+    record_audit_event(
+        action,
+        actor=actor,
+        target_type="subscription",
+        target_id=subscription.id,
+        before=before,
+        after=after,
+    )
+
+
+def exempt_subscription_id(account: Account) -> str:
+    """Return the provider subscription id of the account's one exempt grant."""
+    return f"exempt:account:{account.id}"
+
+
+def exempt_grant_problem(tier: SubscriptionTier) -> str | None:
+    """Why ``tier`` cannot be granted for free, or None when it can."""
+    if tier.billing_provider != "exempt" and not tier.is_billing_exempt:
+        return (
+            f"tier {tier.key!r} is sold through {tier.billing_provider}; only tiers whose "
+            "billing provider is 'exempt' (or that are marked billing-exempt) can be granted"
+        )
+    if tier.billing_provider == "exempt":
+        return None
+    return tier.integration_problem
+
+
+def grant_exempt_tier(
+    account: Account,
+    tier_key: str,
+    *,
+    actor: Actor,
+    reason: str,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> ApplyResult:
+    """Give ``account`` the exempt tier ``tier_key`` (replacing its previous exempt grant)."""
+    now = now or utcnow()
+    tier = db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == tier_key))
+    if tier is None:
+        raise ValidationError(f"unknown tier {tier_key!r}: nothing was granted", field="tier")
+    problem = exempt_grant_problem(tier)
+    if problem:
+        raise ValidationError(f"cannot grant {tier_key!r}: {problem}", field="tier")
+    if not (reason or "").strip():
+        raise ValidationError(
+            "a grant needs a reason (it is kept in the audit log)", field="reason"
+        )
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError(
+            f"the grant would expire at {expires_at.isoformat()}, which is not in the future",
+            field="expires_at",
+        )
+    state = SubscriptionState(
+        provider="exempt",
+        provider_subscription_id=exempt_subscription_id(account),
+        account_id=account.id,
+        tier=tier.id,
+        status="active",
+        provider_updated_at=now,
+        granted_by_id=actor.user_id,
+        grant_reason=reason.strip(),
+        grant_expires_at=expires_at,
+    )
+    return apply_subscription_state(state, actor=actor, action="subscription.granted")
+
+
+def revoke_exempt_tier(
+    account: Account, *, actor: Actor, reason: str, now: datetime | None = None
+) -> ApplyResult:
+    """End the account's exempt grant now."""
+    if not (reason or "").strip():
+        raise ValidationError("a revocation needs a reason", field="reason")
+    subscription = db.session.scalar(
+        sa.select(Subscription).where(
+            Subscription.provider == "exempt",
+            Subscription.provider_subscription_id == exempt_subscription_id(account),
+            Subscription.status == "active",
+        )
+    )
+    if subscription is None:
+        raise NotFound(f"account {account.slug!r} has no active exempt grant")
+    state = replace(_state_of(subscription), status="canceled", provider_updated_at=now or utcnow())
+    return apply_subscription_state(
+        state, actor=actor, action="subscription.revoked", note=reason.strip()
+    )
+
+
+def _state_of(subscription: Subscription) -> SubscriptionState:
+    return SubscriptionState(
+        provider=subscription.provider,
+        provider_subscription_id=subscription.provider_subscription_id,
+        account_id=subscription.account_id,
+        tier=subscription.tier_id,
+        status=subscription.status,
+        provider_updated_at=subscription.provider_updated_at,
+        current_period_end=subscription.current_period_end,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        trial_end=subscription.trial_end,
+        provider_customer_id=subscription.provider_customer_id,
+        granted_by_id=subscription.granted_by_id,
+        grant_reason=subscription.grant_reason,
+        grant_expires_at=subscription.grant_expires_at,
+    )
+
+
+def subscriptions_of(account: Account) -> list[Subscription]:
+    """Return the account's subscriptions, newest first."""
+    query = (
+        sa.select(Subscription)
+        .where(Subscription.account_id == account.id)
+        .order_by(Subscription.id.desc())
+    )
+    return list(db.session.scalars(query))

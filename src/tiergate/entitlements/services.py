@@ -1,0 +1,54 @@
+"""Entitlements use cases: what an account may do, from the per-process cache."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+
+from ..accounts.models import Account
+from ..db import utcnow
+from .cache import EntitlementsCache
+from .check import CheckResult, decide_seat
+from .resolve import Entitlements, compute_entitlements, read_catalog
+from .versions import CACHE_KEY
+
+
+def get_cache() -> EntitlementsCache:
+    """Return the current app's entitlements cache."""
+    cache: EntitlementsCache = current_app.extensions[CACHE_KEY]
+    return cache
+
+
+def _account_id(account: Account | int) -> int:
+    return account if isinstance(account, int) else account.id
+
+
+def entitlements_for(account: Account | int, now: datetime | None = None) -> Entitlements:
+    """Return the account's effective tier, permissions, status and seats at ``now``."""
+    return get_cache().entitlements(_account_id(account), now or utcnow())
+
+
+def check(account: Account | int, permission: str, now: datetime | None = None) -> CheckResult:
+    """Decide whether the account may use ``permission``; explain a denial."""
+    return get_cache().check(_account_id(account), permission, now or utcnow())
+
+
+def check_seat(account: Account | int, now: datetime | None = None) -> CheckResult:
+    """Decide whether the account can take one more seat (a member or an invitation)."""
+    cache = get_cache()
+    entitlements = cache.entitlements(_account_id(account), now or utcnow())
+    return decide_seat(entitlements, cache.catalog())
+
+
+def fresh_entitlements(
+    account: Account | int, now: datetime | None = None, *, locking: bool = False
+) -> Entitlements:
+    """Compute the account's entitlements from the database, bypassing the cache."""
+    return compute_entitlements(
+        _account_id(account),
+        now or utcnow(),
+        policy=get_cache().policy,
+        catalog=read_catalog(),
+        locking=locking,
+    )

@@ -1,0 +1,102 @@
+"""Bump the entitlements version counters in the same transaction as the change.
+
+One ``before_flush`` listener sees every new, changed or deleted subscription, membership,
+invitation, tier or permission, whichever code made it, and increments
+``account.entitlements_version`` of each account concerned, or the catalog's counter. After
+the commit, this process's cache forgets those entries at once; other processes notice the
+new counter on their next version read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from ..accounts.models import Account, Invitation, Membership
+from ..billing.models import Subscription
+from ..catalog.models import Permission, SubscriptionTier
+from .models import CATALOG_SCOPE, CacheVersion
+
+CACHE_KEY = "tiergate.entitlements_cache"
+_ACCOUNTS = "tiergate.touched_accounts"
+_CATALOG = "tiergate.touched_catalog"
+_ACCOUNT_SCOPED = (Subscription, Membership, Invitation)
+_CATALOG_SCOPED = (SubscriptionTier, Permission)
+
+
+def _account_id(obj: Any) -> int | None:
+    if obj.account_id is not None:
+        return int(obj.account_id)
+    account = obj.account
+    # A brand-new account has no id yet; nothing can have cached it.
+    return account.id if account is not None else None
+
+
+def _changes(session: Session) -> tuple[set[int], bool]:
+    accounts: set[int] = set()
+    catalog = False
+    for obj in (*session.new, *session.deleted, *session.dirty):
+        if isinstance(obj, _ACCOUNT_SCOPED):
+            if obj in session.dirty and not session.is_modified(obj):
+                continue
+            account_id = _account_id(obj)
+            if account_id is not None:
+                accounts.add(account_id)
+        elif isinstance(obj, _CATALOG_SCOPED):
+            catalog = catalog or obj not in session.dirty or session.is_modified(obj)
+    return accounts, catalog
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _bump_versions(session: Session, flush_context: Any, instances: Any) -> None:
+    accounts, catalog = _changes(session)
+    if not accounts and not catalog:
+        return
+    connection = session.connection()
+    if accounts:
+        # Before the flush's own statements: the account row is locked first, the same order
+        # as the seat lock, so concurrent writers queue instead of deadlocking.
+        connection.execute(
+            sa.update(Account)
+            .where(Account.id.in_(sorted(accounts)))
+            .values(entitlements_version=Account.entitlements_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        session.info.setdefault(_ACCOUNTS, set()).update(accounts)
+    if catalog:
+        _bump_catalog(connection)
+        session.info[_CATALOG] = True
+
+
+def _bump_catalog(connection: sa.Connection) -> None:
+    bumped = connection.execute(
+        sa.update(CacheVersion)
+        .where(CacheVersion.name == CATALOG_SCOPE)
+        .values(version=CacheVersion.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount == 0:
+        connection.execute(sa.insert(CacheVersion).values(name=CATALOG_SCOPE, version=1))
+
+
+def _forget(session: Session) -> None:
+    accounts = session.info.pop(_ACCOUNTS, set())
+    catalog = session.info.pop(_CATALOG, False)
+    if (accounts or catalog) and has_app_context():
+        cache = current_app.extensions.get(CACHE_KEY)
+        if cache is not None:
+            cache.invalidate(accounts, catalog=catalog)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    _forget(session)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    # The rolled-back change may already have been read into the cache inside the transaction.
+    _forget(session)
