@@ -43,14 +43,16 @@ class WriteTransactionRequired(TiergateError):
 
 def begin_write_transaction() -> sa.Connection:
     """Open the session's transaction for writing (SQLite: BEGIN IMMEDIATE); call it first."""
-    if db.session().in_transaction() and db.engine.dialect.name == "sqlite":
-        connection = db.session.connection()
-        if connection.get_execution_options().get("sqlite_begin") != "IMMEDIATE":
-            raise WriteTransactionRequired(
-                "begin_write_transaction() must open the transaction, before any other query"
-            )
-        return connection
-    return db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    session = db.session()
+    if not session.in_transaction():
+        return session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    connection = session.connection()
+    immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
+    if connection.dialect.name == "sqlite" and not immediate:
+        raise WriteTransactionRequired(
+            "begin_write_transaction() must open the transaction, before any other query"
+        )
+    return connection
 
 
 def lock_account_for_seats(account_id: int) -> None:
