@@ -10,4 +10,7 @@ __all__ = ["Subscription", "init_app"]
 
 
 def init_app(app: Flask) -> None:
-    """Bind billing to the app (nothing to register yet beyond the models)."""
+    """Bind billing to the app: the providers, their sandbox and its commands."""
+    from .providers import init_app as init_providers
+
+    init_providers(app)

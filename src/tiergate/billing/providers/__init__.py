@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from flask import Flask
 
 from ...errors import TiergateError
+from .sandbox.models import SandboxObject  # noqa: F401 - the sandbox's table is always mapped
 
 if TYPE_CHECKING:
     from ...accounts.models import Account
     from ...catalog.models import SubscriptionTier
     from ..services import SubscriptionState
+    from .listing import ListedSubscription
 
 PROVIDER_NAMES = ("stripe", "whop")
 
@@ -128,8 +130,8 @@ class BillingProvider(Protocol):
         """Return the subscription states a verified event carries (none for most types)."""
         ...
 
-    def list_subscriptions(self) -> Iterator[SubscriptionState]:
-        """Page through every subscription the provider holds for tiergate's catalog."""
+    def list_subscriptions(self) -> Iterator[ListedSubscription]:
+        """Page through every subscription the provider holds, each mapped or with its error."""
         ...
 
 

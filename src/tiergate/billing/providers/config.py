@@ -1,0 +1,106 @@
+"""Provider settings read from the app config, with the sandbox's fixed defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from flask import current_app, has_request_context, request
+
+#: Fixed secrets the sandbox uses when none are configured: they are public on purpose, and
+#: the sandbox never runs alongside live keys (see tiergate.config).
+SANDBOX_STRIPE_SECRET_KEY = "sk_test_tiergate_sandbox"
+SANDBOX_STRIPE_WEBHOOK_SECRET = "whsec_tiergate_sandbox"
+SANDBOX_WHOP_API_KEY = "apik_tiergate_sandbox"
+SANDBOX_WHOP_WEBHOOK_SECRET = "ws_tiergate_sandbox"
+
+SANDBOX_PREFIX = "/_sandbox"
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    """What the Stripe provider needs; ``transport`` routes its HTTP calls (sandbox, tests)."""
+
+    secret_key: str | None
+    webhook_secrets: tuple[str, ...]
+    api_base: str | None = None
+    transport: httpx.BaseTransport | None = None
+    max_network_retries: int = 2
+
+
+@dataclass(frozen=True)
+class WhopSettings:
+    """What the Whop provider needs; ``transport`` routes its HTTP calls (sandbox, tests)."""
+
+    api_key: str | None
+    webhook_secrets: tuple[str, ...]
+    api_base: str | None = None
+    company_id: str | None = None
+    transport: httpx.BaseTransport | None = None
+    max_retries: int = 2
+
+
+def split_secrets(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Turn a comma-separated setting (or a list) into the secrets it names, in order."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(item.strip() for item in items if item and item.strip())
+
+
+def stripe_settings(config: Mapping[str, Any] | None = None) -> StripeSettings:
+    """Return the Stripe settings of ``config`` (the current app's by default)."""
+    config = current_app.config if config is None else config
+    key = config.get("STRIPE_SECRET_KEY") or None
+    secrets = split_secrets(config.get("STRIPE_WEBHOOK_SECRET"))
+    if not config.get("SANDBOX"):
+        return StripeSettings(secret_key=key, webhook_secrets=secrets)
+    return StripeSettings(
+        secret_key=key or SANDBOX_STRIPE_SECRET_KEY,
+        webhook_secrets=secrets or (SANDBOX_STRIPE_WEBHOOK_SECRET,),
+        api_base=sandbox_base_url(config) + "/stripe",
+        transport=sandbox_transport(),
+        max_network_retries=0,
+    )
+
+
+def whop_settings(config: Mapping[str, Any] | None = None) -> WhopSettings:
+    """Return the Whop settings of ``config`` (the current app's by default)."""
+    config = current_app.config if config is None else config
+    key = config.get("WHOP_API_KEY") or None
+    secrets = split_secrets(config.get("WHOP_WEBHOOK_SECRET"))
+    company = config.get("WHOP_COMPANY_ID") or None
+    if not config.get("SANDBOX"):
+        return WhopSettings(api_key=key, webhook_secrets=secrets, company_id=company)
+    return WhopSettings(
+        api_key=key or SANDBOX_WHOP_API_KEY,
+        webhook_secrets=secrets or (SANDBOX_WHOP_WEBHOOK_SECRET,),
+        api_base=sandbox_base_url(config) + "/whop/api/v1",
+        company_id=company or "biz_tiergatesandbox",
+        transport=sandbox_transport(),
+        max_retries=0,
+    )
+
+
+def sandbox_base_url(config: Mapping[str, Any]) -> str:
+    """Return the sandbox's root URL as a browser reaches it (it appears in checkout links)."""
+    public = config.get("PUBLIC_URL")
+    if public:
+        root = str(public)
+    elif has_request_context():
+        root = request.host_url
+    else:
+        root = "http://localhost:5000"
+    return root.rstrip("/") + SANDBOX_PREFIX
+
+
+def sandbox_transport() -> httpx.BaseTransport:
+    """Return a transport that hands requests straight to this app through WSGI.
+
+    No socket is opened, so the sandbox works under the test client, `flask run` and every
+    gunicorn worker alike: each worker answers its own provider calls.
+    """
+    application = current_app._get_current_object()  # type: ignore[attr-defined]
+    return httpx.WSGITransport(app=application)

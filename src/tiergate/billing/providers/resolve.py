@@ -1,0 +1,144 @@
+"""Find the tiergate account and tier a provider object belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ...accounts.models import Account, Membership, User
+from ...catalog.models import SubscriptionTier
+from ...db import db
+from ..models import Subscription
+from . import UnknownAccount, UnknownTier
+
+#: Metadata keys tiergate writes on checkouts and reads back from provider objects.
+ACCOUNT_KEY = "tiergate_account_id"
+TIER_KEY = "tiergate_tier"
+
+
+def checkout_metadata(account: Account, tier: SubscriptionTier) -> dict[str, str]:
+    """Return the metadata that ties a provider checkout to an account and a tier."""
+    return {ACCOUNT_KEY: str(account.id), TIER_KEY: tier.key}
+
+
+def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[SubscriptionTier, str]:
+    """Return the tier whose ``stripe_lookup_key`` is one of ``keys``, and that key."""
+    wanted = [key for key in keys if key]
+    if wanted:
+        tiers = db.session.scalars(
+            sa.select(SubscriptionTier).where(SubscriptionTier.stripe_lookup_key.in_(wanted))
+        ).all()
+        by_key = {tier.stripe_lookup_key: tier for tier in tiers}
+        for key in wanted:
+            if key in by_key:
+                return by_key[key], key
+    shown = ", ".join(repr(key) for key in wanted) or "(the price has no lookup key)"
+    raise UnknownTier(
+        f"no tier has the Stripe price lookup key {shown}: set a tier's stripe_lookup_key "
+        "to it, then replay the event",
+        provider="stripe",
+        lookup_keys=wanted,
+    )
+
+
+def tier_for_whop_product(product_id: str | None) -> SubscriptionTier:
+    """Return the tier whose ``whop_product_key`` is ``product_id``."""
+    tier = None
+    if product_id:
+        tier = db.session.scalar(
+            sa.select(SubscriptionTier).where(SubscriptionTier.whop_product_key == product_id)
+        )
+    if tier is None:
+        raise UnknownTier(
+            f"no tier has the Whop product {product_id!r}: set a tier's whop_product_key "
+            "to it, then replay the event",
+            provider="whop",
+            product_id=product_id,
+        )
+    return tier
+
+
+def resolve_account_id(
+    provider: str,
+    *,
+    object_id: str,
+    references: Iterable[Any],
+    customer_id: str | None = None,
+) -> int:
+    """Return the account named by the first usable reference, else by a known customer."""
+    for reference in references:
+        account_id = _as_account_id(reference)
+        if account_id is not None and db.session.get(Account, account_id) is not None:
+            return account_id
+    if customer_id:
+        known = db.session.scalar(
+            sa.select(Subscription.account_id)
+            .where(Subscription.provider == provider)
+            .where(Subscription.provider_customer_id == customer_id)
+            .limit(1)
+        )
+        if known is not None:
+            return known
+    raise UnknownAccount(
+        f"{provider} object {object_id} names no tiergate account (no {ACCOUNT_KEY} metadata, "
+        "no checkout reference, no known customer)",
+        provider=provider,
+        provider_object_id=object_id,
+    )
+
+
+def metadata_account(metadata: Mapping[str, Any] | None) -> Any:
+    """Return the account reference stored in provider metadata, if any."""
+    return (metadata or {}).get(ACCOUNT_KEY)
+
+
+def existing_customer_id(account: Account, provider: str) -> str | None:
+    """Return the provider customer id of the account's most recent subscription there."""
+    return db.session.scalar(
+        sa.select(Subscription.provider_customer_id)
+        .where(Subscription.account_id == account.id)
+        .where(Subscription.provider == provider)
+        .where(Subscription.provider_customer_id.is_not(None))
+        .order_by(Subscription.provider_updated_at.desc(), Subscription.id.desc())
+        .limit(1)
+    )
+
+
+def owner_email(account: Account) -> str | None:
+    """Return the e-mail of the account's first owner (who receives the provider's receipts)."""
+    return db.session.scalar(
+        sa.select(User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.account_id == account.id)
+        .where(Membership.role == "owner")
+        .order_by(Membership.id)
+        .limit(1)
+    )
+
+
+def from_unix(value: Any) -> datetime | None:
+    """Return a Unix timestamp as an aware UTC datetime (None stays None)."""
+    if value in (None, ""):
+        return None
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def from_iso(value: Any) -> datetime | None:
+    """Return an ISO 8601 (or Unix) timestamp as an aware UTC datetime (None stays None)."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float) or str(value).isdigit():
+        return from_unix(value)
+    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _as_account_id(reference: Any) -> int | None:
+    if isinstance(reference, int):
+        return reference
+    if isinstance(reference, str) and reference.strip().isdigit():
+        return int(reference.strip())
+    return None

@@ -1,0 +1,243 @@
+"""Stripe: checkout, portal, webhook verification and subscription state, via the official SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
+
+import stripe
+
+from ...db import utcnow
+from ...errors import NotFound, ValidationError
+from . import (
+    CatalogMismatch,
+    Event,
+    ProviderDisabled,
+    ProviderError,
+    WebhookVerificationError,
+)
+from .config import StripeSettings
+from .http import HttpxStripeClient, stripe_error
+from .listing import ListedSubscription
+from .resolve import checkout_metadata, existing_customer_id, from_unix, owner_email
+from .stripe_mapping import subscription_id_of, subscription_state
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ...accounts.models import Account
+    from ...catalog.models import SubscriptionTier
+    from ..services import SubscriptionState
+
+TOLERANCE_SECONDS = 300
+
+SUBSCRIPTION_EVENTS = frozenset(
+    {
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+    }
+)
+#: Event types that concern a subscription; every other type is stored and ignored.
+HANDLED_EVENTS = SUBSCRIPTION_EVENTS | {
+    "checkout.session.completed",
+    "invoice.paid",
+    "invoice.payment_failed",
+}
+
+
+def make_stripe_client(settings: StripeSettings) -> stripe.StripeClient:
+    """Build the SDK client: Stripe itself, or the sandbox / a test transport when set."""
+    if not settings.secret_key:
+        raise ProviderDisabled(
+            "Stripe is not configured: set TIERGATE_STRIPE_SECRET_KEY", provider="stripe"
+        )
+    http_client = HttpxStripeClient(settings.transport) if settings.transport else None
+    base_addresses: Any = {"api": settings.api_base} if settings.api_base else None
+    return stripe.StripeClient(
+        settings.secret_key,
+        base_addresses=base_addresses,
+        http_client=http_client,
+        max_network_retries=settings.max_network_retries,
+    )
+
+
+@contextmanager
+def _calling(action: str) -> Iterator[None]:
+    try:
+        yield
+    except stripe.StripeError as error:
+        raise stripe_error(error, action) from error
+
+
+class StripeProvider:
+    """Stripe behind the billing provider protocol."""
+
+    name = "stripe"
+
+    def __init__(self, settings: StripeSettings) -> None:
+        self.settings = settings
+        self._sdk: stripe.StripeClient | None = None
+
+    @property
+    def api_configured(self) -> bool:
+        """True when outbound API calls are possible (a secret key is set)."""
+        return bool(self.settings.secret_key)
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        """The SDK client, built on first use (raises ProviderDisabled without a key)."""
+        if self._sdk is None:
+            self._sdk = make_stripe_client(self.settings)
+        return self._sdk
+
+    def find_price(self, lookup_key: str) -> Any:
+        """Return the one active price with ``lookup_key``, or raise CatalogMismatch."""
+        with _calling(f"looking up the price {lookup_key!r}"):
+            prices = self.client.v1.prices.list(
+                params={"lookup_keys": [lookup_key], "active": True, "limit": 10}
+            )
+        found = list(prices.data)
+        if len(found) != 1:
+            raise CatalogMismatch(
+                f"Stripe has {len(found)} active prices with lookup key {lookup_key!r}; "
+                "exactly one is needed",
+                provider="stripe",
+                lookup_key=lookup_key,
+                price_ids=[price.id for price in found],
+            )
+        return found[0]
+
+    def start_checkout(
+        self,
+        account: Account,
+        tier: SubscriptionTier,
+        *,
+        success_url: str,
+        cancel_url: str,
+        customer_email: str | None = None,
+    ) -> str:
+        """Create a subscription Checkout Session for the account and return its URL."""
+        if tier.billing_provider != "stripe" or not tier.stripe_lookup_key:
+            raise ValidationError(
+                f"tier {tier.key!r} is not sold through Stripe (it needs billing_provider "
+                "'stripe' and a stripe_lookup_key)",
+                tier=tier.key,
+            )
+        price = self.find_price(tier.stripe_lookup_key)
+        metadata = checkout_metadata(account, tier)
+        params: dict[str, Any] = {
+            "mode": "subscription",
+            "line_items": [{"price": price.id, "quantity": 1}],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": str(account.id),
+            "metadata": metadata,
+            "subscription_data": {"metadata": metadata},
+        }
+        customer = existing_customer_id(account, "stripe")
+        email = customer_email or owner_email(account)
+        if customer:
+            params["customer"] = customer
+        elif email:
+            params["customer_email"] = email
+        with _calling("creating a checkout session"):
+            session = self.client.v1.checkout.sessions.create(params=cast(Any, params))
+        if not session.url:
+            raise ProviderError("Stripe returned a checkout session without a URL")
+        return str(session.url)
+
+    def portal_url(self, account: Account, *, return_url: str) -> str:
+        """Create a Customer Portal session for the account's Stripe customer."""
+        customer = existing_customer_id(account, "stripe")
+        if not customer:
+            raise NotFound(
+                f"account {account.id} has no Stripe customer yet: subscribe first",
+                account_id=account.id,
+            )
+        with _calling("creating a portal session"):
+            session = self.client.v1.billing_portal.sessions.create(
+                params={"customer": customer, "return_url": return_url}
+            )
+        return str(session.url)
+
+    def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
+        """Verify the Stripe-Signature header against each configured secret."""
+        secrets = self.settings.webhook_secrets
+        if not secrets:
+            raise ProviderDisabled(
+                "Stripe webhooks are not configured: set TIERGATE_STRIPE_WEBHOOK_SECRET",
+                provider="stripe",
+            )
+        signature = _header(headers, "Stripe-Signature")
+        failure: Exception | None = None
+        for secret in secrets:
+            try:
+                stripe.Webhook.construct_event(raw_body, signature, secret, TOLERANCE_SECONDS)
+            except (stripe.SignatureVerificationError, ValueError) as error:
+                failure = error
+                continue
+            return _event(raw_body)
+        raise WebhookVerificationError(
+            f"Stripe webhook signature rejected: {failure}", provider="stripe"
+        )
+
+    def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
+        """Fetch one subscription from Stripe and return its state as of now."""
+        return subscription_state(self._retrieve(provider_subscription_id), utcnow())
+
+    def states_from_event(self, event: Event) -> list[SubscriptionState]:
+        """Return the subscription state an event concerns (re-fetched when the API is set)."""
+        subscription_id = subscription_id_of(event)
+        if event.type not in HANDLED_EVENTS or subscription_id is None:
+            return []
+        hint = event.data.get("client_reference_id")
+        if self.api_configured:
+            return [self._state(self._retrieve(subscription_id), event.created, hint)]
+        if event.type in SUBSCRIPTION_EVENTS:
+            return [self._state(event.data, event.created, hint)]
+        # Without the API an invoice or checkout event carries no subscription state; the
+        # customer.subscription.* event Stripe sends alongside it does.
+        return []
+
+    def list_subscriptions(self) -> Iterator[ListedSubscription]:
+        """Page through every Stripe subscription (any status), mapping each one."""
+        with _calling("listing subscriptions"):
+            page = self.client.v1.subscriptions.list(params={"status": "all", "limit": 100})
+            for subscription in page.auto_paging_iter():
+                data = subscription.to_dict()
+                yield ListedSubscription.of(data["id"], partial(self._state, data, utcnow()))
+
+    def _retrieve(self, subscription_id: str) -> dict[str, Any]:
+        with _calling(f"fetching subscription {subscription_id}"):
+            subscription = self.client.v1.subscriptions.retrieve(subscription_id)
+        return subscription.to_dict()
+
+    def _state(
+        self, subscription: dict[str, Any], observed_at: datetime, hint: Any = None
+    ) -> SubscriptionState:
+        return subscription_state(subscription, observed_at, account_hint=hint)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    return value
+
+
+def _event(raw_body: bytes) -> Event:
+    payload = json.loads(raw_body)
+    created = from_unix(payload.get("created"))
+    if not payload.get("id") or not payload.get("type") or created is None:
+        raise WebhookVerificationError(
+            "Stripe webhook body is not an event (id, type and created are required)",
+            provider="stripe",
+        )
+    data = (payload.get("data") or {}).get("object") or {}
+    return Event("stripe", payload["id"], payload["type"], created, data, payload)

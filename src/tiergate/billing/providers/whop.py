@@ -1,0 +1,273 @@
+"""Whop: purchase links, license keys, webhook verification and membership state (whop-sdk)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import sqlalchemy as sa
+from standardwebhooks import WebhookVerificationError as StandardWebhookError
+from whop_sdk import Whop, WhopEnvironment
+from whop_sdk.core.api_error import ApiError
+from whop_sdk.lib.verify_webhook import unwrap
+
+from ...db import db, utcnow
+from ...errors import NotFound, ValidationError
+from ..models import Subscription
+from . import (
+    CatalogMismatch,
+    Event,
+    InvalidLicenseKey,
+    ProviderDisabled,
+    ProviderError,
+    ProviderObjectNotFound,
+    WebhookVerificationError,
+)
+from .config import WhopSettings
+from .http import whop_error
+from .listing import ListedSubscription
+from .resolve import checkout_metadata, from_iso
+from .whop_mapping import (
+    VALID_LICENSE_STATUSES,
+    membership_id_of,
+    membership_state,
+    product_id_of,
+)
+
+if TYPE_CHECKING:
+    from ...accounts.models import Account
+    from ...catalog.models import SubscriptionTier
+    from ..services import SubscriptionState
+
+#: Event types that concern a membership; every other type is stored and ignored.
+HANDLED_EVENTS = frozenset(
+    {
+        "membership.activated",
+        "membership.deactivated",
+        "membership.updated",
+        "payment.succeeded",
+        "payment.failed",
+    }
+)
+
+
+def make_whop_client(settings: WhopSettings) -> Whop:
+    """Build the SDK client: Whop itself, or the sandbox / a test transport when set."""
+    if not settings.api_key:
+        raise ProviderDisabled("Whop is not configured: set TIERGATE_WHOP_API_KEY", provider="whop")
+    environment = WhopEnvironment.PRODUCTION
+    if settings.api_base:
+        environment = WhopEnvironment(api=settings.api_base, vault=settings.api_base)
+    http = httpx.Client(transport=settings.transport, timeout=30) if settings.transport else None
+    return Whop(
+        token=settings.api_key,
+        environment=environment,
+        httpx_client=http,
+        max_retries=settings.max_retries,
+    )
+
+
+@contextmanager
+def _calling(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (ApiError, httpx.HTTPError) as error:
+        raise whop_error(error, action) from error
+
+
+class WhopProvider:
+    """Whop behind the billing provider protocol."""
+
+    name = "whop"
+
+    def __init__(self, settings: WhopSettings) -> None:
+        self.settings = settings
+        self._sdk: Whop | None = None
+
+    @property
+    def api_configured(self) -> bool:
+        """True when outbound API calls are possible (an API key is set)."""
+        return bool(self.settings.api_key)
+
+    @property
+    def client(self) -> Whop:
+        """The SDK client, built on first use (raises ProviderDisabled without a key)."""
+        if self._sdk is None:
+            self._sdk = make_whop_client(self.settings)
+        return self._sdk
+
+    def find_plan(self, product_id: str) -> Any:
+        """Return the one visible plan of ``product_id``, or raise CatalogMismatch."""
+        with _calling(f"listing the plans of {product_id}"):
+            pager = self.client.plans.list(
+                account_id=self.settings.company_id, product_ids=[product_id], first=10
+            )
+            plans = [plan for plan in pager.items if plan.visibility == "visible"]
+        if len(plans) != 1:
+            raise CatalogMismatch(
+                f"Whop product {product_id!r} has {len(plans)} visible plans; exactly one "
+                "is needed to sell it",
+                provider="whop",
+                product_id=product_id,
+                plan_ids=[plan.id for plan in plans],
+            )
+        return plans[0]
+
+    def start_checkout(
+        self,
+        account: Account,
+        tier: SubscriptionTier,
+        *,
+        success_url: str,
+        cancel_url: str,
+        customer_email: str | None = None,
+    ) -> str:
+        """Return a purchase link for the tier's product that carries the account reference."""
+        if tier.billing_provider != "whop" or not tier.whop_product_key:
+            raise ValidationError(
+                f"tier {tier.key!r} is not sold through Whop (it needs billing_provider "
+                "'whop' and a whop_product_key)",
+                tier=tier.key,
+            )
+        plan = self.find_plan(tier.whop_product_key)
+        with _calling("creating a checkout configuration"):
+            configuration = self.client.checkout_configurations.create(
+                plan_id=plan.id,
+                metadata=checkout_metadata(account, tier),
+                redirect_url=success_url,
+            )
+        if not configuration.purchase_url:
+            raise ProviderError("Whop returned a checkout configuration without a purchase URL")
+        return str(configuration.purchase_url)
+
+    def portal_url(self, account: Account, *, return_url: str) -> str:
+        """Return the manage URL of the account's latest Whop membership."""
+        membership_id = db.session.scalar(
+            sa.select(Subscription.provider_subscription_id)
+            .where(Subscription.account_id == account.id, Subscription.provider == "whop")
+            .order_by(Subscription.provider_updated_at.desc(), Subscription.id.desc())
+            .limit(1)
+        )
+        if membership_id is None:
+            raise NotFound(
+                f"account {account.id} has no Whop membership yet: subscribe first",
+                account_id=account.id,
+            )
+        membership = self._retrieve(membership_id)
+        if not membership.get("manage_url"):
+            raise ProviderError(f"Whop membership {membership_id} has no manage URL")
+        return str(membership["manage_url"])
+
+    def attach_license_key(
+        self, account: Account, license_key: str, *, tier: SubscriptionTier | None = None
+    ) -> SubscriptionState:
+        """Validate a license key and return its membership's state, attached to the account.
+
+        With ``tier``, the key must also be for that tier's product.
+        """
+        key = license_key.strip()
+        if not key:
+            raise InvalidLicenseKey("the license key is empty")
+        try:
+            membership = self._retrieve(key)
+        except ProviderObjectNotFound:
+            raise InvalidLicenseKey("Whop knows no membership with this license key") from None
+        status = membership.get("status")
+        if status not in VALID_LICENSE_STATUSES:
+            raise InvalidLicenseKey(
+                f"the membership of this license key is {status}, not active", status=status
+            )
+        product = product_id_of(membership)
+        if tier is not None and product != tier.whop_product_key:
+            raise InvalidLicenseKey(
+                f"this license key is for Whop product {product!r}, not for tier {tier.key!r}",
+                product_id=product,
+                tier=tier.key,
+            )
+        return membership_state(membership, utcnow(), account_id=account.id)
+
+    def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
+        """Verify the Standard Webhooks signature against each configured secret."""
+        secrets = self.settings.webhook_secrets
+        if not secrets:
+            raise ProviderDisabled(
+                "Whop webhooks are not configured: set TIERGATE_WHOP_WEBHOOK_SECRET",
+                provider="whop",
+            )
+        plain_headers = {str(name).lower(): str(value) for name, value in headers.items()}
+        failure: Exception | None = None
+        for secret in secrets:
+            try:
+                payload = unwrap(raw_body, headers=plain_headers, key=secret)
+            except (StandardWebhookError, ValueError) as error:
+                failure = error
+                continue
+            return _event(payload, plain_headers)
+        raise WebhookVerificationError(
+            f"Whop webhook signature rejected: {failure}", provider="whop"
+        )
+
+    def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
+        """Fetch one membership from Whop and return its state as of now."""
+        return membership_state(self._retrieve(provider_subscription_id), utcnow())
+
+    def states_from_event(self, event: Event) -> list[SubscriptionState]:
+        """Return the membership state an event concerns (re-fetched when the API is set)."""
+        membership_id = membership_id_of(event)
+        if event.type not in HANDLED_EVENTS or membership_id is None:
+            return []
+        if self.api_configured:
+            return [membership_state(self._retrieve(membership_id), event.created)]
+        if event.type.startswith("membership."):
+            return [membership_state(event.data, event.created)]
+        # A payment event without the API carries no membership state; the membership.*
+        # event Whop sends alongside it does.
+        return []
+
+    def list_subscriptions(self) -> Iterator[ListedSubscription]:
+        """Page through the memberships of every Whop product in the catalog."""
+        from ...catalog.models import SubscriptionTier
+
+        products = db.session.scalars(
+            sa.select(SubscriptionTier.whop_product_key).where(
+                SubscriptionTier.whop_product_key.is_not(None)
+            )
+        ).all()
+        if not products:
+            return
+        with _calling("listing memberships"):
+            pager = self.client.memberships.list(
+                account_id=self.settings.company_id, product_ids=list(products), first=100
+            )
+            for membership in pager:
+                data = _plain(membership)
+                yield ListedSubscription.of(
+                    str(data["id"]), partial(membership_state, data, utcnow())
+                )
+
+    def _retrieve(self, id_or_license_key: str) -> dict[str, Any]:
+        with _calling("fetching a membership"):
+            return _plain(self.client.memberships.retrieve(id_or_license_key))
+
+
+def _plain(model: Any) -> dict[str, Any]:
+    """Return an SDK model as plain JSON data, the same shape a webhook carries."""
+    data: dict[str, Any] = json.loads(model.json(by_alias=True))
+    return data
+
+
+def _event(payload: dict[str, Any], headers: Mapping[str, str]) -> Event:
+    event_id = payload.get("id") or headers.get("webhook-id")
+    event_type = payload.get("type") or payload.get("action")
+    created = from_iso(payload.get("timestamp") or headers.get("webhook-timestamp"))
+    data = payload.get("data")
+    if not event_id or not event_type or created is None or not isinstance(data, dict):
+        raise WebhookVerificationError(
+            "Whop webhook body is not an event (id, type, timestamp and data are required)",
+            provider="whop",
+        )
+    return Event("whop", str(event_id), str(event_type), created, data, payload)
