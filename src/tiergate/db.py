@@ -139,3 +139,24 @@ def _begin_sqlite(connection: sa.Connection) -> None:
     if connection.dialect.name == "sqlite":
         mode = connection.get_execution_options().get("sqlite_begin", "")
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+#: MariaDB's "CONSTRAINT `...` failed for ..." error: a CHECK constraint refused a row.
+_MARIADB_CHECK_VIOLATION = 4025
+
+
+@sa.event.listens_for(Engine, "handle_error")
+def _check_violation_as_integrity_error(
+    context: sa.engine.ExceptionContext,
+) -> BaseException | None:
+    """Raise MariaDB's CHECK violations as IntegrityError, as every other backend does.
+
+    PyMySQL maps error 4025 to OperationalError, which would otherwise read as a connection
+    or server problem instead of a refused row.
+    """
+    original = context.original_exception
+    if context.dialect.name != "mysql" or not original.args:
+        return None
+    if original.args[0] != _MARIADB_CHECK_VIOLATION:
+        return None
+    return sa.exc.IntegrityError(context.statement, context.parameters, original)

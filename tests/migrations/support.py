@@ -58,28 +58,45 @@ def revisions_base_to_head() -> list[str]:
 
 def catalog_rows(first_id: int, label: str) -> dict[str, list[dict[str, Any]]]:
     """Three tiers (one per provider), three permissions and six links, ids from first_id."""
-    t = [first_id, first_id + 1, first_id + 2]
+    ids = [first_id, first_id + 1, first_id + 2]
     stamps = {"created_at": WRITTEN_AT, "updated_at": WRITTEN_AT}
-    common = {"description": None, "is_customer_facing": True, **stamps}
+    # (name, user_limit, provider, exempt, stripe key, whop key, price, facing, description)
+    shapes = [
+        ("Free", 1, "exempt", True, None, None, "$0", True, None),
+        ("Pro", 5, "stripe", False, f"{label}_pro_monthly", None, "$9", True, "For teams"),
+        ("Team", 25, "whop", False, None, f"prod_{label}", None, False, None),
+    ]
+    columns = (
+        "name",
+        "user_limit",
+        "billing_provider",
+        "is_billing_exempt",
+        "stripe_lookup_key",
+        "whop_product_key",
+        "fallback_price",
+        "is_customer_facing",
+        "description",
+    )
     tiers = [
-        {"id": t[0], "name": "Free", "key": f"{label}-free", "user_limit": 1,
-         "billing_provider": "exempt", "is_billing_exempt": True, "stripe_lookup_key": None,
-         "whop_product_key": None, "fallback_price": "$0", **common},
-        {"id": t[1], "name": "Pro", "key": f"{label}-pro", "user_limit": 5,
-         "billing_provider": "stripe", "is_billing_exempt": False,
-         "stripe_lookup_key": f"{label}_pro_monthly", "whop_product_key": None,
-         "fallback_price": "$9", **common, "description": "For growing teams"},
-        {"id": t[2], "name": "Team", "key": f"{label}-team", "user_limit": 25,
-         "billing_provider": "whop", "is_billing_exempt": False, "stripe_lookup_key": None,
-         "whop_product_key": f"prod_{label}", "fallback_price": None, **common,
-         "is_customer_facing": False},
-    ]  # fmt: skip
+        {
+            "id": id_,
+            "key": f"{label}-{shape[0].lower()}",
+            **dict(zip(columns, shape, strict=True)),
+            **stamps,
+        }
+        for id_, shape in zip(ids, shapes, strict=True)
+    ]
     permissions = [
-        {"id": t[i], "key": f"{label}.perm{i}", "name": f"Permission {i}", "description": None,
-         **stamps}
-        for i in range(3)
-    ]  # fmt: skip
-    links = [{"tier_id": t[a], "permission_id": t[b]} for a in range(3) for b in range(a + 1)]
+        {
+            "id": id_,
+            "key": f"{label}.perm{i}",
+            "name": f"Permission {i}",
+            "description": None,
+            **stamps,
+        }
+        for i, id_ in enumerate(ids)
+    ]
+    links = [{"tier_id": ids[a], "permission_id": ids[b]} for a in range(3) for b in range(a + 1)]
     return {TIER.name: tiers, PERMISSION.name: permissions, LINK.name: links}
 
 
