@@ -24,10 +24,16 @@ def tier_entry(document: dict[str, Any], key: str) -> dict[str, Any]:
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Return every row of every table, in primary-key order (timestamps included)."""
-    tables = {}
-    with db.session.no_autoflush:
-        for table in db.metadata.sorted_tables:
-            query = sa.select(table).order_by(*table.primary_key.columns)
-            tables[table.name] = [tuple(row) for row in db.session.execute(query)]
-    return tables
+    """Return every row of every table in the database, in primary-key order."""
+    connection = db.session.connection()
+    metadata = sa.MetaData()
+    metadata.reflect(bind=connection)
+    return {
+        table.name: [
+            tuple(row)
+            for row in connection.execute(
+                sa.select(table).order_by(*(table.primary_key.columns or table.columns))
+            )
+        ]
+        for table in metadata.sorted_tables
+    }
