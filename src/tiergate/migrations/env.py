@@ -69,7 +69,6 @@ def _migrate(connection: Any, conf_args: dict[str, Any]) -> None:
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
         _pragma(connection, "foreign_keys = OFF")
-    if sqlite:
         # Alembic treats SQLite as non-transactional and commits after each revision, which
         # would leave nothing for a failed foreign key check to roll back. SQLite's DDL is
         # transactional (SQLAlchemy emits BEGIN itself, see db.py): one transaction for all.
