@@ -11,9 +11,9 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from .....catalog.models import SubscriptionTier
-from .....db import db
-from .....errors import NotFound, ValidationError
+from ....catalog.models import SubscriptionTier
+from ....db import db
+from ....errors import NotFound, ValidationError
 from . import store
 from . import stripe_objects as stripe_obj
 from . import whop_objects as whop_obj

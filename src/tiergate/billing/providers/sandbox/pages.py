@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 
-from .....db import db
+from ....db import db
 from . import flows, store
 from .blueprint import sandbox
 from .deliver import Delivery, deliver_all

@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .....catalog.models import SubscriptionTier
-from .....db import db
+from ....catalog.models import SubscriptionTier
+from ....db import db
 from .models import SandboxObject
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
-from .....db import db
+from ....db import db
 from ..config import SANDBOX_STRIPE_SECRET_KEY
 from . import store
 from . import stripe_objects as objects

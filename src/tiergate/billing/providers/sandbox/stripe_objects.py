@@ -7,7 +7,7 @@ from typing import Any
 
 import stripe
 
-from .....catalog.models import SubscriptionTier
+from ....catalog.models import SubscriptionTier
 from . import store
 
 PERIOD_SECONDS = 30 * 24 * 3600

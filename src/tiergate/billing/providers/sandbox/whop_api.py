@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
-from .....db import db
+from ....db import db
 from ..config import SANDBOX_WHOP_API_KEY
 from . import store
 from . import whop_objects as objects

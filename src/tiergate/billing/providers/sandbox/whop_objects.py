@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .....catalog.models import SubscriptionTier
+from ....catalog.models import SubscriptionTier
 from . import store
 
 PERIOD_SECONDS = 30 * 24 * 3600
