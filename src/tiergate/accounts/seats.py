@@ -13,6 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db, utcnow
@@ -24,6 +25,7 @@ from .models import Account, Invitation, Membership, User
 from .services import normalise_email, record_membership_event, validate_role
 
 INVITATION_TTL = timedelta(days=7)
+_WROTE = "tiergate.wrote_in_transaction"
 INVITATION_FIELDS = ("account_id", "email", "role", "expires_at", "accepted_at", "revoked_at")
 
 
@@ -42,17 +44,34 @@ class WriteTransactionRequired(TiergateError):
 
 
 def begin_write_transaction() -> sa.Connection:
-    """Open the session's transaction for writing (SQLite: BEGIN IMMEDIATE); call it first."""
+    """Open the session's transaction for writing (SQLite: BEGIN IMMEDIATE); call it first.
+
+    On SQLite a transaction that has only read is restarted; one that has written cannot be.
+    """
     session = db.session()
-    if not session.in_transaction():
-        return session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    connection = session.connection()
-    immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
-    if connection.dialect.name == "sqlite" and not immediate:
-        raise WriteTransactionRequired(
-            "begin_write_transaction() must open the transaction, before any other query"
-        )
-    return connection
+    if session.in_transaction():
+        connection = session.connection()
+        immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
+        if connection.dialect.name != "sqlite" or immediate:
+            return connection
+        if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+            raise WriteTransactionRequired(
+                "begin_write_transaction() must open the transaction, before any write"
+            )
+        # Only reads so far: restart as a write transaction (loaded objects reload lazily).
+        session.rollback()
+    return session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_write(session: Session, flush_context: object) -> None:
+    session.info[_WROTE] = True
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_write(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)
 
 
 def lock_account_for_seats(account_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import catalog as _catalog  # noqa: F401  (registers the catalog audit listener)
+from . import listeners as _listeners  # noqa: F401  (registers the audit listeners)
 from .models import AuditEvent
 
 __all__ = ["AuditEvent", "init_app"]

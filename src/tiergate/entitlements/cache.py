@@ -43,9 +43,7 @@ class _Entry:
 def read_versions(account_id: int) -> tuple[int, int]:
     """Return the account's and the catalog's version counters."""
     catalog_version = (
-        sa.select(CacheVersion.version)
-        .where(CacheVersion.name == CATALOG_SCOPE)
-        .scalar_subquery()
+        sa.select(CacheVersion.version).where(CacheVersion.name == CATALOG_SCOPE).scalar_subquery()
     )
     row = db.session.execute(
         sa.select(Account.entitlements_version, catalog_version).where(Account.id == account_id)

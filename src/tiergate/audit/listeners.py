@@ -1,4 +1,4 @@
-"""Audit events for every catalog change, whichever code made it.
+"""Audit events for every catalog change, whichever code made it; the log stays append-only.
 
 The catalog's services belong to another domain; rather than asking each of them to record
 its own events, one flush listener notices new, changed and deleted tiers and permissions
@@ -101,3 +101,10 @@ def _audit_catalog_changes(session: Session, flush_context: Any) -> None:
     rows = _catalog_changes(session)
     if rows:
         session.connection().execute(sa.insert(AuditEvent), rows)
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _keep_the_log_append_only(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise RuntimeError("audit events are append-only: they cannot be changed or deleted")
