@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 
 import pytest
 
 from tiergate.billing.services import grant_exempt_tier, revoke_exempt_tier
 from tiergate.db import db
-from tiergate.entitlements.services import entitlements_for
+from tiergate.entitlements.policy import AccessPolicy
+from tiergate.entitlements.services import entitlements_for, get_cache
 
-from ..accounts.factories import DAY, NOW, SYSTEM, make_account, subscribe
+from ..accounts.factories import DAY, NOW, SYSTEM, make_account, make_catalog, subscribe
+from ..conftest import make_app
 
 PERIOD_END = NOW
 POSITIONS = {
@@ -63,14 +66,28 @@ def test_past_due_without_a_period_end_falls_back(catalog_app):
     assert entitlements_for(account, now=NOW).fallback_reason == "past_due_grace_expired"
 
 
-def test_the_grace_period_comes_from_the_config(catalog_app):
-    catalog_app.extensions["tiergate.entitlements_cache"].policy = type(
-        catalog_app.extensions["tiergate.entitlements_cache"].policy
-    ).from_config({"PAST_DUE_GRACE_DAYS": 2})
-    account = make_account("acme")
-    subscribe(account, "pro", status="past_due", period_end=PERIOD_END)
-    assert entitlements_for(account, now=PERIOD_END + 1 * DAY).tier_key == "pro"
-    assert entitlements_for(account, now=PERIOD_END + 3 * DAY).tier_key == "free"
+def test_the_grace_period_comes_from_the_config(tmp_path, sqlite_template):
+    shutil.copyfile(sqlite_template, tmp_path / "db.sqlite3")
+    application = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", PAST_DUE_GRACE_DAYS=2)
+    with application.app_context():
+        make_catalog()
+        account = make_account("acme")
+        subscribe(account, "pro", status="past_due", period_end=PERIOD_END)
+        assert entitlements_for(account, now=PERIOD_END + 1 * DAY).tier_key == "pro"
+        assert entitlements_for(account, now=PERIOD_END + 3 * DAY).tier_key == "free"
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_status_rule_can_be_overridden(catalog_app):
+    get_cache().policy = AccessPolicy.from_config(
+        {"ACCESS_POLICY": {"paused": ("grant",), "active": ("deny", "on_hold")}}
+    )
+    paused, active = make_account("paused"), make_account("active")
+    subscribe(paused, "pro", status="paused")
+    subscribe(active, "pro", status="active")
+    assert entitlements_for(paused, now=NOW).tier_key == "pro"
+    assert entitlements_for(active, now=NOW).fallback_reason == "on_hold"
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from ..accounts.models import Account
-from ..db import db
+from ..db import db, utcnow
 from ..errors import NotFound
 from .check import CheckResult, decide_permission
 from .models import CATALOG_SCOPE, CacheVersion
@@ -77,9 +77,20 @@ class EntitlementsCache:
         """Return the account's entitlements at ``now``, from the cache when still valid."""
         return self._entry(account_id, now.timestamp(), now).entitlements
 
-    def check(self, account_id: int, permission: str, now: datetime) -> CheckResult:
-        """Decide ``permission`` for the account at ``now``."""
-        entry = self._entry(account_id, now.timestamp(), now)
+    def check(self, account_id: int, permission: str, now: datetime | None = None) -> CheckResult:
+        """Decide ``permission`` for the account at ``now`` (default: the current time)."""
+        ts = time.time() if now is None else now.timestamp()
+        entry = self._entries.get(account_id)
+        # The hot path: a fresh entry that has answered this permission before.
+        if (
+            entry is not None
+            and entry.from_ts <= ts < entry.until_ts
+            and self.clock() - entry.checked_at < self.recheck_seconds
+        ):
+            result = entry.results.get(permission)
+            if result is not None:
+                return result
+        entry = self._entry(account_id, ts, now or utcnow())
         result = entry.results.get(permission)
         if result is None:
             result = decide_permission(entry.entitlements, self.catalog(), permission)
