@@ -1,0 +1,148 @@
+"""`tiergate events ...`, `tiergate reconcile ...` and `tiergate catalog check`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..audit.services import Actor
+from ..db import db
+from ..errors import TiergateError
+from .webhooks.models import EVENT_STATUSES, INBOX_PROVIDERS, WebhookEvent
+from .webhooks.reconcile import ReconcileSummary, check_catalog, reconcile_subscription
+from .webhooks.services import list_events, replay_event, replay_failed
+
+events_cli = AppGroup("events", help="The webhook inbox: list and replay provider events.")
+
+
+@contextmanager
+def _transaction(*, commit: bool = True) -> Iterator[None]:
+    """Commit the block (or roll back a read-only one); turn errors into messages."""
+    try:
+        yield
+    except TiergateError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise click.ClickException(
+            f"database error: {reason} (is the database upgraded? run `tiergate db upgrade`)"
+        ) from None
+    if commit:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def _line(event: WebhookEvent) -> str:
+    error = f"  {event.last_error[:120]}" if event.last_error else ""
+    return (
+        f"{event.id:>6}  {event.received_at:%Y-%m-%d %H:%M:%S}  {event.provider:<6}  "
+        f"{event.status:<9}  {event.attempts:>2}  {event.type:<36}  {event.provider_event_id}"
+        f"{error}"
+    )
+
+
+@events_cli.command("list")
+@click.option("--status", type=click.Choice(EVENT_STATUSES), help="Only events in this status.")
+@click.option("--provider", type=click.Choice(INBOX_PROVIDERS), help="Only this provider's.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+def list_command(status: str | None, provider: str | None, limit: int) -> None:
+    """List stored webhook events, newest first."""
+    with _transaction():
+        events = list_events(status=status, provider=provider, limit=limit)
+    if not events:
+        click.echo("no webhook events")
+        return
+    click.echo(f"{'id':>6}  {'received (UTC)':<19}  provider  status  tries  type / event id")
+    for event in events:
+        click.echo(_line(event))
+
+
+@events_cli.command("replay")
+@click.argument("event_id", type=int, required=False)
+@click.option("--failed", is_flag=True, help="Replay every failed or unfinished event.")
+@click.option("--provider", type=click.Choice(INBOX_PROVIDERS), help="With --failed: only these.")
+def replay_command(event_id: int | None, failed: bool, provider: str | None) -> None:
+    """Apply a stored event (ID) or every failed one (--failed) again."""
+    if (event_id is None) == (not failed):
+        raise click.UsageError("give an event ID or --failed (not both)")
+    with _transaction():
+        events = (
+            [replay_event(event_id)] if event_id is not None else replay_failed(provider=provider)
+        )
+    if not events:
+        click.echo("no failed events to replay")
+        return
+    for event in events:
+        click.echo(_line(event))
+    still_failed = [event for event in events if event.status == "failed"]
+    click.echo(
+        f"replayed {len(events)}: {len(events) - len(still_failed)} done, "
+        f"{len(still_failed)} still failing"
+    )
+    if still_failed:
+        raise SystemExit(1)
+
+
+@click.command("reconcile")
+@click.argument("provider", type=click.Choice(INBOX_PROVIDERS))
+@with_appcontext
+def reconcile_command(provider: str) -> None:
+    """Apply the provider's current state of every subscription, and report what changed."""
+    from .providers import get_provider
+
+    actor = Actor.system(f"reconcile {provider}")
+    summary = ReconcileSummary()
+    with _transaction():
+        listing = get_provider(provider).list_subscriptions()
+        with click.progressbar(listing, label=f"Reconciling {provider}", show_pos=True) as bar:
+            for listed in bar:
+                summary.add(reconcile_subscription(listed, actor=actor))
+                # One commit per subscription keeps SQLite's write lock short.
+                db.session.commit()
+    _print_summary(provider, summary)
+    if summary.failures:
+        raise SystemExit(1)
+
+
+def _print_summary(provider: str, summary: ReconcileSummary) -> None:
+    counts = ", ".join(f"{count} {name}" for name, count in sorted(summary.counts.items()))
+    click.echo(f"{provider}: {summary.total} subscriptions" + (f" ({counts})" if counts else ""))
+    for change in summary.changes:
+        click.echo(f"  {change.outcome:<9} {change.provider_subscription_id}: {change.detail}")
+    for failure in summary.failures:
+        click.echo(f"  failed    {failure.provider_subscription_id}: {failure.detail}")
+
+
+@click.command("check")
+@with_appcontext
+def check_catalog_command() -> None:
+    """Check every Stripe lookup key and Whop product against the provider; change nothing."""
+    with _transaction(commit=False):
+        findings = check_catalog()
+    if not findings:
+        click.echo("no tier is sold through Stripe or Whop: nothing to check")
+        return
+    for finding in findings:
+        mark = "ok     " if finding.ok else "PROBLEM"
+        click.echo(f"{mark}  {finding.provider:<6}  {finding.tier:<16}  {finding.message}")
+    problems = [finding for finding in findings if not finding.ok]
+    click.echo(f"{len(findings)} tiers checked, {len(problems)} problems")
+    if problems:
+        raise SystemExit(1)
+
+
+def register_commands(app: Flask) -> None:
+    """Add `events`, `reconcile` and `catalog check` to the app's command line."""
+    from ..catalog.cli import catalog_cli
+
+    app.cli.add_command(events_cli)
+    app.cli.add_command(reconcile_command)
+    catalog_cli.add_command(check_catalog_command)

@@ -1,0 +1,125 @@
+"""Bring subscriptions in line with the provider, and check the catalog against it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from ...accounts.seats import begin_write_transaction
+from ...audit.services import Actor
+from ...catalog.models import SubscriptionTier
+from ...db import db
+from ...errors import TiergateError
+from ..providers import BillingProvider, ProviderDisabled, get_provider
+from ..providers.stripe import StripeProvider
+from ..providers.whop import WhopProvider
+from ..services import Outcome, apply_subscription_state
+from .services import describe_error
+
+if TYPE_CHECKING:
+    from ..providers.listing import ListedSubscription
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What reconciling one provider subscription did."""
+
+    provider_subscription_id: str
+    outcome: str  # an Outcome value, or "failed"
+    detail: str = ""
+
+
+@dataclass
+class ReconcileSummary:
+    """Counts per outcome, and the subscriptions that changed or could not be applied."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    changes: list[Reconciled] = field(default_factory=list)
+    failures: list[Reconciled] = field(default_factory=list)
+
+    def add(self, result: Reconciled) -> None:
+        """Count one reconciled subscription."""
+        self.counts[result.outcome] = self.counts.get(result.outcome, 0) + 1
+        if result.outcome == "failed":
+            self.failures.append(result)
+        elif result.outcome in (Outcome.CREATED, Outcome.UPDATED):
+            self.changes.append(result)
+
+    @property
+    def total(self) -> int:
+        """How many subscriptions were seen."""
+        return sum(self.counts.values())
+
+
+def reconcile_subscription(listed: ListedSubscription, *, actor: Actor) -> Reconciled:
+    """Apply one listed provider subscription's state, inside a savepoint."""
+    sub_id = listed.provider_subscription_id
+    if listed.state is None:
+        error = listed.error or TiergateError("the subscription could not be mapped")
+        return Reconciled(sub_id, "failed", describe_error(error))
+    begin_write_transaction()
+    try:
+        with db.session.begin_nested():
+            result = apply_subscription_state(listed.state, actor=actor, note="reconcile")
+    except TiergateError as error:
+        return Reconciled(sub_id, "failed", describe_error(error))
+    subscription = result.subscription
+    detail = (
+        f"account {subscription.account_id}, tier {subscription.tier.key}, {subscription.status}"
+    )
+    if result.changed and result.outcome == Outcome.UPDATED:
+        detail += f" (changed: {', '.join(result.changed)})"
+    return Reconciled(sub_id, str(result.outcome), detail)
+
+
+@dataclass(frozen=True)
+class CatalogFinding:
+    """One tier checked against its provider: fine, or the problem found."""
+
+    tier: str
+    provider: str
+    ok: bool
+    message: str
+
+
+def check_catalog(providers: tuple[str, ...] = ("stripe", "whop")) -> list[CatalogFinding]:
+    """Check that every sold tier's price or product exists at its provider; change nothing."""
+    findings: list[CatalogFinding] = []
+    for name in providers:
+        tiers = db.session.scalars(
+            sa.select(SubscriptionTier)
+            .where(SubscriptionTier.billing_provider == name)
+            .order_by(SubscriptionTier.key)
+        ).all()
+        findings.extend(_check_provider(name, list(tiers)))
+    return findings
+
+
+def _check_provider(name: str, tiers: list[SubscriptionTier]) -> list[CatalogFinding]:
+    if not tiers:
+        return []
+    provider = get_provider(name)
+    try:
+        assert isinstance(provider, StripeProvider | WhopProvider)
+        provider.client  # noqa: B018 - builds the SDK client, or says what is not configured
+    except ProviderDisabled as error:
+        return [CatalogFinding(tier.key, name, False, error.message) for tier in tiers]
+    return [_check_tier(provider, name, tier) for tier in tiers]
+
+
+def _check_tier(provider: BillingProvider, name: str, tier: SubscriptionTier) -> CatalogFinding:
+    key = tier.stripe_lookup_key if name == "stripe" else tier.whop_product_key
+    if not key:
+        what = "stripe_lookup_key" if name == "stripe" else "whop_product_key"
+        return CatalogFinding(tier.key, name, False, f"sold through {name} but has no {what}")
+    try:
+        if isinstance(provider, StripeProvider):
+            price = provider.find_price(key)
+            return CatalogFinding(tier.key, name, True, f"lookup key {key!r}: price {price.id}")
+        assert isinstance(provider, WhopProvider)
+        plan = provider.find_plan(key)
+        return CatalogFinding(tier.key, name, True, f"product {key!r}: plan {plan.id}")
+    except TiergateError as error:
+        return CatalogFinding(tier.key, name, False, error.message)

@@ -1,0 +1,224 @@
+"""The webhook inbox: record a verified event, apply it exactly once, replay what failed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ...accounts.seats import begin_write_transaction
+from ...audit.services import Actor
+from ...db import db, utcnow
+from ...errors import Conflict, NotFound, TiergateError, ValidationError
+from ..providers import Event, get_provider
+from ..services import SubscriptionState, apply_subscription_state
+from .models import DONE_STATUSES, EVENT_ID_LENGTH, EVENT_TYPE_LENGTH, WebhookEvent
+
+if TYPE_CHECKING:
+    from ..providers import BillingProvider
+
+logger = logging.getLogger(__name__)
+
+#: Events not yet applied: failed ones, and received ones whose processing never finished.
+PENDING_STATUSES: Final = ("failed", "received")
+#: last_error keeps the start of a long message; the whole of it is in the log.
+ERROR_LENGTH: Final = 4000
+
+
+def handled_event_types(provider: str) -> frozenset[str]:
+    """Return the event types ``provider``'s events are applied for (the rest are ignored)."""
+    if provider == "stripe":
+        from ..providers.stripe import HANDLED_EVENTS as STRIPE_EVENTS
+
+        return STRIPE_EVENTS
+    from ..providers.whop import HANDLED_EVENTS as WHOP_EVENTS
+
+    return WHOP_EVENTS
+
+
+def find_event(
+    provider: str, provider_event_id: str, *, locking: bool = False
+) -> WebhookEvent | None:
+    """Return the stored event ``provider_event_id`` of ``provider``, if any."""
+    query = sa.select(WebhookEvent).where(
+        WebhookEvent.provider == provider, WebhookEvent.provider_event_id == provider_event_id
+    )
+    if locking:
+        # A locking read sees the latest committed row even under MariaDB's REPEATABLE READ,
+        # whose plain reads keep the snapshot taken before the other connection committed.
+        query = query.with_for_update(read=True)
+    return db.session.scalar(query)
+
+
+def record_event(event: Event) -> tuple[WebhookEvent, bool]:
+    """Store a verified event in the inbox; return its row and whether it is new."""
+    if len(event.id) > EVENT_ID_LENGTH or len(event.type) > EVENT_TYPE_LENGTH:
+        raise ValidationError(
+            f"{event.provider} event id or type is too long to store "
+            f"(at most {EVENT_ID_LENGTH} and {EVENT_TYPE_LENGTH} characters)",
+            provider=event.provider,
+        )
+    # SQLite: take the write lock first, so two deliveries of one event queue up here instead
+    # of the second failing to upgrade its read snapshot.
+    begin_write_transaction()
+    existing = find_event(event.provider, event.id)
+    if existing is not None:
+        return existing, False
+    row = WebhookEvent(
+        provider=event.provider,
+        provider_event_id=event.id,
+        type=event.type,
+        received_at=utcnow(),
+        # Whole seconds on every backend (MariaDB's DATETIME keeps none), so the state an
+        # event yields is the same whichever delivery or replay applies it.
+        provider_created_at=event.created.replace(microsecond=0),
+        payload=event.payload,
+        status="received",
+        attempts=0,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        # Another connection stored the same event between the look-up and the insert.
+        existing = find_event(event.provider, event.id, locking=True)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def event_of(row: WebhookEvent) -> Event:
+    """Rebuild the verified provider event a stored row holds."""
+    payload = row.payload
+    data = payload.get("data") or {}
+    if row.provider == "stripe":
+        data = data.get("object") or {}
+    return Event(
+        row.provider, row.provider_event_id, row.type, row.provider_created_at, data, payload
+    )
+
+
+def process_event(row: WebhookEvent, *, provider: BillingProvider | None = None) -> WebhookEvent:
+    """Apply a stored event once, inside a savepoint, and record what happened."""
+    if row.status in DONE_STATUSES:
+        return row
+    seen_attempts = row.attempts
+    event = event_of(row)
+    handled = event.type in handled_event_types(event.provider)
+    # Outbound calls (the provider re-fetch) happen before the write lock is taken.
+    states, failure = _states(event, provider) if handled else ([], None)
+    begin_write_transaction()
+    if not _claim(row.id, seen_attempts):
+        # Another delivery or replay of the same event took it first; a locking read shows
+        # its outcome even under MariaDB's REPEATABLE READ snapshot.
+        db.session.refresh(row, with_for_update={"read": True})
+        return row
+    db.session.refresh(row)
+    if failure is None and states:
+        failure = _apply(event, states)
+    _finish(row, handled=handled, failure=failure)
+    return row
+
+
+def _states(
+    event: Event, provider: BillingProvider | None
+) -> tuple[list[SubscriptionState], Exception | None]:
+    try:
+        provider = provider or get_provider(event.provider)
+        return provider.states_from_event(event), None
+    except SQLAlchemyError:
+        raise  # the transaction is unusable: the caller rolls back, the event stays received
+    except Exception as error:  # noqa: BLE001 - any failure is recorded on the event
+        logger.warning("webhook %s %s: mapping failed", event.provider, event.id, exc_info=True)
+        return [], error
+
+
+def _claim(row_id: int, seen_attempts: int) -> bool:
+    """Count an attempt, unless another connection has attempted or finished the event."""
+    claim = (
+        sa.update(WebhookEvent)
+        .where(
+            WebhookEvent.id == row_id,
+            WebhookEvent.attempts == seen_attempts,
+            WebhookEvent.status.not_in(DONE_STATUSES),
+        )
+        .values(attempts=WebhookEvent.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = db.session.execute(claim)
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _apply(event: Event, states: Sequence[SubscriptionState]) -> Exception | None:
+    actor = Actor.provider(event.provider, event.id)
+    try:
+        # All of an event's states or none: a failure leaves nothing partial behind.
+        with db.session.begin_nested():
+            for state in states:
+                apply_subscription_state(state, actor=actor)
+    except Exception as error:  # noqa: BLE001 - any failure is recorded on the event
+        logger.warning("webhook %s %s: applying failed", event.provider, event.id, exc_info=True)
+        return error
+    return None
+
+
+def _finish(row: WebhookEvent, *, handled: bool, failure: Exception | None) -> None:
+    if failure is not None:
+        row.status = "failed"
+        row.last_error = describe_error(failure)[:ERROR_LENGTH]
+    else:
+        row.status = "processed" if handled else "ignored"
+        row.last_error = None
+        row.processed_at = utcnow()
+    db.session.flush()
+
+
+def describe_error(error: Exception) -> str:
+    """Return the message stored for a failed event: the error's code and its text."""
+    if isinstance(error, TiergateError):
+        return f"{error.code}: {error.message}"
+    return f"{type(error).__name__}: {error}"
+
+
+def replay_event(event_id: int) -> WebhookEvent:
+    """Apply a stored event that failed or never finished, again."""
+    row = db.session.get(WebhookEvent, event_id)
+    if row is None:
+        raise NotFound(f"no webhook event {event_id}", event_id=event_id)
+    if row.status in DONE_STATUSES:
+        raise Conflict(
+            f"webhook event {event_id} is already {row.status}: there is nothing to replay",
+            event_id=event_id,
+            status=row.status,
+        )
+    return process_event(row)
+
+
+def replay_failed(*, provider: str | None = None, limit: int | None = None) -> list[WebhookEvent]:
+    """Apply every failed (or unfinished) event again, oldest first."""
+    query = (
+        sa.select(WebhookEvent)
+        .where(WebhookEvent.status.in_(PENDING_STATUSES))
+        .order_by(WebhookEvent.provider_created_at, WebhookEvent.id)
+        .limit(limit)
+    )
+    if provider:
+        query = query.where(WebhookEvent.provider == provider)
+    rows = list(db.session.scalars(query))
+    return [process_event(row) for row in rows]
+
+
+def list_events(
+    *, status: str | None = None, provider: str | None = None, limit: int = 50
+) -> list[WebhookEvent]:
+    """Return stored events, newest first, optionally filtered."""
+    query = sa.select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(limit)
+    if status:
+        query = query.where(WebhookEvent.status == status)
+    if provider:
+        query = query.where(WebhookEvent.provider == provider)
+    return list(db.session.scalars(query))

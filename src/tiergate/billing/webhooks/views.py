@@ -1,0 +1,133 @@
+"""`POST /webhooks/stripe` and `POST /webhooks/whop`: verify, store and commit, then apply."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ...db import db
+from ...errors import TiergateError
+from ..providers import (
+    BillingProvider,
+    Event,
+    ProviderDisabled,
+    WebhookVerificationError,
+    get_provider,
+)
+from .models import DONE_STATUSES
+from .services import process_event, record_event
+
+logger = logging.getLogger(__name__)
+
+#: The largest body accepted; provider events are a few KiB.
+MAX_BODY_BYTES: Final = 1024 * 1024
+
+webhooks = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+@webhooks.post("/stripe")
+def stripe_webhook() -> tuple[Response, int]:
+    """Receive a Stripe event."""
+    return receive("stripe")
+
+
+@webhooks.post("/whop")
+def whop_webhook() -> tuple[Response, int]:
+    """Receive a Whop event."""
+    return receive("whop")
+
+
+def _answer(http_status: int, /, **body: Any) -> tuple[Response, int]:
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response, http_status
+
+
+def _error(error: TiergateError) -> tuple[Response, int]:
+    return _answer(error.status, **error.to_dict())
+
+
+def _read_body() -> bytes:
+    # Set per request so that a body without Content-Length (chunked) is cut off too.
+    request.max_content_length = MAX_BODY_BYTES
+    return request.get_data(cache=False)
+
+
+def receive(provider_name: str) -> tuple[Response, int]:
+    """Verify a delivery, store and commit it, then apply it and answer the outcome."""
+    try:
+        raw_body = _read_body()
+    except RequestEntityTooLarge:
+        logger.warning(
+            "%s webhook rejected: body over %d bytes from %s",
+            provider_name,
+            MAX_BODY_BYTES,
+            request.remote_addr,
+        )
+        return _answer(
+            413,
+            error="payload_too_large",
+            message=f"webhook bodies are limited to {MAX_BODY_BYTES} bytes",
+        )
+    provider = get_provider(provider_name)
+    try:
+        event = provider.verify_webhook(raw_body, dict(request.headers.items()))
+    except ProviderDisabled as error:
+        logger.error("%s webhook refused: %s", provider_name, error.message)
+        return _error(error)
+    except WebhookVerificationError as error:
+        logger.warning(
+            "%s webhook rejected from %s: %s", provider_name, request.remote_addr, error.message
+        )
+        return _error(error)
+    return _store_and_apply(provider_name, event, provider)
+
+
+def _store_and_apply(
+    provider_name: str, event: Event, provider: BillingProvider
+) -> tuple[Response, int]:
+    try:
+        row, created = record_event(event)
+        # Committed before anything is applied: from here on the event cannot be lost.
+        db.session.commit()
+    except TiergateError as error:
+        db.session.rollback()
+        logger.error("%s webhook %s not stored: %s", provider_name, event.id, error.message)
+        return _error(error)
+    except SQLAlchemyError:
+        db.session.rollback()
+        # Nothing is stored: answering 500 makes the provider deliver the event again.
+        logger.exception("%s webhook %s: storing failed", provider_name, event.id)
+        return _answer(
+            500,
+            error="webhook_storage_error",
+            message=f"event {event.id} could not be stored; it will be retried",
+        )
+    if row.status in DONE_STATUSES:
+        return _answer(200, received=True, event=event.id, status=row.status, duplicate=True)
+    try:
+        process_event(row, provider=provider)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        # The event stays stored as received: the provider's retry or a replay applies it.
+        logger.exception("%s webhook %s: processing crashed", provider_name, event.id)
+        return _answer(
+            500,
+            error="webhook_processing_error",
+            message=f"event {event.id} is stored but could not be processed; it will be retried",
+        )
+    if row.status == "failed":
+        return _answer(
+            500,
+            error="webhook_failed",
+            message=row.last_error or "applying the event failed",
+            event=event.id,
+            status=row.status,
+            attempts=row.attempts,
+        )
+    return _answer(200, received=True, event=event.id, status=row.status, duplicate=not created)
