@@ -35,6 +35,12 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WHOP_COMPANY_ID": (None, str),
     "SANDBOX": (False, _bool),
     "PUBLIC_URL": (None, str),
+    # Log-in throttling: this many failures per e-mail and client address within the window
+    # block further attempts until the oldest failure leaves the window.
+    "LOGIN_MAX_FAILURES": (5, int),
+    "LOGIN_FAILURE_WINDOW_MINUTES": (15.0, float),
+    # Largest request body accepted (bytes); larger ones get 413.
+    "MAX_CONTENT_LENGTH": (1024 * 1024, int),
 }
 
 

@@ -1,0 +1,126 @@
+"""API keys: bearer tokens for the JSON API, shown once and stored as a sha256 hash.
+
+A key carries 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from ..audit.services import Actor, record_audit_event, snapshot
+from ..db import db, utcnow
+from ..errors import NotFound, ValidationError
+from .models import Account, ApiKey, User
+
+KEY_PREFIX = "tg_"
+#: Characters of the key kept in clear to tell keys apart in listings ("tg_" + 8).
+SHOWN_PREFIX_LENGTH = 11
+#: ``last_used_at`` is written at most this often per key, so a busy key costs no writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+API_KEY_FIELDS = ("account_id", "name", "prefix", "created_by_id", "revoked_at")
+
+
+def hash_api_key(token: str) -> str:
+    """Return the stored form of an API key."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_key(
+    name: str,
+    *,
+    account: Account | None,
+    actor: Actor,
+    created_by: User | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key for ``account`` (None: a staff key); return it and its one-time secret."""
+    name = (name or "").strip()
+    if not name or len(name) > 64:
+        raise ValidationError("an API key needs a name of 1 to 64 characters", field="name")
+    token = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        account_id=account.id if account is not None else None,
+        name=name,
+        prefix=token[:SHOWN_PREFIX_LENGTH],
+        key_hash=hash_api_key(token),
+        created_by_id=created_by.id if created_by is not None else actor.user_id,
+    )
+    db.session.add(key)
+    db.session.flush()
+    _audit("api_key.created", key, None, actor)
+    return key, token
+
+
+def get_api_key(reference: int | str) -> ApiKey:
+    """Return the key with this id or shown prefix, or raise NotFound."""
+    key = None
+    if isinstance(reference, int) or str(reference).isdigit():
+        key = db.session.get(ApiKey, int(reference))
+    if key is None:
+        matches = db.session.scalars(sa.select(ApiKey).where(ApiKey.prefix == str(reference)))
+        found = list(matches)
+        if len(found) > 1:
+            raise ValidationError(f"{reference!r} matches several keys: use the key's id")
+        key = found[0] if found else None
+    if key is None:
+        raise NotFound(f"no API key {reference!r}", key=str(reference))
+    return key
+
+
+def list_api_keys(account: Account | None = None, *, staff_only: bool = False) -> list[ApiKey]:
+    """Return the keys of ``account`` (or every key, or only staff keys), oldest first."""
+    query = sa.select(ApiKey).order_by(ApiKey.id)
+    if account is not None:
+        query = query.where(ApiKey.account_id == account.id)
+    elif staff_only:
+        query = query.where(ApiKey.account_id.is_(None))
+    return list(db.session.scalars(query))
+
+
+def revoke_api_key(key: ApiKey, *, actor: Actor, now: datetime | None = None) -> None:
+    """Revoke a key: it stops authenticating at once."""
+    if key.revoked_at is not None:
+        raise ValidationError(f"API key {key.prefix!r} is already revoked")
+    before = snapshot(key, API_KEY_FIELDS)
+    key.revoked_at = now or utcnow()
+    db.session.flush()
+    _audit("api_key.revoked", key, before, actor)
+
+
+def authenticate_api_key(token: str) -> ApiKey | None:
+    """Return the unrevoked key whose secret is ``token`` (a bearer token), or None."""
+    if not token.startswith(KEY_PREFIX) or len(token) > 128:
+        return None
+    key = db.session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == hash_api_key(token)))
+    if key is None or key.revoked_at is not None:
+        return None
+    return key
+
+
+def needs_last_used_update(key: ApiKey, now: datetime) -> bool:
+    """Tell whether ``last_used_at`` is older than its resolution (and should be written)."""
+    return key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION
+
+
+def mark_api_key_used(key: ApiKey, now: datetime | None = None) -> bool:
+    """Set ``last_used_at`` when it is older than its resolution; return whether it was set."""
+    now = now or utcnow()
+    if not needs_last_used_update(key, now):
+        return False
+    key.last_used_at = now
+    db.session.flush()
+    return True
+
+
+def _audit(action: str, key: ApiKey, before: dict | None, actor: Actor) -> None:
+    record_audit_event(
+        action,
+        actor=actor,
+        target_type="api_key",
+        target_id=key.id,
+        before=before,
+        after=snapshot(key, API_KEY_FIELDS),
+    )

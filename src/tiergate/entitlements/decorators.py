@@ -1,0 +1,164 @@
+"""Flask helpers: ``@require_permission``, the ``can()`` template function, current_entitlements.
+
+The account a request acts for is the ``account_id`` in the URL when the view has one, else the
+account chosen in the session, else the caller's first account (an account API key: its own).
+Its entitlements are looked up at most once per request and kept on ``flask.g``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from flask import Flask, abort, g, jsonify, render_template, request, session
+from werkzeug.local import LocalProxy
+
+from ..accounts.principal import current_principal
+from ..catalog.models import Permission
+from ..db import db
+from .check import CheckResult, decide_permission
+from .resolve import Entitlements
+from .services import entitlements_for, get_cache
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: Session key of the account a logged-in user chose to act for.
+SESSION_ACCOUNT = "account_id"
+NO_ACCOUNT = "no_account"
+_ACCOUNT = "tiergate_account_id"
+_ENTITLEMENTS = "tiergate_entitlements"
+_CHECKS = "tiergate_checks"
+
+REASON_TEXT = {
+    "not_in_tier": "Your plan, {tier}, does not include {permission}.",
+    "past_due_grace_expired": "A payment is overdue and the grace period has ended.",
+    "subscription_canceled": "Your subscription has ended.",
+    "subscription_unpaid": "Your subscription is unpaid.",
+    "subscription_paused": "Your subscription is paused.",
+    "subscription_incomplete": "Your subscription was never completed.",
+    "subscription_expired": "Your subscription has expired.",
+    "exempt_grant_expired": "Your complimentary plan has ended.",
+    "unknown_permission": "{permission} is not a feature this site knows.",
+    NO_ACCOUNT: "You are not a member of any account.",
+}
+
+
+def wants_json() -> bool:
+    """Tell whether the current request should get JSON rather than an HTML page."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def current_account_id() -> int | None:
+    """Return the id of the account the request acts for; 404 for an account not the caller's."""
+    if _ACCOUNT not in g:
+        principal = current_principal()
+        wanted = (request.view_args or {}).get("account_id")
+        account_id: int | None
+        if principal.is_anonymous:
+            account_id = None
+        elif wanted is not None:
+            if not principal.can_access(int(wanted)):
+                abort(404)  # another account's: its existence is not revealed
+            account_id = int(wanted)
+        else:
+            chosen = session.get(SESSION_ACCOUNT) if principal.user is not None else None
+            if isinstance(chosen, int) and principal.can_access(chosen):
+                account_id = chosen
+            else:
+                account_id = principal.default_account_id()
+        setattr(g, _ACCOUNT, account_id)
+    return cast("int | None", g.get(_ACCOUNT))
+
+
+def get_current_entitlements() -> Entitlements | None:
+    """Return the request's account's entitlements (looked up once per request), or None."""
+    if _ENTITLEMENTS not in g:
+        account_id = current_account_id()
+        setattr(g, _ENTITLEMENTS, entitlements_for(account_id) if account_id else None)
+    return cast("Entitlements | None", g.get(_ENTITLEMENTS))
+
+
+current_entitlements: Entitlements | None = LocalProxy(get_current_entitlements)  # type: ignore[assignment]
+
+
+def check_current(permission: str) -> CheckResult:
+    """Decide ``permission`` for the request's account, from the request's entitlements."""
+    checks: dict[str, CheckResult] = g.setdefault(_CHECKS, {})
+    result = checks.get(permission)
+    if result is None:
+        entitlements = get_current_entitlements()
+        if entitlements is None:
+            result = CheckResult(False, permission, NO_ACCOUNT, None)
+        else:
+            result = decide_permission(entitlements, get_cache().catalog(), permission)
+        checks[permission] = result
+    return result
+
+
+def can(permission: str) -> bool:
+    """Tell a template whether the request's account may use ``permission``."""
+    return check_current(permission).allowed
+
+
+def require_permission(permission: str) -> Callable[[F], F]:
+    """Let the view run only when the request's account has ``permission``."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal.is_anonymous:
+                return _unauthenticated(principal.invalid_credentials)
+            result = check_current(permission)
+            if not result.allowed:
+                return denial(result)
+            return view(*args, **kwargs)
+
+        return cast(F, guarded)
+
+    return decorator
+
+
+def _unauthenticated(invalid_credentials: bool) -> Any:
+    if wants_json() or invalid_credentials:
+        message = "the API key is not valid" if invalid_credentials else "authentication needed"
+        return jsonify(error="unauthorized", message=message), 401
+    from ..accounts.auth import login_manager
+
+    return login_manager.unauthorized()
+
+
+def reason_text(result: CheckResult, tier_name: str | None, permission_name: str) -> str:
+    """Explain a denial in a sentence."""
+    template = REASON_TEXT.get(result.reason or "", "This is not available on your plan.")
+    return template.format(tier=tier_name or "none", permission=permission_name)
+
+
+def denial(result: CheckResult) -> Any:
+    """Respond to a denied check: 403 JSON with the error shape, or the 403 page."""
+    catalog = get_cache().catalog()
+    tiers = {tier.key: tier for tier in catalog.tiers.values()}
+    tier = tiers.get(result.tier or "")
+    name = db.session.scalar(sa.select(Permission.name).where(Permission.key == result.permission))
+    message = reason_text(result, tier.name if tier else None, name or result.permission)
+    if wants_json():
+        body = {"error": "permission_denied", "message": message, **result.to_dict()}
+        return jsonify(body), 403
+    upgrades = [tiers[key] for key in result.upgrade_to if key in tiers]
+    page = render_template(
+        "entitlements/forbidden.html", result=result, message=message, upgrades=upgrades
+    )
+    return page, 403
+
+
+def init_app(app: Flask) -> None:
+    """Offer ``can()`` and ``current_entitlements`` to every template."""
+    app.add_template_global(can, "can")
+
+    @app.context_processor
+    def _entitlements_context() -> dict[str, Any]:
+        return {"current_entitlements": current_entitlements}
