@@ -1,0 +1,193 @@
+"""The catalog in the API: the public tier list, and staff-only tier and permission CRUD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+from flask_smorest import Blueprint
+
+from ..audit.listeners import acting_as
+from ..billing.models import Subscription
+from ..catalog import services as catalog
+from ..catalog.models import Permission, SubscriptionTier
+from ..db import db
+from ..errors import NotFound
+from .access import BEARER, OPTIONAL_BEARER, caller, documented, staff
+from .schemas import (
+    PermissionCreateSchema,
+    PermissionFieldsSchema,
+    PermissionSchema,
+    TierCreateSchema,
+    TierFieldsSchema,
+    TierSchema,
+)
+
+tiers_api = Blueprint(
+    "api_tiers",
+    __name__,
+    url_prefix="/api/v1/tiers",
+    description="Subscription tiers: public catalog; changes are for staff.",
+)
+permissions_api = Blueprint(
+    "api_permissions",
+    __name__,
+    url_prefix="/api/v1/permissions",
+    description="Permissions (staff only).",
+)
+
+
+def _visible_tier(key: str) -> SubscriptionTier:
+    """Return a tier the caller may see: customer-facing ones, or any for staff; else 404."""
+    principal = caller()
+    try:
+        tier = catalog.get_tier(key)
+    except NotFound:
+        tier = None
+    if tier is None or not (tier.is_customer_facing or principal.is_staff):
+        abort(404, description=f"no tier with key {key!r}")
+    return tier
+
+
+def _tier(tier: SubscriptionTier) -> dict[str, Any]:
+    return TierSchema.dump_tier(tier)
+
+
+@tiers_api.get("")
+@tiers_api.response(200, TierSchema(many=True))
+@documented(tiers_api, security=OPTIONAL_BEARER)
+def list_tiers() -> list[dict[str, Any]]:
+    """List the customer-facing tiers in rank order (staff: every tier).
+
+    Public: no key needed.
+    """
+    principal = caller()
+    tiers = catalog.list_tiers()
+    return [_tier(t) for t in tiers if t.is_customer_facing or principal.is_staff]
+
+
+@tiers_api.post("")
+@tiers_api.arguments(TierCreateSchema)
+@tiers_api.response(201, TierSchema)
+@documented(tiers_api, 403, 409, 422, security=BEARER)
+def create_tier(body: dict[str, Any]) -> dict[str, Any]:
+    """Create a tier (staff only)."""
+    principal = staff()
+    with acting_as(principal.actor):
+        tier = catalog.create_tier(body.pop("key"), body.pop("name"), **body)
+    db.session.commit()
+    return _tier(tier)
+
+
+@tiers_api.get("/<key>")
+@tiers_api.response(200, TierSchema)
+@documented(tiers_api, 404, security=OPTIONAL_BEARER)
+def get_tier(key: str) -> dict[str, Any]:
+    """Show one tier with its permissions. Public for customer-facing tiers."""
+    return _tier(_visible_tier(key))
+
+
+@tiers_api.patch("/<key>")
+@tiers_api.arguments(TierFieldsSchema)
+@tiers_api.response(200, TierSchema)
+@documented(tiers_api, 403, 404, 409, 422, security=BEARER)
+def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """Change some of a tier's fields (staff only)."""
+    principal = staff()
+    with acting_as(principal.actor):
+        tier = catalog.update_tier(key, **body)
+    db.session.commit()
+    return _tier(tier)
+
+
+@tiers_api.delete("/<key>")
+@tiers_api.response(204)
+@documented(tiers_api, 403, 404, 409, security=BEARER)
+def delete_tier(key: str) -> None:
+    """Delete a tier (staff only; not the default tier, nor one with subscriptions)."""
+    principal = staff()
+    tier = catalog.get_tier(key)
+    # Subscriptions keep their tier (the row is history): a tier in use is not deleted.
+    in_use = db.session.scalar(
+        sa.select(Subscription.id).where(Subscription.tier_id == tier.id).limit(1)
+    )
+    if in_use is not None and not tier.is_default:
+        abort(409, description=f"tier {key!r} has subscriptions; it cannot be deleted")
+    with acting_as(principal.actor):
+        catalog.delete_tier(tier)  # refuses the default tier with its own message
+    db.session.commit()
+
+
+@tiers_api.put("/<key>/permissions/<permission>")
+@tiers_api.response(200, TierSchema)
+@documented(tiers_api, 403, 404, security=BEARER)
+def grant_permission(key: str, permission: str) -> dict[str, Any]:
+    """Let a tier grant a permission (staff only); granting it twice changes nothing."""
+    principal = staff()
+    with acting_as(principal.actor):
+        catalog.grant_permission(key, permission)
+    db.session.commit()
+    return _tier(catalog.get_tier(key))
+
+
+@tiers_api.delete("/<key>/permissions/<permission>")
+@tiers_api.response(200, TierSchema)
+@documented(tiers_api, 403, 404, security=BEARER)
+def revoke_permission(key: str, permission: str) -> dict[str, Any]:
+    """Stop a tier granting a permission (staff only)."""
+    principal = staff()
+    with acting_as(principal.actor):
+        catalog.revoke_permission(key, permission)
+    db.session.commit()
+    return _tier(catalog.get_tier(key))
+
+
+def _permission(permission: Permission) -> dict[str, Any]:
+    return {"key": permission.key, "name": permission.name, "description": permission.description}
+
+
+@permissions_api.get("")
+@permissions_api.response(200, PermissionSchema(many=True))
+@documented(permissions_api, 403, security=BEARER)
+def list_permissions() -> list[dict[str, Any]]:
+    """List every permission by key (staff only)."""
+    staff()
+    return [_permission(p) for p in catalog.list_permissions()]
+
+
+@permissions_api.post("")
+@permissions_api.arguments(PermissionCreateSchema)
+@permissions_api.response(201, PermissionSchema)
+@documented(permissions_api, 403, 409, 422, security=BEARER)
+def create_permission(body: dict[str, Any]) -> dict[str, Any]:
+    """Create a permission (staff only)."""
+    principal = staff()
+    with acting_as(principal.actor):
+        permission = catalog.create_permission(body["key"], body["name"], body.get("description"))
+    db.session.commit()
+    return _permission(permission)
+
+
+@permissions_api.patch("/<key>")
+@permissions_api.arguments(PermissionFieldsSchema)
+@permissions_api.response(200, PermissionSchema)
+@documented(permissions_api, 403, 404, 409, 422, security=BEARER)
+def update_permission(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """Change a permission's key, name or description (staff only)."""
+    principal = staff()
+    with acting_as(principal.actor):
+        permission = catalog.update_permission(key, **body)
+    db.session.commit()
+    return _permission(permission)
+
+
+@permissions_api.delete("/<key>")
+@permissions_api.response(204)
+@documented(permissions_api, 403, 404, security=BEARER)
+def delete_permission(key: str) -> None:
+    """Delete a permission; the tiers that granted it stop granting it (staff only)."""
+    principal = staff()
+    with acting_as(principal.actor):
+        catalog.delete_permission(key)
+    db.session.commit()

@@ -1,0 +1,205 @@
+"""Marshmallow schemas of the JSON API: they validate requests and document the OpenAPI spec.
+
+Field limits mirror the catalog's rules (``tiergate.catalog.schemas``), so a request the
+schema accepts is refused by a service only for a rule across fields or rows (a stripe tier
+without a lookup key, a key already taken).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from ..billing.models import STATUSES
+from ..catalog.models import BILLING_PROVIDERS, Permission, SubscriptionTier
+from ..catalog.schemas import KEY_PATTERN, MAX_INT
+
+
+def _length(model: Any, column: str) -> int:
+    return int(model.__table__.c[column].type.length)
+
+
+class StrictBoolean(fields.Boolean):
+    """A boolean that accepts only JSON true and false (not "yes", not 1)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean.")
+        return value
+
+
+def _key(model: Any, *, required: bool = False) -> fields.String:
+    return fields.String(
+        required=required,
+        validate=[
+            validate.Length(min=1, max=_length(model, "key")),
+            validate.Regexp(f"^{KEY_PATTERN.pattern}$"),
+        ],
+        metadata={"description": "Lower-case letters, digits, '.', '_' and '-'."},
+    )
+
+
+def _text(
+    model: Any, column: str, *, nullable: bool = False, required: bool = False
+) -> fields.String:
+    return fields.String(
+        required=required,
+        allow_none=nullable,
+        validate=validate.Length(min=1, max=_length(model, column)),
+    )
+
+
+_INT = validate.Range(min=-MAX_INT, max=MAX_INT)
+
+
+class StrictSchema(Schema):
+    """Unknown fields are refused (422)."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class TierFieldsSchema(StrictSchema):
+    """A tier's writable fields; all optional (an update changes only the fields given)."""
+
+    key = _key(SubscriptionTier)
+    name = _text(SubscriptionTier, "name")
+    description = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    rank = fields.Integer(strict=True, validate=_INT)
+    user_limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_INT))
+    is_customer_facing = StrictBoolean()
+    billing_provider = fields.String(validate=validate.OneOf(BILLING_PROVIDERS))
+    is_billing_exempt = StrictBoolean()
+    stripe_lookup_key = _text(SubscriptionTier, "stripe_lookup_key", nullable=True)
+    whop_product_key = _text(SubscriptionTier, "whop_product_key", nullable=True)
+    fallback_price = fields.String(
+        allow_none=True, validate=validate.Length(max=_length(SubscriptionTier, "fallback_price"))
+    )
+
+
+class TierCreateSchema(TierFieldsSchema):
+    """A new tier: key and name are required; other fields take their defaults."""
+
+    key = _key(SubscriptionTier, required=True)
+    name = _text(SubscriptionTier, "name", required=True)
+
+
+class TierSchema(Schema):
+    """A tier as the API shows it."""
+
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+    rank = fields.Integer(required=True)
+    user_limit = fields.Integer(required=True)
+    is_customer_facing = fields.Boolean(required=True)
+    is_default = fields.Boolean(required=True)
+    billing_provider = fields.String(required=True, validate=validate.OneOf(BILLING_PROVIDERS))
+    is_billing_exempt = fields.Boolean(required=True)
+    stripe_lookup_key = fields.String(allow_none=True, required=True)
+    whop_product_key = fields.String(allow_none=True, required=True)
+    fallback_price = fields.String(allow_none=True, required=True)
+    permissions = fields.List(fields.String(), required=True)
+
+    @staticmethod
+    def dump_tier(tier: SubscriptionTier) -> dict[str, Any]:
+        """Return the tier's fields and its permission keys."""
+        names = [name for name in TierSchema._declared_fields if name != "permissions"]
+        return {
+            **{name: getattr(tier, name) for name in names},
+            "permissions": [p.key for p in tier.permissions],
+        }
+
+
+class PermissionFieldsSchema(StrictSchema):
+    """A permission's writable fields; all optional."""
+
+    key = _key(Permission)
+    name = _text(Permission, "name")
+    description = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+
+
+class PermissionCreateSchema(PermissionFieldsSchema):
+    """A new permission: key and name are required."""
+
+    key = _key(Permission, required=True)
+    name = _text(Permission, "name", required=True)
+
+
+class PermissionSchema(Schema):
+    """A permission as the API shows it."""
+
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+
+
+class CheckRequestSchema(StrictSchema):
+    """The permission to decide."""
+
+    permission = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class CheckResultSchema(Schema):
+    """The decision, and for a denial its reason and the tiers that would allow it."""
+
+    allowed = fields.Boolean(required=True)
+    permission = fields.String(required=True)
+    reason = fields.String(allow_none=True, required=True)
+    tier = fields.String(allow_none=True, required=True)
+    upgrade_to = fields.List(fields.String(), required=True)
+
+
+class SeatsSchema(Schema):
+    used = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    over_limit = fields.Boolean(required=True)
+
+
+class EntitlementsSchema(Schema):
+    """An account's effective tier, permissions, subscription status and seats."""
+
+    account_id = fields.Integer(required=True)
+    tier = fields.String(allow_none=True, required=True)
+    status = fields.String(allow_none=True, required=True, validate=validate.OneOf(STATUSES))
+    source_subscription_id = fields.Integer(allow_none=True, required=True)
+    permissions = fields.List(fields.String(), required=True)
+    seats = fields.Nested(SeatsSchema, required=True)
+    fallback_reason = fields.String(allow_none=True, required=True)
+
+
+class GrantRequestSchema(StrictSchema):
+    """An exempt grant: the tier, why, and optionally until when."""
+
+    tier = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    expires_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "ISO 8601 with a time zone; in the future."}
+    )
+
+
+class RevokeQuerySchema(StrictSchema):
+    """Why the grant ends (kept in the audit log)."""
+
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class SubscriptionSchema(Schema):
+    """A subscription record."""
+
+    id = fields.Integer(required=True)
+    provider = fields.String(required=True)
+    provider_subscription_id = fields.String(required=True)
+    tier = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    grant_reason = fields.String(allow_none=True, required=True)
+    grant_expires_at = fields.DateTime(allow_none=True, required=True)
+
+
+class GrantResultSchema(Schema):
+    """What a grant or revocation did, and the account's entitlements afterwards."""
+
+    outcome = fields.String(required=True)
+    subscription = fields.Nested(SubscriptionSchema, required=True)
+    entitlements = fields.Nested(EntitlementsSchema, required=True)
