@@ -36,7 +36,6 @@ class TiergateApi(Api):
 def init_app(app: Flask) -> None:
     """Register the API's blueprints, its OpenAPI document and its docs page."""
     from ..accounts.auth import csrf
-    from .access import guard_request
     from .accounts import accounts_api
     from .catalog import permissions_api, tiers_api
     from .docs import docs_page
@@ -56,7 +55,6 @@ def init_app(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "tg_... API key"}
     )
     for blueprint in (accounts_api, tiers_api, permissions_api):
-        blueprint.before_request(guard_request)
         api.register_blueprint(blueprint)
         # Bearer keys are not sent by browsers on their own; guard_request checks the CSRF
         # token itself when a session cookie authenticates an unsafe request.

@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+import marshmallow as ma
 from flask import abort, request
 from flask_smorest import Blueprint
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser
 
 from ..accounts.auth import csrf
 from ..accounts.models import Account
@@ -28,6 +31,26 @@ BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 #: Public operations also accept a key (or a session); none is needed.
 OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 _READ_ONLY = "_tiergate_read_only"
+
+
+class JSONBodyParser(FlaskParser):
+    """webargs' parser, except that an operation documented with a body requires one."""
+
+    def load_json(self, req: Any, schema: Any) -> Any:
+        data = super().load_json(req, schema)
+        if data is missing:
+            raise ma.ValidationError({"_body": ["a JSON request body is required"]})
+        return data
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest blueprint whose JSON bodies are required, and checked by guard_request."""
+
+    ARGUMENTS_PARSER = JSONBodyParser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_request(guard_request)
 
 
 def caller() -> Principal:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from ..billing.services import ApplyResult, grant_exempt_tier, revoke_exempt_tier
 from ..catalog.models import SubscriptionTier
 from ..db import db
 from ..entitlements.check import UNKNOWN_PERMISSION
 from ..entitlements.services import check, entitlements_for
 from ..errors import ValidationError
-from .access import BEARER, account_for, documented, read_only, staff
+from .access import BEARER, ApiBlueprint, account_for, documented, read_only, staff
 from .schemas import (
     CheckRequestSchema,
     CheckResultSchema,
@@ -22,7 +20,7 @@ from .schemas import (
     RevokeQuerySchema,
 )
 
-accounts_api = Blueprint(
+accounts_api = ApiBlueprint(
     "api_accounts",
     __name__,
     url_prefix="/api/v1/accounts",
@@ -30,7 +28,7 @@ accounts_api = Blueprint(
 )
 
 
-@accounts_api.get("/<int:account_id>/entitlements")
+@accounts_api.get("/<int(max=2147483647):account_id>/entitlements")
 @accounts_api.response(200, EntitlementsSchema)
 @documented(accounts_api, 404, security=BEARER)
 def get_entitlements(account_id: int) -> dict[str, Any]:
@@ -42,7 +40,7 @@ def get_entitlements(account_id: int) -> dict[str, Any]:
     return entitlements_for(account).to_dict()
 
 
-@accounts_api.post("/<int:account_id>/check")
+@accounts_api.post("/<int(max=2147483647):account_id>/check")
 @accounts_api.arguments(CheckRequestSchema)
 @accounts_api.response(200, CheckResultSchema)
 @documented(accounts_api, 404, 422, security=BEARER)
@@ -83,7 +81,7 @@ def _grant_result(result: ApplyResult) -> dict[str, Any]:
     }
 
 
-@accounts_api.put("/<int:account_id>/exempt-grant")
+@accounts_api.put("/<int(max=2147483647):account_id>/exempt-grant")
 @accounts_api.arguments(GrantRequestSchema)
 @accounts_api.response(200, GrantResultSchema)
 @documented(accounts_api, 403, 404, 422, security=BEARER)
@@ -104,7 +102,7 @@ def grant(body: dict[str, Any], account_id: int) -> dict[str, Any]:
     return response
 
 
-@accounts_api.delete("/<int:account_id>/exempt-grant")
+@accounts_api.delete("/<int(max=2147483647):account_id>/exempt-grant")
 @accounts_api.arguments(RevokeQuerySchema, location="query")
 @accounts_api.response(200, GrantResultSchema)
 @documented(accounts_api, 403, 404, 422, security=BEARER)

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
-from flask_smorest import Blueprint
 
 from ..audit.listeners import acting_as
 from ..billing.models import Subscription
@@ -14,7 +13,7 @@ from ..catalog import services as catalog
 from ..catalog.models import Permission, SubscriptionTier
 from ..db import db
 from ..errors import NotFound
-from .access import BEARER, OPTIONAL_BEARER, caller, documented, staff
+from .access import BEARER, OPTIONAL_BEARER, ApiBlueprint, caller, documented, staff
 from .schemas import (
     PermissionCreateSchema,
     PermissionFieldsSchema,
@@ -24,13 +23,13 @@ from .schemas import (
     TierSchema,
 )
 
-tiers_api = Blueprint(
+tiers_api = ApiBlueprint(
     "api_tiers",
     __name__,
     url_prefix="/api/v1/tiers",
     description="Subscription tiers: public catalog; changes are for staff.",
 )
-permissions_api = Blueprint(
+permissions_api = ApiBlueprint(
     "api_permissions",
     __name__,
     url_prefix="/api/v1/permissions",
