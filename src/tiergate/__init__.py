@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure a tiergate application."""
-    from . import accounts, audit, billing, catalog, entitlements, web
+    from . import accounts, admin, audit, billing, catalog, entitlements, web
     from .accounts.auth import init_app as init_auth
     from .api import init_app as init_api
     from .config import load_settings
@@ -35,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     entitlements.init_app(app)
     audit.init_app(app)
     web.init_app(app)
+    admin.init_app(app)
     init_decorators(app)
     init_api(app)
     register_error_handlers(app)

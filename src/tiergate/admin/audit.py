@@ -1,0 +1,20 @@
+"""The audit log: every change, filtered by actor, target and action."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from .blueprint import admin
+from .pagination import paginate, requested_page
+from .queries import audit_search
+
+FILTERS = ("actor", "target_type", "target_id", "action")
+
+
+@admin.get("/audit")
+def audit_log() -> str:
+    """List audit events, newest first, filtered by actor, target and action."""
+    filters = {name: request.args.get(name, "").strip() for name in FILTERS}
+    page = paginate(audit_search(**filters), requested_page())
+    active = {name: value for name, value in filters.items() if value}
+    return render_template("admin/audit.html", page=page, filters=filters, active_filters=active)

@@ -1,0 +1,120 @@
+"""Read-only queries behind the console's lists: a fixed number per page, never one per row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..accounts.models import Account, Invitation, Membership, User
+from ..audit.models import AuditEvent
+from ..billing.models import Subscription
+from ..billing.webhooks.models import WebhookEvent
+from ..db import db
+from .pagination import contains
+
+
+def account_search(text: str) -> sa.Select[Any]:
+    """Accounts matching name, slug, a member's e-mail or a provider subscription/customer id."""
+    query = sa.select(Account).options(
+        selectinload(Account.subscriptions).selectinload(Subscription.tier)
+    )
+    text = text.strip()
+    if text:
+        members = (
+            sa.select(Membership.account_id)
+            .join(User, User.id == Membership.user_id)
+            .where(contains(User.email, text))
+        )
+        subscriptions = sa.select(Subscription.account_id).where(
+            sa.or_(
+                Subscription.provider_subscription_id == text,
+                Subscription.provider_customer_id == text,
+            )
+        )
+        query = query.where(
+            sa.or_(
+                contains(Account.name, text),
+                contains(Account.slug, text),
+                Account.id.in_(members),
+                Account.id.in_(subscriptions),
+            )
+        )
+    return query.order_by(Account.slug)
+
+
+def member_counts(account_ids: Sequence[int]) -> dict[int, int]:
+    """Return account id -> members, for these accounts, in one aggregate query."""
+    if not account_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Membership.account_id, sa.func.count())
+        .where(Membership.account_id.in_(account_ids))
+        .group_by(Membership.account_id)
+    )
+    return {account_id: count for account_id, count in rows}
+
+
+def load_account(account_id: int) -> Account | None:
+    """Return the account with its members and subscriptions loaded."""
+    return db.session.scalar(
+        sa.select(Account)
+        .where(Account.id == account_id)
+        .options(
+            selectinload(Account.memberships).selectinload(Membership.user),
+            selectinload(Account.subscriptions).selectinload(Subscription.tier),
+            selectinload(Account.subscriptions).selectinload(Subscription.granted_by),
+        )
+    )
+
+
+def account_audit_trail(account: Account, limit: int = 100) -> list[AuditEvent]:
+    """Return the newest audit events about the account, its members, invitations, subscriptions."""
+    invitations = db.session.scalars(
+        sa.select(Invitation.id).where(Invitation.account_id == account.id)
+    ).all()
+    targets = {
+        "account": [account.id],
+        "membership": [membership.id for membership in account.memberships],
+        "subscription": [subscription.id for subscription in account.subscriptions],
+        "invitation": list(invitations),
+    }
+    conditions = [
+        sa.and_(AuditEvent.target_type == kind, AuditEvent.target_id.in_([str(i) for i in ids]))
+        for kind, ids in targets.items()
+        if ids
+    ]
+    query = (
+        sa.select(AuditEvent).where(sa.or_(*conditions)).order_by(AuditEvent.id.desc()).limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def event_search(provider: str, status: str, event_type: str) -> sa.Select[Any]:
+    """Webhook events, newest first, filtered; the payload is left unloaded."""
+    query = sa.select(WebhookEvent).options(sa.orm.defer(WebhookEvent.payload))
+    if provider:
+        query = query.where(WebhookEvent.provider == provider)
+    if status:
+        query = query.where(WebhookEvent.status == status)
+    if event_type:
+        query = query.where(contains(WebhookEvent.type, event_type))
+    return query.order_by(WebhookEvent.id.desc())
+
+
+def audit_search(actor: str, target_type: str, target_id: str, action: str) -> sa.Select[Any]:
+    """Audit events, newest first: actor label/id, target type/id and action prefix filters."""
+    query = sa.select(AuditEvent)
+    if actor:
+        query = query.where(
+            sa.or_(contains(AuditEvent.actor_label, actor), AuditEvent.actor_id == actor)
+        )
+    if target_type:
+        query = query.where(AuditEvent.target_type == target_type)
+    if target_id:
+        query = query.where(AuditEvent.target_id == target_id)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+    return query.order_by(AuditEvent.id.desc())

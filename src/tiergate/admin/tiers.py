@@ -1,0 +1,199 @@
+"""Tiers: list, create, edit every field, grant and revoke permissions, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response as BaseResponse
+
+from ..audit.listeners import acting_as
+from ..billing.models import Subscription
+from ..catalog import services as catalog
+from ..catalog.models import Permission, SubscriptionTier
+from ..catalog.schemas import tier_problems
+from ..db import db
+from ..errors import Conflict, TiergateError
+from .blueprint import admin, staff_actor
+from .catalog_forms import save_catalog_form
+from .forms import ConfirmForm, GrantPermissionForm, TierForm
+
+#: Subscription statuses counted as a tier's current subscribers.
+CURRENT_STATUSES = ("trialing", "active", "past_due", "unpaid", "paused")
+
+
+def _tier_or_404(tier_id: int) -> SubscriptionTier:
+    tier = db.session.get(SubscriptionTier, tier_id)
+    if tier is None:
+        abort(404)
+    return tier
+
+
+def subscriber_counts() -> dict[int, int]:
+    """Return tier id -> current subscriptions, in one aggregate query."""
+    rows = db.session.execute(
+        sa.select(Subscription.tier_id, sa.func.count())
+        .where(Subscription.status.in_(CURRENT_STATUSES))
+        .group_by(Subscription.tier_id)
+    )
+    return {tier_id: count for tier_id, count in rows}
+
+
+@admin.get("/tiers")
+def tiers() -> str:
+    """List every tier with its permissions, integration and subscribers."""
+    rows = db.session.scalars(
+        sa.select(SubscriptionTier).options(selectinload(SubscriptionTier.permissions))
+    ).all()
+    ordered = sorted(rows, key=lambda tier: (tier.rank, tier.key))
+    return render_template("admin/tiers.html", tiers=ordered, subscribers=subscriber_counts())
+
+
+def _write_tier(tier: SubscriptionTier | None, values: dict[str, Any], default: bool) -> Any:
+    if tier is None:
+        tier = catalog.create_tier(values.pop("key"), values.pop("name"), **values)
+    else:
+        tier = catalog.update_tier(tier, **values)
+    if default and not tier.is_default:
+        catalog.set_default_tier(tier)
+    elif not default and tier.is_default:
+        catalog.set_default_tier(None)
+    return tier
+
+
+@admin.route("/tiers/new", methods=["GET", "POST"])
+def new_tier() -> Any:
+    """Create a tier."""
+    form = TierForm()
+    tier = save_catalog_form(
+        form, tier_problems, lambda values: _write_tier(None, values, bool(form.is_default.data))
+    )
+    if tier is not None:
+        flash(f"Tier {tier.key} created.", "success")
+        return redirect(url_for("admin.tier", tier_id=tier.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("admin/tier_form.html", form=form, tier=None), status
+
+
+@admin.route("/tiers/<int:tier_id>", methods=["GET", "POST"])
+def tier(tier_id: int) -> Any:
+    """Show a tier and edit its fields."""
+    tier = _tier_or_404(tier_id)
+    form = TierForm(obj=tier)
+    saved = save_catalog_form(
+        form, tier_problems, lambda values: _write_tier(tier, values, bool(form.is_default.data))
+    )
+    if saved is not None:
+        flash(f"Tier {saved.key} saved.", "success")
+        return redirect(url_for("admin.tier", tier_id=tier_id))
+    status = 422 if form.is_submitted() else 200
+    return _tier_page(_tier_or_404(tier_id), form, status)
+
+
+def _tier_page(tier: SubscriptionTier, form: TierForm, status: int = 200) -> Any:
+    granted = {permission.id for permission in tier.permissions}
+    grant_form = GrantPermissionForm()
+    grant_form.permission.choices = [
+        (p.key, f"{p.name} ({p.key})") for p in catalog.list_permissions() if p.id not in granted
+    ]
+    page = render_template(
+        "admin/tier_form.html",
+        form=form,
+        tier=tier,
+        grant_form=grant_form,
+        revoke_form=ConfirmForm(),
+        subscribers=subscriber_counts().get(tier.id, 0),
+    )
+    return page, status
+
+
+@admin.post("/tiers/<int:tier_id>/permissions")
+def grant_tier_permission(tier_id: int) -> BaseResponse:
+    """Let the tier grant one more permission."""
+    tier = _tier_or_404(tier_id)
+    form = GrantPermissionForm()
+    if form.validate_on_submit():
+        _change_grant(tier, str(form.permission.data or ""), grant=True)
+    return redirect(url_for("admin.tier", tier_id=tier_id))
+
+
+@admin.post("/tiers/<int:tier_id>/permissions/<int:permission_id>/revoke")
+def revoke_tier_permission(tier_id: int, permission_id: int) -> BaseResponse:
+    """Stop the tier granting a permission."""
+    tier = _tier_or_404(tier_id)
+    permission = db.session.get(Permission, permission_id)
+    if permission is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        _change_grant(tier, permission.key, grant=False)
+    return redirect(url_for("admin.tier", tier_id=tier_id))
+
+
+def _change_grant(tier: SubscriptionTier, permission_key: str, *, grant: bool) -> None:
+    change = catalog.grant_permission if grant else catalog.revoke_permission
+    try:
+        with acting_as(staff_actor()):
+            changed = change(tier, permission_key)
+    except TiergateError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return
+    db.session.commit()
+    verb = "now grants" if grant else "no longer grants"
+    if changed:
+        flash(f"Tier {tier.key} {verb} {permission_key}.", "success")
+
+
+@admin.route("/tiers/<int:tier_id>/delete", methods=["GET", "POST"])
+def delete_tier(tier_id: int) -> Any:
+    """Ask to confirm, then delete a tier."""
+    tier = _tier_or_404(tier_id)
+    form = ConfirmForm()
+    problem = None
+    if form.validate_on_submit():
+        key = tier.key
+        try:
+            _refuse_if_subscribed(tier)
+            with acting_as(staff_actor()):
+                catalog.delete_tier(tier)
+        except TiergateError as error:
+            db.session.rollback()
+            problem = error.message
+        else:
+            db.session.commit()
+            flash(f"Tier {key} deleted.", "success")
+            return redirect(url_for("admin.tiers"))
+        tier = _tier_or_404(tier_id)
+    page = render_template(
+        "admin/confirm.html",
+        form=form,
+        problem=problem,
+        title=f"Delete tier {tier.name}?",
+        explanation=_delete_explanation(tier),
+        confirm_label="Delete the tier",
+        cancel_url=url_for("admin.tier", tier_id=tier_id),
+    )
+    return page, 409 if problem else 200
+
+
+def _refuse_if_subscribed(tier: SubscriptionTier) -> None:
+    """Refuse to delete a tier that subscriptions (of any status) still point to."""
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Subscription).where(Subscription.tier_id == tier.id)
+    )
+    if count:
+        raise Conflict(
+            f"tier {tier.key!r} has {count} subscription{'s' if count != 1 else ''} "
+            "(current or past): it cannot be deleted while they refer to it",
+            key=tier.key,
+        )
+
+
+def _delete_explanation(tier: SubscriptionTier) -> str:
+    count = subscriber_counts().get(tier.id, 0)
+    return (
+        f"The tier {tier.key!r} and its permission grants will be removed from the catalog. "
+        f"It has {count} current subscription{'s' if count != 1 else ''}."
+    )
