@@ -7,8 +7,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Register the page blueprints and the `serve` command."""
+    from .account import account_pages
+    from .billing import customer_billing
     from .cli import serve_command
     from .views import web
 
     app.register_blueprint(web)
+    app.register_blueprint(account_pages)
+    app.register_blueprint(customer_billing)
     app.cli.add_command(serve_command)

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..catalog.models import SubscriptionTier
 from ..db import db
+from .billing import pricing_context
 from .health import database_health
 
 # The app's own /static has no folder; the package's assets get a path of their own so the
@@ -45,7 +46,7 @@ def pricing() -> str:
         .order_by(SubscriptionTier.rank, SubscriptionTier.key)
         .options(selectinload(SubscriptionTier.permissions))
     ).all()
-    return render_template("pricing.html", tiers=tiers)
+    return render_template("pricing.html", tiers=tiers, **pricing_context())
 
 
 @web.get("/healthz")

@@ -1,0 +1,139 @@
+"""Managing an account's team: who may change what, role changes, resending invitations.
+
+Seats themselves (inviting, adding, accepting, revoking, removing) live in ``seats.py``;
+this module adds the rules a manager (owner or admin) works under and the two use cases
+seats.py does not have.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from ..audit.services import Actor, record_audit_event, snapshot
+from ..db import db, utcnow
+from ..errors import TiergateError, ValidationError
+from .models import ROLES, Account, Invitation, Membership
+from .seats import INVITATION_FIELDS, INVITATION_TTL, hash_token, reserve_seat
+from .services import MEMBERSHIP_FIELDS, record_membership_event, validate_role
+
+MANAGER_ROLES = ("owner", "admin")
+
+
+class MemberActionForbidden(TiergateError):
+    """The acting member's role does not allow this change."""
+
+    code = "member_action_forbidden"
+    status = 403
+
+
+def assignable_roles(manager_role: str | None) -> tuple[str, ...]:
+    """Return the roles a member with ``manager_role`` may give (owners: all; admins: not owner)."""
+    if manager_role == "owner":
+        return ROLES
+    if manager_role == "admin":
+        return tuple(role for role in ROLES if role != "owner")
+    return ()
+
+
+def ensure_may_manage(
+    manager_role: str | None, *, target_role: str | None = None, new_role: str | None = None
+) -> None:
+    """Refuse unless ``manager_role`` may change a member of ``target_role`` to ``new_role``."""
+    if manager_role not in MANAGER_ROLES:
+        raise MemberActionForbidden("only an owner or an admin can change the team")
+    if target_role == "owner" and manager_role != "owner":
+        raise MemberActionForbidden("only an owner can change or remove another owner")
+    if new_role is not None and new_role not in assignable_roles(manager_role):
+        raise MemberActionForbidden(
+            f"an {manager_role} cannot make someone {new_role}", field="role"
+        )
+
+
+def members_of(account: Account) -> list[Membership]:
+    """Return the account's memberships with their users: owners, admins, then members."""
+    order = sa.case({role: rank for rank, role in enumerate(ROLES)}, value=Membership.role)
+    query = (
+        sa.select(Membership)
+        .where(Membership.account_id == account.id)
+        .options(selectinload(Membership.user))
+        .order_by(order, Membership.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def pending_invitations(account: Account, now: datetime | None = None) -> list[Invitation]:
+    """Return the account's invitations that still hold a seat, oldest first."""
+    now = now or utcnow()
+    query = (
+        sa.select(Invitation)
+        .where(
+            Invitation.account_id == account.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .order_by(Invitation.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def change_role(
+    membership: Membership, role: str, *, manager_role: str | None, actor: Actor
+) -> Membership:
+    """Give a member another role; the account keeps at least one owner."""
+    validate_role(role)
+    ensure_may_manage(manager_role, target_role=membership.role, new_role=role)
+    if membership.role == role:
+        return membership
+    if membership.role == "owner":
+        owners = db.session.scalar(
+            sa.select(sa.func.count(Membership.id)).where(
+                Membership.account_id == membership.account_id, Membership.role == "owner"
+            )
+        )
+        if owners == 1:
+            raise ValidationError(
+                "the last owner cannot become admin or member: make someone else owner first",
+                field="role",
+            )
+    before = snapshot(membership, MEMBERSHIP_FIELDS)
+    membership.role = role
+    db.session.flush()
+    record_membership_event("membership.updated", membership, actor=actor, before=before)
+    return membership
+
+
+def resend_invitation(
+    invitation: Invitation,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    ttl: timedelta = INVITATION_TTL,
+) -> tuple[Invitation, str]:
+    """Give an open invitation a new one-time token and a new expiry; return both.
+
+    The old link stops working. An expired invitation takes a seat again, so it needs one.
+    """
+    now = now or utcnow()
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise ValidationError("this invitation was already used or revoked: invite again")
+    if not invitation.is_pending(now):
+        reserve_seat(db.session.get_one(Account, invitation.account_id), now)
+    before = snapshot(invitation, INVITATION_FIELDS)
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = hash_token(token)
+    invitation.expires_at = now + ttl
+    db.session.flush()
+    record_audit_event(
+        "invitation.resent",
+        actor=actor,
+        target_type="invitation",
+        target_id=invitation.id,
+        before=before,
+        after=snapshot(invitation, INVITATION_FIELDS),
+    )
+    return invitation, token

@@ -1,0 +1,28 @@
+"""The customer's account pages: /account (plan and billing) and /account/members (the team)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from flask_login import current_user
+
+from ...accounts.principal import SAFE_METHODS
+from ...accounts.seats import begin_write_transaction
+
+account_pages = Blueprint("account", __name__, url_prefix="/account")
+
+
+@account_pages.before_request
+def _signed_in_and_writing() -> Any:
+    if not current_user.is_authenticated:
+        from ...accounts.auth import login_manager
+
+        return login_manager.unauthorized()
+    # SQLite: a form post writes; taking the write lock first keeps seat checks atomic.
+    if request.method not in SAFE_METHODS:
+        begin_write_transaction()
+    return None
+
+
+from . import members, overview  # noqa: E402,F401  (they register their routes)

@@ -1,0 +1,243 @@
+"""/account/members: the team, seats, invitations; owners and admins change them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from ...accounts.forms import attach_error
+from ...accounts.members import (
+    assignable_roles,
+    change_role,
+    ensure_may_manage,
+    members_of,
+    pending_invitations,
+    resend_invitation,
+)
+from ...accounts.models import Invitation, Membership
+from ...accounts.seats import SeatLimitReached, invite_member, remove_member, revoke_invitation
+from ...audit.services import Actor
+from ...db import db, utcnow
+from ...entitlements.services import entitlements_for, get_cache
+from ...errors import TiergateError
+from ..forms import ActionForm, InviteForm, RoleForm, role_choices
+from . import account_pages
+from .context import (
+    AccountContext,
+    account_context_for,
+    current_account,
+    no_account_page,
+    not_allowed_page,
+    signed_in_user,
+)
+
+
+def _invite_form(ctx: AccountContext, **kwargs: Any) -> InviteForm:
+    form = InviteForm(**kwargs)
+    form.role.choices = role_choices(assignable_roles(ctx.role))
+    return form
+
+
+def _role_form(ctx: AccountContext, membership: Membership, **kwargs: Any) -> RoleForm:
+    form = RoleForm(prefix=f"member-{membership.id}", **kwargs)
+    form.role.choices = role_choices(assignable_roles(ctx.role))
+    if kwargs.get("formdata", True) is None:
+        form.role.data = membership.role
+    return form
+
+
+def render_members(
+    ctx: AccountContext,
+    *,
+    invite_form: InviteForm | None = None,
+    role_form: RoleForm | None = None,
+    role_form_for: int | None = None,
+    invite_link: str | None = None,
+    invited: Invitation | None = None,
+    seat_error: SeatLimitReached | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """Render the members page; a form with errors is shown as it was sent."""
+    now = utcnow()
+    entitlements = entitlements_for(ctx.account.id, now)
+    members = members_of(ctx.account)
+    role_forms = {m.id: _role_form(ctx, m, formdata=None) for m in members}
+    if role_form is not None and role_form_for is not None:
+        role_forms[role_form_for] = role_form
+    tiers = {tier.key: tier for tier in get_cache().catalog().tiers.values()}
+    upgrade_keys = seat_error.details.get("upgrade_to", []) if seat_error else None
+    if upgrade_keys is None and entitlements.seats_free == 0:
+        upgrade_keys = get_cache().catalog().seat_tiers_above(entitlements.seats_used + 1)
+    page = render_template(
+        "account/members.html",
+        ctx=ctx,
+        entitlements=entitlements,
+        members=members,
+        invitations=pending_invitations(ctx.account, now),
+        role_forms=role_forms,
+        invite_form=invite_form or _invite_form(ctx, formdata=None),
+        invite_link=invite_link,
+        invited=invited,
+        seat_error=seat_error,
+        upgrades=[tiers[key] for key in upgrade_keys or () if key in tiers],
+        me=signed_in_user().id,
+    )
+    return page, status
+
+
+def _managing(account_id: int) -> AccountContext | tuple[str, int]:
+    """Return the context of an account the user manages, a 403 page for a member, else 404."""
+    ctx = account_context_for(account_id)
+    if not ctx.can_manage:
+        return not_allowed_page("Only an owner or an admin can change the team.", ctx)
+    return ctx
+
+
+def _back(ctx: AccountContext) -> BaseResponse:
+    return redirect(url_for("account.members", account=ctx.account.slug), code=303)
+
+
+@account_pages.route("/members", methods=["GET", "POST"])
+def members() -> Any:
+    """Show the team and seats; a POST invites someone (owners and admins)."""
+    ctx = current_account()
+    if ctx is None:
+        return no_account_page()
+    if request.method != "POST":
+        return render_members(ctx)
+    if not ctx.can_manage:
+        return not_allowed_page("Only an owner or an admin can invite people.", ctx)
+    form = _invite_form(ctx)
+    if not form.validate_on_submit():
+        return render_members(ctx, invite_form=form, status=422)
+    user = signed_in_user()
+    try:
+        ensure_may_manage(ctx.role, new_role=form.role.data)
+        invitation, token = invite_member(
+            ctx.account,
+            form.email.data or "",
+            role=form.role.data or "member",
+            actor=Actor.user(user),
+            invited_by=user,
+        )
+    except SeatLimitReached as error:
+        db.session.rollback()
+        return render_members(ctx, invite_form=form, seat_error=error, status=error.status)
+    except TiergateError as error:
+        db.session.rollback()
+        attach_error(form, error, "email")
+        return render_members(ctx, invite_form=form, status=error.status)
+    db.session.commit()
+    link = url_for("accounts.invitation", token=token, _external=True)
+    return render_members(ctx, invite_link=link, invited=invitation, status=201)
+
+
+@account_pages.post("/members/<int:membership_id>/role")
+def change_member_role(membership_id: int) -> Any:
+    """Give a member another role."""
+    membership = db.session.get(Membership, membership_id) or abort(404)
+    ctx = _managing(membership.account_id)
+    if not isinstance(ctx, AccountContext):
+        return ctx
+    form = _role_form(ctx, membership)
+    if not form.validate_on_submit():
+        return render_members(ctx, role_form=form, role_form_for=membership.id, status=422)
+    try:
+        change_role(
+            membership,
+            form.role.data or "",
+            manager_role=ctx.role,
+            actor=Actor.user(signed_in_user()),
+        )
+    except TiergateError as error:
+        db.session.rollback()
+        form.role.errors = [*form.role.errors, error.message]
+        return render_members(ctx, role_form=form, role_form_for=membership_id, status=error.status)
+    db.session.commit()
+    flash(f"{membership.user.email} is now {membership.role}.", "success")
+    return _back(ctx)
+
+
+@account_pages.route("/members/<int:membership_id>/remove", methods=["GET", "POST"])
+def remove(membership_id: int) -> Any:
+    """Ask to confirm, then remove a member from the account."""
+    membership = db.session.get(Membership, membership_id) or abort(404)
+    ctx = _managing(membership.account_id)
+    if not isinstance(ctx, AccountContext):
+        return ctx
+    form = ActionForm()
+    problem = None
+    if form.validate_on_submit():
+        email = membership.user.email
+        try:
+            ensure_may_manage(ctx.role, target_role=membership.role)
+            remove_member(membership, actor=Actor.user(signed_in_user()))
+        except TiergateError as error:
+            db.session.rollback()
+            problem = error
+        else:
+            db.session.commit()
+            flash(f"{email} was removed from {ctx.account.name}.", "success")
+            return _back(ctx)
+    page = render_template(
+        "account/confirm_remove.html", ctx=ctx, membership=membership, form=form, problem=problem
+    )
+    return page, problem.status if problem else 200
+
+
+def _open_invitation(invitation_id: int) -> Invitation:
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+@account_pages.post("/invitations/<int:invitation_id>/resend")
+def resend(invitation_id: int) -> Any:
+    """Make a new one-time link for an invitation (the old link stops working)."""
+    invitation = _open_invitation(invitation_id)
+    ctx = _managing(invitation.account_id)
+    if not isinstance(ctx, AccountContext):
+        return ctx
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        ensure_may_manage(ctx.role, new_role=invitation.role)
+        invitation, token = resend_invitation(invitation, actor=Actor.user(signed_in_user()))
+    except SeatLimitReached as error:
+        db.session.rollback()
+        return render_members(ctx, seat_error=error, status=error.status)
+    except TiergateError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _back(ctx)
+    db.session.commit()
+    link = url_for("accounts.invitation", token=token, _external=True)
+    return render_members(ctx, invite_link=link, invited=invitation)
+
+
+@account_pages.route("/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])
+def revoke(invitation_id: int) -> Any:
+    """Ask to confirm, then revoke a pending invitation, freeing its seat."""
+    invitation = _open_invitation(invitation_id)
+    ctx = _managing(invitation.account_id)
+    if not isinstance(ctx, AccountContext):
+        return ctx
+    form = ActionForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            revoke_invitation(invitation, actor=Actor.user(signed_in_user()))
+        except TiergateError as error:
+            db.session.rollback()
+            problem = error
+        else:
+            db.session.commit()
+            flash(f"The invitation for {invitation.email} was revoked.", "success")
+            return _back(ctx)
+    page = render_template(
+        "account/confirm_revoke.html", ctx=ctx, invitation=invitation, form=form, problem=problem
+    )
+    return page, problem.status if problem else 200

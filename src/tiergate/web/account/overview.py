@@ -1,0 +1,84 @@
+"""/account: the plan in plain words, what it grants, billing and license keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import render_template, request
+
+from ...billing.models import Subscription
+from ...catalog.models import Permission, SubscriptionTier
+from ...db import db
+from ...entitlements.services import entitlements_for, get_cache
+from ..forms import LicenseKeyForm
+from . import account_pages
+from .context import AccountContext, current_account, no_account_page
+from .status import describe_plan
+
+
+def billing_provider_of(account_id: int) -> str | None:
+    """Return the provider (stripe or whop) of the account's latest paid subscription."""
+    return db.session.scalar(
+        sa.select(Subscription.provider)
+        .where(Subscription.account_id == account_id, Subscription.provider != "exempt")
+        .order_by(Subscription.provider_updated_at.desc(), Subscription.id.desc())
+        .limit(1)
+    )
+
+
+def sells_through_whop() -> bool:
+    """Tell whether any customer-facing tier is sold through Whop (license keys apply)."""
+    found = db.session.scalar(
+        sa.select(SubscriptionTier.id)
+        .where(
+            SubscriptionTier.is_customer_facing,
+            SubscriptionTier.billing_provider == "whop",
+            SubscriptionTier.whop_product_key.is_not(None),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def render_account(
+    ctx: AccountContext,
+    *,
+    license_form: LicenseKeyForm | None = None,
+    problem: str | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    """Render the account page (with a license key form that may carry errors)."""
+    entitlements = entitlements_for(ctx.account.id)
+    source = (
+        db.session.get(Subscription, entitlements.source_subscription_id)
+        if entitlements.source_subscription_id
+        else None
+    )
+    permissions = db.session.scalars(
+        sa.select(Permission)
+        .where(Permission.key.in_(sorted(entitlements.permissions)))
+        .order_by(Permission.name)
+    ).all()
+    page = render_template(
+        "account/overview.html",
+        ctx=ctx,
+        entitlements=entitlements,
+        plan=describe_plan(entitlements, source, get_cache().policy),
+        permissions=permissions,
+        provider=billing_provider_of(ctx.account.id),
+        whop=sells_through_whop(),
+        license_form=license_form or LicenseKeyForm(formdata=None),
+        problem=problem,
+        checkout_done=request.args.get("checkout") == "done",
+    )
+    return page, status
+
+
+@account_pages.get("")
+def overview() -> Any:
+    """Show the account's plan, its status in plain words and what it grants."""
+    ctx = current_account()
+    if ctx is None:
+        return no_account_page()
+    return render_account(ctx)

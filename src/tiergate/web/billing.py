@@ -1,0 +1,159 @@
+"""Customer billing: start a checkout for a tier, manage billing, attach a Whop license key.
+
+Provider calls happen with no transaction open: on SQLite the sandbox answers them in its own
+session, which must be able to write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from ..accounts.seats import begin_write_transaction
+from ..audit.services import Actor
+from ..billing.providers import get_provider
+from ..billing.providers.config import whop_settings
+from ..billing.providers.whop import WhopProvider
+from ..billing.services import apply_subscription_state
+from ..catalog.models import SubscriptionTier
+from ..db import db
+from ..entitlements.services import entitlements_for
+from ..errors import TiergateError
+from .account.context import (
+    AccountContext,
+    current_account,
+    no_account_page,
+    not_allowed_page,
+    signed_in_user,
+)
+from .account.overview import billing_provider_of, render_account
+from .forms import LicenseKeyForm
+
+customer_billing = Blueprint("billing", __name__, url_prefix="/billing")
+PAID_PROVIDERS = ("stripe", "whop")
+
+
+@customer_billing.before_request
+def _signed_in() -> Any:
+    if not current_user.is_authenticated:
+        from ..accounts.auth import login_manager
+
+        return login_manager.unauthorized()
+    return None
+
+
+def is_purchasable(tier: SubscriptionTier) -> bool:
+    """Tell whether a customer can buy ``tier`` here (Stripe or Whop, correctly set up)."""
+    return (
+        tier.is_customer_facing
+        and tier.billing_provider in PAID_PROVIDERS
+        and tier.has_valid_integration
+    )
+
+
+def pricing_context() -> dict[str, Any]:
+    """Return what the pricing page needs about its viewer: account, role and current tier."""
+    ctx = current_account(from_query=False) if current_user.is_authenticated else None
+    current_tier = entitlements_for(ctx.account.id).tier_key if ctx is not None else None
+    return {
+        "viewer": ctx,
+        "current_tier": current_tier,
+        "is_purchasable": is_purchasable,
+    }
+
+
+def _manager() -> AccountContext | Any:
+    ctx = current_account()
+    if ctx is None:
+        return no_account_page()
+    if not ctx.can_manage:
+        return not_allowed_page("Only an owner or an admin can change billing.", ctx)
+    return ctx
+
+
+@customer_billing.post("/checkout/<tier_key>")
+def checkout(tier_key: str) -> Any:
+    """Start the provider's checkout (Stripe) or purchase link (Whop) for a tier."""
+    ctx = _manager()
+    if not isinstance(ctx, AccountContext):
+        return ctx
+    tier = db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == tier_key))
+    if tier is None or not is_purchasable(tier):
+        abort(404)
+    if entitlements_for(ctx.account.id).tier_key == tier.key:
+        flash(f"{ctx.account.name} is already on {tier.name}.", "info")
+        return redirect(url_for("account.overview", account=ctx.account.slug), code=303)
+    account = ctx.account
+    db.session.commit()  # nothing was written; this ends the read before the provider call
+    try:
+        target = get_provider(tier.billing_provider).start_checkout(
+            account,
+            tier,
+            success_url=url_for(
+                "account.overview", account=account.slug, checkout="done", _external=True
+            ),
+            cancel_url=url_for("web.pricing", _external=True),
+        )
+    except TiergateError as error:
+        db.session.rollback()
+        flash(f"The checkout could not start: {error.message}", "error")
+        return redirect(url_for("web.pricing"), code=303)
+    return redirect(target, code=303)
+
+
+@customer_billing.post("/manage")
+def manage() -> Any:
+    """Go to the provider's billing page: the Stripe Customer Portal or the Whop membership."""
+    ctx = _manager()
+    if not isinstance(ctx, AccountContext):
+        return ctx
+    back = url_for("account.overview", account=ctx.account.slug)
+    provider_name = billing_provider_of(ctx.account.id)
+    if provider_name is None:
+        flash("There is no paid subscription to manage yet: choose a plan first.", "info")
+        return redirect(back, code=303)
+    account = ctx.account
+    db.session.commit()
+    try:
+        target = get_provider(provider_name).portal_url(
+            account,
+            return_url=url_for("account.overview", _external=True, account=ctx.account.slug),
+        )
+    except TiergateError as error:
+        db.session.rollback()
+        flash(f"The billing page could not open: {error.message}", "error")
+        return redirect(back, code=303)
+    return redirect(target, code=303)
+
+
+@customer_billing.post("/license-key")
+def license_key() -> Any:
+    """Attach a Whop membership to the account by its license key."""
+    ctx = _manager()
+    if not isinstance(ctx, AccountContext):
+        return ctx
+    form = LicenseKeyForm()
+    if not form.validate_on_submit():
+        return render_account(ctx, license_form=form, status=422)
+    account = ctx.account
+    db.session.commit()  # the key is checked with Whop before anything is written
+    try:
+        provider = WhopProvider(whop_settings())
+        state = provider.attach_license_key(account, form.license_key.data or "")
+        begin_write_transaction()
+        apply_subscription_state(state, actor=Actor.user(signed_in_user()))
+    except TiergateError as error:
+        db.session.rollback()
+        form.license_key.errors = [*form.license_key.errors, error.message]
+        return render_account(ctx, license_form=form, status=error.status)
+    db.session.commit()
+    flash("The license key is attached: your plan is updated.", "success")
+    return _to_account(ctx)
+
+
+def _to_account(ctx: AccountContext) -> BaseResponse:
+    return redirect(url_for("account.overview", account=ctx.account.slug), code=303)
