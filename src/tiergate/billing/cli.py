@@ -114,7 +114,8 @@ def reconcile_command(provider: str) -> None:
 
 def _print_summary(provider: str, summary: ReconcileSummary) -> None:
     counts = ", ".join(f"{count} {name}" for name, count in sorted(summary.counts.items()))
-    click.echo(f"{provider}: {summary.total} subscriptions" + (f" ({counts})" if counts else ""))
+    noun = "subscription" if summary.total == 1 else "subscriptions"
+    click.echo(f"{provider}: {summary.total} {noun}" + (f" ({counts})" if counts else ""))
     for change in summary.changes:
         click.echo(f"  {change.outcome:<9} {change.provider_subscription_id}: {change.detail}")
     for failure in summary.failures:

@@ -141,13 +141,18 @@ def whop_headers(
 
 
 def deliver(client: FlaskClient, provider: str, payload: dict[str, Any]) -> TestResponse:
-    """POST ``payload`` to the provider's webhook endpoint, correctly signed."""
+    """POST ``payload`` to the provider's webhook endpoint, correctly signed.
+
+    The request gets an app context (so a database session) of its own, as in production,
+    instead of reusing the test's.
+    """
     body = json.dumps(payload).encode()
     if provider == "stripe":
         headers = stripe_headers(body)
     else:
         headers = whop_headers(body, str(payload["id"]))
-    return client.post(f"/webhooks/{provider}", data=body, headers=headers)
+    with client.application.app_context():
+        return client.post(f"/webhooks/{provider}", data=body, headers=headers)
 
 
 def subscription_rows() -> list[tuple[Any, ...]]:
