@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
 
 from ..accounts.forms import attach_error
 from ..accounts.models import Account
@@ -52,8 +53,8 @@ def _grant_form() -> GrantTierForm:
         (tier for tier in tiers if exempt_grant_problem(tier) is None),
         key=lambda tier: (tier.rank, tier.key),
     )
-    form.tier.choices = [("", "Choose a tier")] + [
-        (tier.key, f"{tier.name} ({tier.key})") for tier in grantable
+    form.tier.choices = [SelectChoice("", "Choose a tier")] + [
+        SelectChoice(tier.key, f"{tier.name} ({tier.key})") for tier in grantable
     ]
     return form
 

@@ -64,7 +64,7 @@ def subscriptions_per_status() -> list[tuple[str, int]]:
     rows = db.session.execute(
         sa.select(Subscription.status, sa.func.count()).group_by(Subscription.status)
     )
-    counts = dict(rows.tuples().all())
+    counts = {status: count for status, count in rows}
     return [(status, counts.get(status, 0)) for status in STATUSES]
 
 

@@ -21,6 +21,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from ..catalog.models import BILLING_PROVIDERS
@@ -41,7 +42,7 @@ class TierForm(FlaskForm):
     is_customer_facing = BooleanField("Customer-facing (shown on the pricing page)", default=True)
     billing_provider = SelectField(
         "Billing provider",
-        choices=[(provider, provider) for provider in BILLING_PROVIDERS],
+        choices=[SelectChoice(provider) for provider in BILLING_PROVIDERS],
         default="exempt",
         validate_choice=False,  # the catalog's rules say what a provider may be
     )

@@ -16,6 +16,7 @@ from ..db import db
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, PermissionForm
+from .pagination import paginate, requested_page
 
 
 def _permission_or_404(permission_id: int) -> Permission:
@@ -28,9 +29,12 @@ def _permission_or_404(permission_id: int) -> Permission:
 @admin.get("/permissions")
 def permissions() -> str:
     """List every permission and the tiers that grant it."""
-    rows = db.session.scalars(sa.select(Permission).options(selectinload(Permission.tiers))).all()
-    ordered = sorted(rows, key=lambda permission: permission.key)
-    return render_template("admin/permissions.html", permissions=ordered)
+    query = (
+        sa.select(Permission)
+        .options(selectinload(Permission.tiers))
+        .order_by(Permission.key, Permission.id)
+    )
+    return render_template("admin/permissions.html", page=paginate(query, requested_page()))
 
 
 def _create(values: dict[str, Any]) -> Permission:

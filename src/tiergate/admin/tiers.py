@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms.fields.choices import SelectChoice
 
 from ..audit.listeners import acting_as
 from ..billing.models import Subscription
@@ -19,6 +20,7 @@ from ..errors import Conflict, TiergateError
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, GrantPermissionForm, TierForm
+from .pagination import paginate, requested_page
 
 #: Subscription statuses counted as a tier's current subscribers.
 CURRENT_STATUSES = ("trialing", "active", "past_due", "unpaid", "paused")
@@ -31,11 +33,11 @@ def _tier_or_404(tier_id: int) -> SubscriptionTier:
     return tier
 
 
-def subscriber_counts() -> dict[int, int]:
-    """Return tier id -> current subscriptions, in one aggregate query."""
+def subscriber_counts(tier_ids: list[int]) -> dict[int, int]:
+    """Return tier id -> current subscriptions for these tiers, in one aggregate query."""
     rows = db.session.execute(
         sa.select(Subscription.tier_id, sa.func.count())
-        .where(Subscription.status.in_(CURRENT_STATUSES))
+        .where(Subscription.status.in_(CURRENT_STATUSES), Subscription.tier_id.in_(tier_ids))
         .group_by(Subscription.tier_id)
     )
     return {tier_id: count for tier_id, count in rows}
@@ -44,11 +46,14 @@ def subscriber_counts() -> dict[int, int]:
 @admin.get("/tiers")
 def tiers() -> str:
     """List every tier with its permissions, integration and subscribers."""
-    rows = db.session.scalars(
-        sa.select(SubscriptionTier).options(selectinload(SubscriptionTier.permissions))
-    ).all()
-    ordered = sorted(rows, key=lambda tier: (tier.rank, tier.key))
-    return render_template("admin/tiers.html", tiers=ordered, subscribers=subscriber_counts())
+    query = (
+        sa.select(SubscriptionTier)
+        .options(selectinload(SubscriptionTier.permissions))
+        .order_by(SubscriptionTier.rank, SubscriptionTier.key, SubscriptionTier.id)
+    )
+    page = paginate(query, requested_page())
+    subscribers = subscriber_counts([tier.id for tier in page.items])
+    return render_template("admin/tiers.html", page=page, subscribers=subscribers)
 
 
 def _write_tier(tier: SubscriptionTier | None, values: dict[str, Any], default: bool) -> Any:
@@ -96,7 +101,9 @@ def _tier_page(tier: SubscriptionTier, form: TierForm, status: int = 200) -> Any
     granted = {permission.id for permission in tier.permissions}
     grant_form = GrantPermissionForm()
     grant_form.permission.choices = [
-        (p.key, f"{p.name} ({p.key})") for p in catalog.list_permissions() if p.id not in granted
+        SelectChoice(p.key, f"{p.name} ({p.key})")
+        for p in catalog.list_permissions()
+        if p.id not in granted
     ]
     page = render_template(
         "admin/tier_form.html",
@@ -104,7 +111,7 @@ def _tier_page(tier: SubscriptionTier, form: TierForm, status: int = 200) -> Any
         tier=tier,
         grant_form=grant_form,
         revoke_form=ConfirmForm(),
-        subscribers=subscriber_counts().get(tier.id, 0),
+        subscribers=subscriber_counts([tier.id]).get(tier.id, 0),
     )
     return page, status
 
@@ -192,7 +199,7 @@ def _refuse_if_subscribed(tier: SubscriptionTier) -> None:
 
 
 def _delete_explanation(tier: SubscriptionTier) -> str:
-    count = subscriber_counts().get(tier.id, 0)
+    count = subscriber_counts([tier.id]).get(tier.id, 0)
     return (
         f"The tier {tier.key!r} and its permission grants will be removed from the catalog. "
         f"It has {count} current subscription{'s' if count != 1 else ''}."

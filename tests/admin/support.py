@@ -1,0 +1,96 @@
+"""A browser-like test client for the console: CSRF tokens read from pages, field errors."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tiergate.db import db
+
+PASSWORD = "correct horse"
+_TOKEN_INPUT = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
+_VALUE = re.compile(r'\bvalue="([^"]+)"')
+_INVALID_FIELD = re.compile(r'<div class="field[^"]*field-invalid">(.*?)</div>', re.DOTALL)
+_CONTROL_NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
+_MESSAGE = re.compile(r"<li>(.*?)</li>", re.DOTALL)
+
+
+class BrowserClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The test keeps an app context open; Flask would reuse it for requests, so ``g`` (the
+    cached CSRF token, the logged-in user) and the database session would carry over.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def browser(app: Flask) -> FlaskClient:
+    """Return a new client that behaves like a separate browser."""
+    app.test_client_class = BrowserClient
+    return app.test_client()
+
+
+def csrf_token(page: str) -> str:
+    """Return the CSRF token of the first form on ``page``, as a browser would send it."""
+    tag = _TOKEN_INPUT.search(page)
+    assert tag, "the page has no form with a CSRF token"
+    value = _VALUE.search(tag.group(0))
+    assert value, tag.group(0)
+    return value.group(1)
+
+
+def text(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
+
+
+def log_in(client: FlaskClient, email: str) -> None:
+    """Log ``client`` in through the log-in page."""
+    token = csrf_token(text(client.get("/login")))
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302, text(response)
+
+
+def submit(client: FlaskClient, page_url: str, action: str | None = None, **fields: Any):
+    """Open ``page_url``, then post ``fields`` with its CSRF token to ``action`` (or the page)."""
+    page = client.get(page_url)
+    assert page.status_code == 200, (page_url, page.status_code)
+    data = {"csrf_token": csrf_token(text(page)), **fields}
+    return client.post(action or page_url, data=data)
+
+
+def field_errors(page: str) -> dict[str, list[str]]:
+    """Return field name -> the error messages shown right beside that field."""
+    errors: dict[str, list[str]] = {}
+    for block in _INVALID_FIELD.findall(page):
+        name = _CONTROL_NAME.search(block)
+        assert name, block
+        errors[name.group(1)] = [html.unescape(m).strip() for m in _MESSAGE.findall(block)]
+    return errors
+
+
+@contextmanager
+def counting_queries() -> Iterator[list[str]]:
+    """Collect the SQL statements sent to the database inside the block."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
