@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...accounts.seats import begin_write_transaction
 from ...audit.services import Actor
@@ -104,6 +105,10 @@ def event_of(row: WebhookEvent) -> Event:
 
 def process_event(row: WebhookEvent, *, provider: BillingProvider | None = None) -> WebhookEvent:
     """Apply a stored event once, inside a savepoint, and record what happened."""
+    provider = provider or get_provider(row.provider)
+    if not getattr(provider, "api_configured", True):
+        # No outbound call: open for writing first, so SQLite never restarts after the reads.
+        begin_write_transaction()
     if row.status in DONE_STATUSES:
         return row
     seen_attempts = row.attempts
@@ -117,7 +122,7 @@ def process_event(row: WebhookEvent, *, provider: BillingProvider | None = None)
         # its outcome even under MariaDB's REPEATABLE READ snapshot.
         db.session.refresh(row, with_for_update={"read": True})
         return row
-    db.session.refresh(row)
+    set_committed_value(row, "attempts", seen_attempts + 1)
     if failure is None and states:
         failure = _apply(event, states)
     _finish(row, handled=handled, failure=failure)
@@ -125,10 +130,9 @@ def process_event(row: WebhookEvent, *, provider: BillingProvider | None = None)
 
 
 def _states(
-    event: Event, provider: BillingProvider | None
+    event: Event, provider: BillingProvider
 ) -> tuple[list[SubscriptionState], Exception | None]:
     try:
-        provider = provider or get_provider(event.provider)
         return provider.states_from_event(event), None
     except SQLAlchemyError:
         raise  # the transaction is unusable: the caller rolls back, the event stays received
