@@ -40,7 +40,7 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             body = operation.get("requestBody", {}).get("content", {}).get("application/json")
             responses = []
-            for status, response in operation.get("responses", {}).items():
+            for status, response in sorted(operation.get("responses", {}).items()):
                 response = _resolve(spec, response)
                 content = response.get("content", {}).get("application/json", {})
                 schema = _schema_name(content.get("schema"))
@@ -54,7 +54,10 @@ def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "tags": operation.get("tags", []),
                     "auth": bool([s for s in operation.get("security", []) if s]),
                     "public": {} in operation.get("security", []),
-                    "parameters": [_resolve(spec, p) for p in operation.get("parameters", [])],
+                    "parameters": [
+                        _resolve(spec, p)
+                        for p in [*item.get("parameters", []), *operation.get("parameters", [])]
+                    ],
                     "body": _schema_name(body.get("schema")) if body else None,
                     "responses": responses,
                 }
