@@ -141,6 +141,8 @@ def change_member_role(membership_id: int) -> Any:
     ctx = _managing(membership.account_id)
     if not isinstance(ctx, AccountContext):
         return ctx
+    if membership.role == "owner" and ctx.role != "owner":
+        return not_allowed_page("Only an owner can change or remove another owner.", ctx)
     form = _role_form(ctx, membership)
     if not form.validate_on_submit():
         return render_members(ctx, role_form=form, role_form_for=membership.id, status=422)
@@ -167,12 +169,13 @@ def remove(membership_id: int) -> Any:
     ctx = _managing(membership.account_id)
     if not isinstance(ctx, AccountContext):
         return ctx
+    if membership.role == "owner" and ctx.role != "owner":
+        return not_allowed_page("Only an owner can change or remove another owner.", ctx)
     form = ActionForm()
     problem = None
     if form.validate_on_submit():
         email = membership.user.email
         try:
-            ensure_may_manage(ctx.role, target_role=membership.role)
             remove_member(membership, actor=Actor.user(signed_in_user()))
         except TiergateError as error:
             db.session.rollback()

@@ -1,0 +1,77 @@
+"""Helpers for the customer page tests: log in and post forms like a browser (CSRF on)."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tiergate.db import db
+
+from ..accounts.factories import make_catalog
+from ..conftest import make_app
+
+PASSWORD = "correct horse"
+
+
+def csrf_token(page: str) -> str:
+    """Return the CSRF token of the first form on ``page``."""
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def page_token(client: FlaskClient) -> str:
+    """Return a CSRF token as a browser has one: from the log-in page, or any signed-in page."""
+    page = client.get("/login")
+    if page.status_code != 200:  # signed in: the log-out form carries one
+        page = client.get("/pricing")
+    return csrf_token(page.get_data(as_text=True))
+
+
+def log_in(client: FlaskClient, email: str) -> None:
+    """Log in through the log-in form."""
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page)}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def post_form(client: FlaskClient, page_url: str, action: str, data: dict[str, Any] | None = None):
+    """Open ``page_url`` and post ``data`` to ``action`` with the page's CSRF token."""
+    page = client.get(page_url)
+    assert page.status_code == 200, page.status_code
+    fields = {"csrf_token": csrf_token(page.get_data(as_text=True)), **(data or {})}
+    return client.post(action, data=fields)
+
+
+def text(response) -> str:
+    """Return the response body with HTML entities decoded and whitespace collapsed."""
+    return " ".join(html.unescape(response.get_data(as_text=True)).split())
+
+
+def make_sandbox_app(tmp_path: Path, template: Path, **overrides: Any) -> Iterator[Flask]:
+    """Yield an app with the billing sandbox on and the test catalog loaded."""
+    path = tmp_path / "pages.sqlite3"
+    shutil.copyfile(template, path)
+    application = make_app(f"sqlite:///{path}", SANDBOX=True, **overrides)
+    with application.app_context():
+        make_catalog()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
+    yield from make_sandbox_app(tmp_path, sqlite_template)
