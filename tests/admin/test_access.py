@@ -99,6 +99,9 @@ def test_staff_open_every_page(staff, cast) -> None:
         # The revoke page sends staff back to the account when there is no grant to revoke.
         expected = 302 if route.endswith("/revoke") else 200
         assert response.status_code == expected, route
+        # The content security policy allows no inline script or style.
+        page = text(response)
+        assert "<script" not in page and " style=" not in page, route
 
 
 def test_a_post_without_the_csrf_token_is_refused(staff) -> None:
@@ -106,3 +109,13 @@ def test_a_post_without_the_csrf_token_is_refused(staff) -> None:
     response = staff.post("/admin/permissions/new", data={"key": "new.one", "name": "New"})
     assert response.status_code == 400
     assert catalog_rows() == before
+
+
+def test_only_staff_see_the_admin_link(console_app, cast, staff) -> None:
+    link = '<a href="/admin"'
+    assert link in text(staff.get("/pricing"))
+    assert 'href="/admin" aria-current="page">Admin</a>' in text(staff.get("/admin/tiers"))
+    member = browser(console_app)
+    log_in(member, cast.emails["owner"])
+    assert link not in text(member.get("/pricing"))
+    assert link not in text(browser(console_app).get("/pricing"))

@@ -81,7 +81,10 @@ def test_deleting_a_tier_asks_first(staff, cast) -> None:
     response = submit(staff, url)
     assert response.status_code == 302
     db.session.rollback()
-    assert db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == "partner")) is None
+    assert (
+        db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == "partner"))
+        is None
+    )
     deleted = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "tier.deleted"))
     assert deleted is not None and deleted.actor_label == cast.emails["staff"]
 

@@ -56,7 +56,14 @@ def test_each_tier_field_error_is_shown_next_to_its_field_and_nothing_is_written
         "billing_provider 'paypal' is not one of exempt, stripe, whop"
     ]
     assert errors["fallback_price"] == ["fallback_price is 41 characters long; at most 32 fit"]
-    assert set(errors) == {"name", "key", "rank", "user_limit", "billing_provider", "fallback_price"}
+    assert set(errors) == {
+        "name",
+        "key",
+        "rank",
+        "user_limit",
+        "billing_provider",
+        "fallback_price",
+    }
     # What was typed is kept.
     assert 'value="Not A Key"' in page
     assert 'value="first"' in page
@@ -84,7 +91,9 @@ def test_a_provider_without_its_key_is_reported_on_the_key_field(staff, cast) ->
 def test_a_taken_unique_value_is_reported_on_its_field(staff, cast) -> None:
     before = snapshot()
     response = submit(
-        staff, "/admin/tiers/new", **{**VALID_TIER, "key": "pro", "stripe_lookup_key": "team_monthly"}
+        staff,
+        "/admin/tiers/new",
+        **{**VALID_TIER, "key": "pro", "stripe_lookup_key": "team_monthly"},
     )
     assert response.status_code == 422
     errors = field_errors(text(response))
@@ -165,7 +174,9 @@ def test_every_field_of_a_tier_can_be_edited(staff, cast) -> None:
         "$25",
     )
     updated = db.session.scalar(
-        sa.select(AuditEvent).where(AuditEvent.action == "tier.updated").order_by(AuditEvent.id.desc())
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "tier.updated")
+        .order_by(AuditEvent.id.desc())
     )
     assert updated is not None and updated.actor_label == cast.emails["staff"]
     assert updated.before["key"] == "pro" and updated.after["key"] == "professional"

@@ -1,0 +1,37 @@
+"""The console's aggregate and search queries on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import re
+
+from tiergate.db import db
+
+from ..accounts.factories import make_account, make_catalog, make_user, subscribe
+from .support import browser, log_in, text
+from .test_queries import add_audit_events, add_events
+
+
+def test_every_console_page_works_on_each_backend(any_backend_app) -> None:
+    make_catalog()
+    subscribe(make_account("acme-corp", owner="o@acme.test"), "pro")
+    make_account("globex")
+    make_user("staff@tiergate.test", staff=True)
+    add_events(0, 30)
+    add_audit_events(0, 5)
+    db.session.commit()
+    client = browser(any_backend_app)
+    log_in(client, "staff@tiergate.test")
+
+    dashboard = text(client.get("/admin"))
+    assert re.search(r"<tr><td>Pro</td><td class=\"num\">1</td></tr>", dashboard)
+    assert re.search(r"<tr><td>Free</td><td class=\"num\">1</td></tr>", dashboard)
+    assert '<strong id="failed-24h">' in dashboard
+    assert "Acme-Corp" in text(client.get("/admin/accounts?q=ACME"))
+    assert "Globex" not in text(client.get("/admin/accounts?q=o%40acme"))
+    assert "Acme-Corp" in text(client.get("/admin/accounts?q=o%40acme"))
+    assert not re.findall(r'href="/admin/accounts/\d+"', text(client.get("/admin/accounts?q=_")))
+    failed = text(client.get("/admin/events?status=failed&type=SUBSCRIPTION"))
+    assert len(re.findall(r'href="/admin/events/\d+"', failed)) == 8  # every fourth of 30
+    assert "Rows 1–5 of 5" in text(client.get("/admin/audit?actor=bulk&action=account."))
+    for url in ("/admin/tiers", "/admin/permissions"):
+        assert client.get(url).status_code == 200
