@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up tiergate's development environment, then run the demo or the test suite.
 
-    python3 dev.py run [--port 8000]   # install, migrate SQLite, load the demo catalog, serve
+    python3 dev.py run [--port 8000]   # install, then start the demo (SQLite, billing sandbox)
     python3 dev.py test [PYTEST ARGS]   # install, lint, type-check, run the full test suite
 
 Needs only Python 3.11+ and the package index: the pinned uv goes into .tools/, and uv
@@ -47,7 +47,7 @@ def ensure_uv() -> str:
 
 
 def run_demo(uv: str, env: dict[str, str], rest: list[str]) -> int:
-    """Migrate the SQLite database, load the demo catalog and serve it."""
+    """Start the demo on a SQLite file: migrations, demo catalog, staff user, billing sandbox."""
     instance = ROOT / "instance"
     instance.mkdir(exist_ok=True)
     key_file = instance / "secret_key"
@@ -57,11 +57,12 @@ def run_demo(uv: str, env: dict[str, str], rest: list[str]) -> int:
         "TIERGATE_SECRET_KEY": key_file.read_text().strip(),
         "TIERGATE_DATABASE_URL": f"sqlite:///{instance / 'tiergate.sqlite3'}",
         **env,
+        # The demo "pays" in the offline sandbox: no provider account or network needed.
+        "TIERGATE_SANDBOX": "1",
     }
-    tiergate = [uv, "run", "--frozen", "tiergate"]
-    subprocess.run([*tiergate, "db", "upgrade"], cwd=ROOT, env=env, check=True)
-    subprocess.run([*tiergate, "catalog", "load", "--demo"], cwd=ROOT, env=env, check=True)
-    return subprocess.run([*tiergate, "serve", *rest], cwd=ROOT, env=env).returncode
+    # `tiergate demo` migrates, loads the demo catalog, prints the staff log-in, then serves.
+    demo = [uv, "run", "--frozen", "tiergate", "demo", *rest]
+    return subprocess.run(demo, cwd=ROOT, env=env).returncode
 
 
 def run_tests(uv: str, env: dict[str, str], rest: list[str]) -> int:
