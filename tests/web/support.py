@@ -13,9 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tiergate.accounts.models import Account, User
+from tiergate.accounts.services import create_account, create_user, find_user
 from tiergate.db import db
 
-from ..accounts.factories import make_catalog
+from ..accounts.factories import SYSTEM, make_catalog
 from ..conftest import make_app
 
 PASSWORD = "correct horse"
@@ -38,8 +40,30 @@ def page_token(client: FlaskClient) -> str:
     return csrf_token(page.get_data(as_text=True))
 
 
+def make_user(email: str, *, staff: bool = False) -> User:
+    """Create a user without a password (hashing one is slow); they log in with ``log_in``."""
+    return create_user(email, display_name="", is_staff=staff, actor=SYSTEM)
+
+
+def make_account(slug: str, *, owner: str | None = None) -> Account:
+    """Create an account, owned by a new user ``owner`` when given, and commit."""
+    owner_user = make_user(owner) if owner else None
+    account = create_account(slug.title(), slug=slug, owner=owner_user, actor=SYSTEM)
+    db.session.commit()
+    return account
+
+
 def log_in(client: FlaskClient, email: str) -> None:
-    """Log in through the log-in form."""
+    """Start a session for ``email``, as a completed log-in does (the form is tested apart)."""
+    user = find_user(email)
+    assert user is not None, email
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+
+
+def log_in_with_form(client: FlaskClient, email: str) -> None:
+    """Log in through the log-in form (the user needs the password ``PASSWORD``)."""
     page = client.get("/login").get_data(as_text=True)
     response = client.post(
         "/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page)}

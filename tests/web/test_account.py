@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tiergate.accounts.models import Membership
-from tiergate.accounts.services import find_user
+from tiergate.accounts.services import create_user, find_user
 from tiergate.audit.services import Actor
 from tiergate.billing.models import Subscription
 from tiergate.billing.services import grant_exempt_tier
@@ -16,9 +16,9 @@ from tiergate.entitlements.policy import AccessPolicy
 from tiergate.entitlements.resolve import Entitlements, TierInfo
 from tiergate.web.account.status import PlanStatus, describe_plan, format_day
 
-from ..accounts.factories import make_account, make_catalog, make_user, subscribe
+from ..accounts.factories import SYSTEM, make_catalog, subscribe
 from ..api.support import http_client
-from .support import log_in, text
+from .support import PASSWORD, log_in, log_in_with_form, make_account, make_user, text
 
 NOW = datetime(2026, 12, 20, 9, 30, tzinfo=UTC)
 JAN_3 = datetime(2027, 1, 3, 12, 0, tzinfo=UTC)
@@ -241,3 +241,15 @@ def test_nav_links_for_signed_in_users(client, acme) -> None:
     assert '<a href="/account" aria-current="page">Account</a>' in body
     assert '<a href="/account/members">Members</a>' in body
     assert "Log out" in body and ">Log in<" not in body
+
+
+def test_log_in_through_the_form_lands_on_the_account(client, app) -> None:
+    make_catalog()
+    solo = make_account("solo")
+    user = create_user("solo@example.test", password=PASSWORD, actor=SYSTEM)
+    db.session.add(Membership(account_id=solo.id, user_id=user.id, role="owner"))
+    db.session.commit()
+    log_in_with_form(client, "solo@example.test")
+    response = client.get("/account")
+    assert response.status_code == 200
+    assert "<h1>Solo</h1>" in text(response)

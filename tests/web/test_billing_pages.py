@@ -15,9 +15,9 @@ from tiergate.billing.providers.sandbox.models import SandboxObject
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db, utcnow
 
-from ..accounts.factories import make_account, make_catalog, make_user, subscribe
+from ..accounts.factories import make_catalog, subscribe
 from ..api.support import http_client
-from .support import log_in, page_token, post_form, sandbox_app, text  # noqa: F401
+from .support import log_in, make_account, make_user, page_token, post_form, sandbox_app, text  # noqa: F401
 
 
 @pytest.fixture

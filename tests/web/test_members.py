@@ -14,9 +14,9 @@ from tiergate.accounts.services import find_user
 from tiergate.audit.models import AuditEvent
 from tiergate.db import db, utcnow
 
-from ..accounts.factories import SYSTEM, make_account, make_catalog, make_user, subscribe
+from ..accounts.factories import SYSTEM, make_catalog, subscribe
 from ..api.support import http_client
-from .support import csrf_token, log_in, page_token, post_form, text
+from .support import csrf_token, log_in, make_account, make_user, page_token, post_form, text
 
 PAGE = "/account/members?account=acme"
 
@@ -122,6 +122,7 @@ def test_invite_shows_the_one_time_link_until_the_seat_limit(client, acme) -> No
     assert "No e-mail is sent: copy this link" in body
     link = re.search(r'id="invite-link" [^>]*value="([^"]+)"', body).group(1)
     token = link.rsplit("/invitations/", 1)[1]
+    db.session.rollback()  # see what the request committed
     invitation = find_invitation(token)
     assert (invitation.email, invitation.role) == ("new@acme.test", "admin")
     assert client.get(f"/invitations/{token}").status_code == 200

@@ -12,9 +12,9 @@ from tiergate.accounts.services import find_user
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db, utcnow
 
-from ..accounts.factories import make_account, make_catalog, make_user, subscribe
+from ..accounts.factories import make_catalog, subscribe
 from ..api.support import http_client
-from .support import log_in, text
+from .support import log_in, make_account, make_user, text
 
 
 @pytest.fixture
