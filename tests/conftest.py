@@ -18,7 +18,13 @@ from tiergate.migrate import upgrade_database
 
 from .backends import BACKENDS, fresh_database
 
-TEST_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLITE_BACKUP": False}
+# CHEAPEST argon2 parameters: every test that logs in would otherwise pay ~50 ms per hash.
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "SQLITE_BACKUP": False,
+    "PASSWORD_HASH_PROFILE": "CHEAPEST",
+}
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:

@@ -25,6 +25,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "DEBUG": (False, _bool),
     "TESTING": (False, _bool),
     "SQLITE_BACKUP": (True, _bool),
+    # An argon2-cffi profile name (argon2.profiles): the password hashing cost.
+    "PASSWORD_HASH_PROFILE": ("RFC_9106_LOW_MEMORY", str),
     "PAST_DUE_GRACE_DAYS": (7, float),
     # Billing providers: API keys are for outbound calls only; webhook secrets are
     # comma-separated so that old and new secrets both verify during a rotation.
@@ -61,10 +63,21 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> di
                 "or set TIERGATE_DEBUG=1 for local development"
             )
         settings["SECRET_KEY"] = "tiergate-insecure-development-key"
+    _check_password_profile(settings["PASSWORD_HASH_PROFILE"])
     _check_sandbox(settings)
     settings["SQLALCHEMY_DATABASE_URI"] = settings["DATABASE_URL"]
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(settings["DATABASE_URL"])
     return settings
+
+
+def _check_password_profile(name: str) -> None:
+    from argon2 import Parameters, profiles
+
+    if not isinstance(getattr(profiles, name, None), Parameters):
+        known = ", ".join(n for n in dir(profiles) if isinstance(getattr(profiles, n), Parameters))
+        raise ConfigurationError(
+            f"TIERGATE_PASSWORD_HASH_PROFILE={name!r} is not an argon2 profile; use one of {known}"
+        )
 
 
 def _check_sandbox(settings: dict[str, Any]) -> None:

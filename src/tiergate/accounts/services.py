@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db
 from ..errors import Conflict, NotFound, ValidationError
 from .models import ROLES, Account, Membership, User
 
-_password_hasher = PasswordHasher()
+
+
+@cache
+def _hasher(profile: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(getattr(profiles, profile))
+
+
+def _password_hasher() -> PasswordHasher:
+    # The argon2 cost profile comes from PASSWORD_HASH_PROFILE (validated in config.py).
+    return _hasher(current_app.config["PASSWORD_HASH_PROFILE"])
+
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -36,7 +48,7 @@ def hash_password(password: str) -> str:
             f"the password must be at least {MIN_PASSWORD_LENGTH} characters long",
             field="password",
         )
-    return _password_hasher.hash(password)
+    return _password_hasher().hash(password)
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -44,7 +56,7 @@ def verify_password(user: User, password: str) -> bool:
     if not user.password_hash:
         return False
     try:
-        return _password_hasher.verify(user.password_hash, password)
+        return _password_hasher().verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
