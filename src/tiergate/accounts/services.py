@@ -16,7 +16,6 @@ from ..errors import Conflict, NotFound, ValidationError
 from .models import ROLES, Account, Membership, User
 
 
-
 @cache
 def _hasher(profile: str) -> PasswordHasher:
     return PasswordHasher.from_parameters(getattr(profiles, profile))
