@@ -14,7 +14,7 @@ from ..billing.models import Subscription
 from ..billing.services import exempt_grant_problem, grant_exempt_tier, revoke_exempt_tier
 from ..catalog.models import SubscriptionTier
 from ..db import db
-from ..entitlements.services import entitlements_for
+from ..entitlements.services import fresh_entitlements
 from ..errors import NotFound, TiergateError
 from .blueprint import admin, staff_actor
 from .forms import GrantTierForm, RevokeGrantForm
@@ -65,7 +65,7 @@ def _account_page(account: Account, grant_form: GrantTierForm, status: int = 200
         account=account,
         subscriptions=sorted(account.subscriptions, key=lambda s: -s.id),
         memberships=sorted(account.memberships, key=lambda m: m.user.email),
-        entitlements=entitlements_for(account),
+        entitlements=fresh_entitlements(account),
         trail=account_audit_trail(account),
         grant=active_grant(account),
         grant_form=grant_form,

@@ -20,7 +20,7 @@ from ...accounts.models import Invitation, Membership
 from ...accounts.seats import SeatLimitReached, invite_member, remove_member, revoke_invitation
 from ...audit.services import Actor
 from ...db import db, utcnow
-from ...entitlements.services import entitlements_for, get_cache
+from ...entitlements.services import fresh_entitlements, get_cache
 from ...errors import TiergateError
 from ..forms import ActionForm, InviteForm, RoleForm, role_choices
 from . import account_pages
@@ -61,7 +61,9 @@ def render_members(
 ) -> tuple[str, int]:
     """Render the members page; a form with errors is shown as it was sent."""
     now = utcnow()
-    entitlements = entitlements_for(ctx.account.id, now)
+    # Computed now, not from the per-worker cache: this page is read right after changes
+    # that another worker may have made.
+    entitlements = fresh_entitlements(ctx.account.id, now)
     members = members_of(ctx.account)
     role_forms = {m.id: _role_form(ctx, m, formdata=None) for m in members}
     if role_form is not None and role_form_for is not None:

@@ -10,7 +10,7 @@ from flask import render_template, request
 from ...billing.models import Subscription
 from ...catalog.models import Permission, SubscriptionTier
 from ...db import db
-from ...entitlements.services import entitlements_for, get_cache
+from ...entitlements.services import fresh_entitlements, get_cache
 from ..forms import LicenseKeyForm
 from . import account_pages
 from .context import AccountContext, current_account, no_account_page
@@ -49,7 +49,8 @@ def render_account(
     status: int = 200,
 ) -> tuple[str, int]:
     """Render the account page (with a license key form that may carry errors)."""
-    entitlements = entitlements_for(ctx.account.id)
+    # Computed now (not cached): the page is read straight after checkout or a change.
+    entitlements = fresh_entitlements(ctx.account.id)
     source = (
         db.session.get(Subscription, entitlements.source_subscription_id)
         if entitlements.source_subscription_id
