@@ -199,3 +199,18 @@ def test_a_membership_change_is_seen_by_the_next_request(site: Flask) -> None:
     db.session.add(Membership(account_id=acme.id, user_id=guest.id, role="member"))
     db.session.commit()
     assert client.get("/reports/export").status_code == 200
+
+
+def test_answers_do_not_leak_into_the_next_request_on_a_reused_app_context(site: Flask) -> None:
+    # The plain test client reuses the fixture's app context (and its g) for every request.
+    team = make_account("team-co")
+    subscribe(team, "team")
+    free = make_account("free-co")
+    _, team_token = create_api_key("t", account=team, actor=SYSTEM)
+    _, free_token = create_api_key("f", account=free, actor=SYSTEM)
+    db.session.commit()
+    client = site.test_client()
+    first = client.get("/reports/export", headers={"Authorization": f"Bearer {team_token}"})
+    assert first.status_code == 200
+    second = client.get("/reports/export", headers={"Authorization": f"Bearer {free_token}"})
+    assert second.status_code == 403

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
@@ -15,7 +16,22 @@ from .models import ApiKey, Membership, User
 from .seats import begin_write_transaction
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_G_KEY = "tiergate_principal"
+_MEMO = "tiergate_request_memo"
+_PRINCIPAL = "principal"
+
+
+def request_memo() -> dict[str, Any]:
+    """Return a dict that lives as long as the current request (kept on ``flask.g``).
+
+    It is tied to the request object, not only to ``g``: a test client that reuses one app
+    context for several requests must not see the previous request's caller or answers.
+    """
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    memo: tuple[Any, dict[str, Any]] | None = g.get(_MEMO)
+    if memo is None or memo[0] is not current:
+        memo = (current, {})
+        setattr(g, _MEMO, memo)
+    return memo[1]
 
 
 @dataclass
@@ -98,7 +114,8 @@ def _bearer_principal(header: str) -> Principal:
 
 def current_principal() -> Principal:
     """Return the caller of the current request (a bearer key wins over the session)."""
-    principal: Principal | None = g.get(_G_KEY)
+    memo = request_memo()
+    principal: Principal | None = memo.get(_PRINCIPAL)
     if principal is None:
         header = request.headers.get("Authorization")
         if header is not None:
@@ -107,5 +124,5 @@ def current_principal() -> Principal:
             principal = Principal(user=current_user.user)
         else:
             principal = Principal()
-        setattr(g, _G_KEY, principal)
+        memo[_PRINCIPAL] = principal
     return principal

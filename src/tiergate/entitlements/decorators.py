@@ -2,7 +2,8 @@
 
 The account a request acts for is the ``account_id`` in the URL when the view has one, else the
 account chosen in the session, else the caller's first account (an account API key: its own).
-Its entitlements are looked up at most once per request and kept on ``flask.g``.
+Its entitlements are looked up at most once per request and kept on ``flask.g`` (see
+``request_memo``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import Flask, abort, g, jsonify, render_template, request, session
+from flask import Flask, abort, jsonify, render_template, request, session
 from werkzeug.local import LocalProxy
 
-from ..accounts.principal import current_principal
+from ..accounts.principal import current_principal, request_memo
 from ..catalog.models import Permission
 from ..db import db
 from .check import CheckResult, decide_permission
@@ -26,9 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Session key of the account a logged-in user chose to act for.
 SESSION_ACCOUNT = "account_id"
 NO_ACCOUNT = "no_account"
-_ACCOUNT = "tiergate_account_id"
-_ENTITLEMENTS = "tiergate_entitlements"
-_CHECKS = "tiergate_checks"
+_ACCOUNT = "account_id"
+_ENTITLEMENTS = "entitlements"
+_CHECKS = "checks"
 
 REASON_TEXT = {
     "not_in_tier": "Your plan, {tier}, does not include {permission}.",
@@ -54,7 +55,8 @@ def wants_json() -> bool:
 
 def current_account_id() -> int | None:
     """Return the id of the account the request acts for; 404 for an account not the caller's."""
-    if _ACCOUNT not in g:
+    memo = request_memo()
+    if _ACCOUNT not in memo:
         principal = current_principal()
         wanted = (request.view_args or {}).get("account_id")
         account_id: int | None
@@ -70,16 +72,17 @@ def current_account_id() -> int | None:
                 account_id = chosen
             else:
                 account_id = principal.default_account_id()
-        setattr(g, _ACCOUNT, account_id)
-    return cast("int | None", g.get(_ACCOUNT))
+        memo[_ACCOUNT] = account_id
+    return cast("int | None", memo[_ACCOUNT])
 
 
 def get_current_entitlements() -> Entitlements | None:
     """Return the request's account's entitlements (looked up once per request), or None."""
-    if _ENTITLEMENTS not in g:
+    memo = request_memo()
+    if _ENTITLEMENTS not in memo:
         account_id = current_account_id()
-        setattr(g, _ENTITLEMENTS, entitlements_for(account_id) if account_id else None)
-    return cast("Entitlements | None", g.get(_ENTITLEMENTS))
+        memo[_ENTITLEMENTS] = entitlements_for(account_id) if account_id else None
+    return cast("Entitlements | None", memo[_ENTITLEMENTS])
 
 
 current_entitlements: Entitlements | None = LocalProxy(get_current_entitlements)  # type: ignore[assignment]
@@ -87,7 +90,7 @@ current_entitlements: Entitlements | None = LocalProxy(get_current_entitlements)
 
 def check_current(permission: str) -> CheckResult:
     """Decide ``permission`` for the request's account, from the request's entitlements."""
-    checks: dict[str, CheckResult] = g.setdefault(_CHECKS, {})
+    checks: dict[str, CheckResult] = request_memo().setdefault(_CHECKS, {})
     result = checks.get(permission)
     if result is None:
         entitlements = get_current_entitlements()
