@@ -35,6 +35,7 @@ from tiergate.billing.models import Subscription
 from tiergate.billing.providers import get_provider
 from tiergate.billing.webhooks.models import WebhookEvent
 from tiergate.billing.webhooks.services import process_event, record_event
+from tiergate.billing.webhooks.views import commit_keeping
 from tiergate.catalog import services as catalog
 from tiergate.db import db, utcnow
 from tiergate.migrate import upgrade_database
@@ -120,9 +121,9 @@ def ingest_inbox(deliveries: list[Delivery]) -> None:
     for body, headers in deliveries:
         event = provider.verify_webhook(body, headers)
         row, _created = record_event(event)
-        db.session.commit()
+        commit_keeping(row)
         process_event(row, provider=provider)
-        db.session.commit()
+        commit_keeping(row)
         if row.status != "processed":
             raise RuntimeError(f"event {event.id} was {row.status}: {row.last_error}")
 

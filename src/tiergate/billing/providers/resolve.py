@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from ...accounts.models import Account, Membership, User
 from ...catalog.models import SubscriptionTier
@@ -17,6 +18,26 @@ from . import UnknownAccount, UnknownTier
 #: Metadata keys tiergate writes on checkouts and reads back from provider objects.
 ACCOUNT_KEY = "tiergate_account_id"
 TIER_KEY = "tiergate_tier"
+#: session.info key of the objects a mapping found, kept until the transaction ends.
+_FOUND = "tiergate.mapping_found"
+_Found = TypeVar("_Found")
+
+
+def _keep(found: _Found) -> _Found:
+    """Hold ``found`` for the rest of the transaction, so applying the state reuses it.
+
+    The session's identity map holds objects weakly: without a reference, the tier and the
+    account found here would be dropped at once, and ``apply_subscription_state``'s
+    ``session.get`` would load them again, two more queries per event.
+    """
+    db.session.info.setdefault(_FOUND, []).append(found)
+    return found
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_found(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_FOUND, None)
 
 
 def checkout_metadata(account: Account, tier: SubscriptionTier) -> dict[str, str]:
@@ -34,7 +55,7 @@ def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[Subscriptio
         by_key = {tier.stripe_lookup_key: tier for tier in tiers}
         for key in wanted:
             if key in by_key:
-                return by_key[key], key
+                return _keep(by_key[key]), key
     shown = ", ".join(repr(key) for key in wanted) or "(the price has no lookup key)"
     raise UnknownTier(
         f"no tier has the Stripe price lookup key {shown}: set a tier's stripe_lookup_key "
@@ -58,7 +79,7 @@ def tier_for_whop_product(product_id: str | None) -> SubscriptionTier:
             provider="whop",
             product_id=product_id,
         )
-    return tier
+    return _keep(tier)
 
 
 def resolve_account_id(
@@ -71,8 +92,11 @@ def resolve_account_id(
     """Return the account named by the first usable reference, else by a known customer."""
     for reference in references:
         account_id = _as_account_id(reference)
-        if account_id is not None and db.session.get(Account, account_id) is not None:
-            return account_id
+        if account_id is None:
+            continue
+        account = db.session.get(Account, account_id)
+        if account is not None:
+            return _keep(account).id
     if customer_id:
         known = db.session.scalar(
             sa.select(Subscription.account_id)
