@@ -137,6 +137,22 @@ def test_delete_tier_removes_its_grants_but_not_the_default(app):
     assert links == []
 
 
+def test_delete_tier_refuses_a_tier_that_subscriptions_refer_to(app):
+    from ..accounts.factories import make_account, make_catalog, subscribe
+
+    make_catalog()
+    subscribe(make_account("acme"), "pro")
+    subscribe(make_account("globex"), "pro", status="canceled")
+    with pytest.raises(Conflict, match=r"tier 'pro' has 2 subscriptions \(current or past\)") as e:
+        services.delete_tier("pro")
+    assert e.value.details == {"key": "pro", "subscriptions": 2}
+    db.session.rollback()
+    assert services.get_tier("pro").key == "pro"
+    services.delete_tier("team")  # no subscription refers to it
+    db.session.commit()
+    assert "team" not in [tier.key for tier in services.list_tiers()]
+
+
 def test_permissions_are_created_updated_and_deleted(app):
     services.create_permission("reports.view", "View reports", "See reports")
     with pytest.raises(Conflict, match="duplicate key 'reports.view'"):

@@ -16,7 +16,7 @@ from ..catalog import services as catalog
 from ..catalog.models import Permission, SubscriptionTier
 from ..catalog.schemas import tier_problems
 from ..db import db
-from ..errors import Conflict, TiergateError
+from ..errors import TiergateError
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, GrantPermissionForm, TierForm
@@ -162,7 +162,6 @@ def delete_tier(tier_id: int) -> Any:
     if form.validate_on_submit():
         key = tier.key
         try:
-            _refuse_if_subscribed(tier)
             with acting_as(staff_actor()):
                 catalog.delete_tier(tier)
         except TiergateError as error:
@@ -183,19 +182,6 @@ def delete_tier(tier_id: int) -> Any:
         cancel_url=url_for("admin.tier", tier_id=tier_id),
     )
     return page, 409 if problem else 200
-
-
-def _refuse_if_subscribed(tier: SubscriptionTier) -> None:
-    """Refuse to delete a tier that subscriptions (of any status) still point to."""
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Subscription).where(Subscription.tier_id == tier.id)
-    )
-    if count:
-        raise Conflict(
-            f"tier {tier.key!r} has {count} subscription{'s' if count != 1 else ''} "
-            "(current or past): it cannot be deleted while they refer to it",
-            key=tier.key,
-        )
 
 
 def _delete_explanation(tier: SubscriptionTier) -> str:

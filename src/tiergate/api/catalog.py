@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort
 
 from ..audit.listeners import acting_as
-from ..billing.models import Subscription
 from ..catalog import services as catalog
 from ..catalog.models import Permission, SubscriptionTier
 from ..db import db
@@ -106,15 +104,8 @@ def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:
 def delete_tier(key: str) -> None:
     """Delete a tier (staff only; not the default tier, nor one with subscriptions)."""
     principal = staff()
-    tier = catalog.get_tier(key)
-    # Subscriptions keep their tier (the row is history): a tier in use is not deleted.
-    in_use = db.session.scalar(
-        sa.select(Subscription.id).where(Subscription.tier_id == tier.id).limit(1)
-    )
-    if in_use is not None and not tier.is_default:
-        abort(409, description=f"tier {key!r} has subscriptions; it cannot be deleted")
     with acting_as(principal.actor):
-        catalog.delete_tier(tier)  # refuses the default tier with its own message
+        catalog.delete_tier(key)
     db.session.commit()
 
 
