@@ -154,7 +154,7 @@ def apply_subscription_state(
     for name in STATE_FIELDS:
         setattr(subscription, name, values[name])
     subscription.provider_updated_at = state.provider_updated_at
-    db.session.flush()
+    # The audit event's flush writes the subscription too: one flush, not two.
     _audit(action or "subscription.updated", subscription, before, actor, note)
     return ApplyResult(Outcome.UPDATED, subscription, changed)
 

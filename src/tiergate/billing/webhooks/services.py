@@ -166,9 +166,10 @@ def _claim(row_id: int, seen_attempts: int) -> bool:
             WebhookEvent.status.not_in(DONE_STATUSES),
         )
         .values(attempts=WebhookEvent.attempts + 1)
-        .execution_options(synchronize_session=False)
     )
-    result = db.session.execute(claim)
+    # On the session's connection: an ORM-enabled UPDATE costs far more Python for the same
+    # statement, and nothing loaded needs synchronising.
+    result = db.session.connection().execute(claim)
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
