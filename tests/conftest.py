@@ -59,9 +59,28 @@ def app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
         db.engine.dispose()
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps one app context open for the whole test, and Flask would reuse it
+    for every request: ``g`` (Flask-Login's user, Flask-WTF's CSRF token, the request's
+    entitlements) and the database session would carry over from one request to the next.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+def http_client(app: Flask) -> FlaskClient:
+    """Return a new client on ``app`` that behaves like a separate browser or API caller."""
+    return FreshContextClient(app, app.response_class, use_cookies=True)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """A client on ``app`` whose requests each get a fresh app context."""
+    return http_client(app)
 
 
 @pytest.fixture

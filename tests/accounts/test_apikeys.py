@@ -23,7 +23,7 @@ from tiergate.audit.models import AuditEvent
 from tiergate.db import db, utcnow
 from tiergate.errors import ValidationError
 
-from ..api.support import http_client
+from ..conftest import http_client
 from .factories import SYSTEM, make_account, make_catalog
 
 

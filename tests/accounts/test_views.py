@@ -18,8 +18,8 @@ from tiergate.accounts.models import Account, Membership, User
 from tiergate.accounts.seats import begin_write_transaction, invite_member
 from tiergate.db import db, utcnow
 
-from ..api.support import csrf_token, http_client
-from ..conftest import make_app
+from ..api.support import csrf_token
+from ..conftest import http_client, make_app
 from .factories import SYSTEM, make_account, make_catalog, make_user, subscribe
 
 PASSWORD = "correct horse"

@@ -15,8 +15,8 @@ from tiergate.accounts.models import Account, Membership
 from tiergate.db import db
 
 from ..accounts.factories import make_account, make_catalog, make_user
-from ..conftest import make_app
-from .support import browser, log_in
+from ..conftest import http_client, make_app
+from .support import log_in
 
 STRIPE_SECRET = "whsec_console_tests"
 
@@ -59,6 +59,6 @@ def cast(console_app: Flask) -> Cast:
 @pytest.fixture
 def staff(console_app: Flask, cast: Cast) -> FlaskClient:
     """A client logged in as the staff user."""
-    client = browser(console_app)
+    client = http_client(console_app)
     log_in(client, cast.emails["staff"])
     return client

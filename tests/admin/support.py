@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -21,24 +20,6 @@ _VALUE = re.compile(r'\bvalue="([^"]+)"')
 _INVALID_FIELD = re.compile(r'<div class="field[^"]*field-invalid">(.*?)</div>', re.DOTALL)
 _CONTROL_NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
 _MESSAGE = re.compile(r"<li>(.*?)</li>", re.DOTALL)
-
-
-class BrowserClient(FlaskClient):
-    """A test client whose every request runs in its own app context, as in production.
-
-    The test keeps an app context open; Flask would reuse it for requests, so ``g`` (the
-    cached CSRF token, the logged-in user) and the database session would carry over.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-def browser(app: Flask) -> FlaskClient:
-    """Return a new client that behaves like a separate browser."""
-    app.test_client_class = BrowserClient
-    return app.test_client()
 
 
 def csrf_token(page: str) -> str:

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from tiergate.catalog.models import Permission, SubscriptionTier
 from tiergate.db import db
 
-from .support import browser, csrf_token, log_in, text
+from ..conftest import http_client
+from .support import csrf_token, log_in, text
 
 #: Every console route, with ids that exist in the test data (tier 1, permission 1, account 1).
 GET_ROUTES = (
@@ -57,14 +58,14 @@ def catalog_rows() -> tuple[int, int, list[str]]:
 
 @pytest.mark.parametrize("route", GET_ROUTES)
 def test_anonymous_visitors_are_sent_to_log_in(console_app, cast, route) -> None:
-    response = browser(console_app).get(route)
+    response = http_client(console_app).get(route)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
 
 
 @pytest.mark.parametrize("route", POST_ROUTES)
 def test_anonymous_posts_are_sent_to_log_in_and_change_nothing(console_app, cast, route) -> None:
-    client = browser(console_app)
+    client = http_client(console_app)
     token = csrf_token(text(client.get("/login")))
     before = catalog_rows()
     response = client.post(route, data={"csrf_token": token, "key": "x", "name": "X"})
@@ -75,7 +76,7 @@ def test_anonymous_posts_are_sent_to_log_in_and_change_nothing(console_app, cast
 
 @pytest.mark.parametrize("role", CUSTOMERS)
 def test_customers_of_every_role_are_refused_every_page(console_app, cast, role) -> None:
-    client = browser(console_app)
+    client = http_client(console_app)
     log_in(client, cast.emails[role])
     for route in GET_ROUTES:
         assert client.get(route).status_code == 403, route
@@ -83,7 +84,7 @@ def test_customers_of_every_role_are_refused_every_page(console_app, cast, role)
 
 @pytest.mark.parametrize("role", CUSTOMERS)
 def test_customers_of_every_role_cannot_post_and_change_nothing(console_app, cast, role) -> None:
-    client = browser(console_app)
+    client = http_client(console_app)
     log_in(client, cast.emails[role])
     token = csrf_token(text(client.get("/pricing")))  # the log-out form carries one
     before = catalog_rows()
@@ -115,7 +116,7 @@ def test_only_staff_see_the_admin_link(console_app, cast, staff) -> None:
     link = '<a href="/admin"'
     assert link in text(staff.get("/pricing"))
     assert 'href="/admin" aria-current="page">Admin</a>' in text(staff.get("/admin/tiers"))
-    member = browser(console_app)
+    member = http_client(console_app)
     log_in(member, cast.emails["owner"])
     assert link not in text(member.get("/pricing"))
-    assert link not in text(browser(console_app).get("/pricing"))
+    assert link not in text(http_client(console_app).get("/pricing"))

@@ -7,7 +7,8 @@ import re
 from tiergate.db import db
 
 from ..accounts.factories import make_account, make_catalog, make_user, subscribe
-from .support import browser, log_in, text
+from ..conftest import http_client
+from .support import log_in, text
 from .test_queries import add_audit_events, add_events
 
 
@@ -19,7 +20,7 @@ def test_every_console_page_works_on_each_backend(any_backend_app) -> None:
     add_events(0, 30)
     add_audit_events(0, 5)
     db.session.commit()
-    client = browser(any_backend_app)
+    client = http_client(any_backend_app)
     log_in(client, "staff@tiergate.test")
 
     dashboard = text(client.get("/admin"))

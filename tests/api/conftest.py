@@ -6,7 +6,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .support import World, build_world, http_client
+from ..conftest import http_client
+from .support import World, build_world
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
 from flask.testing import FlaskClient
 
 from tiergate.accounts.apikeys import create_api_key, revoke_api_key
@@ -51,25 +50,6 @@ class World:
         if principal in self.keys:
             return {"Authorization": f"Bearer {self.keys[principal]}"}
         return {}
-
-
-class FreshContextClient(FlaskClient):
-    """A test client whose every request runs in its own app context, as in production.
-
-    The ``app`` fixture keeps one app context open for the whole test, and Flask reuses it for
-    requests: ``g`` (Flask-Login's user, the request's entitlements) and the database session
-    would otherwise carry over from one request to the next.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-def http_client(app: Flask) -> FlaskClient:
-    """Return a new client whose requests each get a fresh app context."""
-    app.test_client_class = FreshContextClient
-    return app.test_client()
 
 
 def _user(email: str, *, staff: bool = False) -> User:

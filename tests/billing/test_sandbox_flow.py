@@ -25,8 +25,8 @@ from tiergate.db import db
 from tiergate.entitlements.services import fresh_entitlements
 
 from ..accounts.factories import make_account, make_catalog
-from ..api.support import csrf_token, http_client
-from ..conftest import make_app
+from ..api.support import csrf_token
+from ..conftest import http_client, make_app
 
 PUBLIC_URL = "http://localhost"
 PASSWORD = "correct horse"

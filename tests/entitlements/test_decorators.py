@@ -18,7 +18,8 @@ from tiergate.entitlements.decorators import require_permission
 from tiergate.entitlements.services import get_cache
 
 from ..accounts.factories import DAY, SYSTEM, make_account, make_catalog, make_user, subscribe
-from ..api.support import http_client, log_in
+from ..api.support import log_in
+from ..conftest import http_client
 
 PAGE = """{{ current_entitlements.tier_key }}:
 {%- for key in ["reports.view", "reports.export", "audit.read", "sso", "nope"] %}

@@ -17,7 +17,6 @@ from tiergate.entitlements.resolve import Entitlements, TierInfo
 from tiergate.web.account.status import PlanStatus, describe_plan, format_day
 
 from ..accounts.factories import SYSTEM, make_catalog, subscribe
-from ..api.support import http_client
 from .support import PASSWORD, log_in, log_in_with_form, make_account, make_user, text
 
 NOW = datetime(2026, 12, 20, 9, 30, tzinfo=UTC)
@@ -121,12 +120,6 @@ def test_plan_wording(tier, subscription, fallback, expected) -> None:
 def test_days_are_written_day_month_year() -> None:
     assert format_day(datetime(2027, 1, 3, tzinfo=UTC)) == "3 Jan 2027"
     assert format_day(datetime(2027, 11, 30, 23, 59, tzinfo=UTC)) == "30 Nov 2027"
-
-
-@pytest.fixture
-def client(app):
-    """A browser: each request in its own app context, as in production."""
-    return http_client(app)
 
 
 @pytest.fixture

@@ -15,16 +15,9 @@ from tiergate.audit.models import AuditEvent
 from tiergate.db import db, utcnow
 
 from ..accounts.factories import SYSTEM, make_catalog, subscribe
-from ..api.support import http_client
 from .support import csrf_token, log_in, make_account, make_user, page_token, post_form, text
 
 PAGE = "/account/members?account=acme"
-
-
-@pytest.fixture
-def client(app):
-    """A browser: each request in its own app context, as in production."""
-    return http_client(app)
 
 
 @pytest.fixture

@@ -13,13 +13,7 @@ from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db, utcnow
 
 from ..accounts.factories import make_catalog, subscribe
-from ..api.support import http_client
 from .support import log_in, make_account, make_user, text
-
-
-@pytest.fixture
-def client(app):
-    return http_client(app)
 
 
 @pytest.fixture
