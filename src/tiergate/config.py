@@ -19,12 +19,23 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in _TRUE
 
 
+def _sqlite_synchronous(value: str) -> str:
+    mode = value.strip().upper()
+    if mode not in ("FULL", "NORMAL", "EXTRA"):
+        raise ConfigurationError(
+            f"TIERGATE_SQLITE_SYNCHRONOUS={value!r}: use FULL (the default), NORMAL or EXTRA"
+        )
+    return mode
+
+
 SETTINGS: dict[str, tuple[Any, Any]] = {
     "DATABASE_URL": (None, str),
     "SECRET_KEY": (None, str),
     "DEBUG": (False, _bool),
     "TESTING": (False, _bool),
     "SQLITE_BACKUP": (True, _bool),
+    # PRAGMA synchronous of SQLite connections (docs/database.md): FULL, NORMAL or EXTRA.
+    "SQLITE_SYNCHRONOUS": ("FULL", _sqlite_synchronous),
     # An argon2-cffi profile name (argon2.profiles): the password hashing cost.
     "PASSWORD_HASH_PROFILE": ("RFC_9106_LOW_MEMORY", str),
     "PAST_DUE_GRACE_DAYS": (7, float),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -117,9 +118,26 @@ class TimestampMixin:
 db = SQLAlchemy(model_class=Base)
 
 
+#: PRAGMA synchronous values accepted from TIERGATE_SQLITE_SYNCHRONOUS; OFF is not among them:
+#: with it an operating system crash can corrupt the database, not only lose commits.
+SQLITE_SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+
+
+def sqlite_synchronous() -> str:
+    """Return the PRAGMA synchronous for new SQLite connections (FULL outside an app)."""
+    configured = current_app.config.get("SQLITE_SYNCHRONOUS") if has_app_context() else None
+    mode = str(configured or "FULL").strip().upper()
+    if mode not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError(
+            f"TIERGATE_SQLITE_SYNCHRONOUS={configured!r} is not one of "
+            f"{', '.join(SQLITE_SYNCHRONOUS_MODES)}"
+        )
+    return mode
+
+
 @sa.event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
-    """Give every SQLite connection WAL, a busy timeout and enforced foreign keys.
+    """Give every SQLite connection WAL, a busy timeout, enforced foreign keys and durability.
 
     The driver's own transaction handling is switched off so that SQLAlchemy emits BEGIN
     itself (see ``_begin_sqlite``): that makes savepoints and transactional DDL work.
@@ -131,6 +149,8 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
+    # Per connection, not stored in the file. FULL syncs the log at every commit.
+    cursor.execute(f"PRAGMA synchronous = {sqlite_synchronous()}")
     cursor.close()
 
 

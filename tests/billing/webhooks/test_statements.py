@@ -1,0 +1,118 @@
+"""The statements one webhook delivery sends, pinned per backend.
+
+Ingest cost is mostly round trips and per-statement overhead, so a change that adds a query
+per event (a reload, a look-up already done, a flush of its own) fails here, with the list
+of statements to compare. Counting statements is deterministic: no timing is asserted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tiergate.db import db
+
+from ...accounts.factories import make_account
+from ...backends import BACKENDS
+from .support import SubState, deliver, inbox, stripe_event
+
+AT = 1_767_268_800  # 2026-01-01 12:00 UTC
+
+#: The reads and writes of every delivery, whatever the backend.
+STORE = ["INSERT webhook_event"]
+MAP = ["SELECT subscription_tier", "SELECT account"]
+CLAIM = ["UPDATE webhook_event"]
+FINISH = ["UPDATE webhook_event"]
+#: Applying a state inside its savepoint: the subscription locked, the account's entitlements
+#: version bumped, the subscription written and its audit event recorded.
+CREATE = [
+    "SAVEPOINT",
+    "SELECT subscription",
+    "UPDATE account",
+    "INSERT subscription",
+    "INSERT audit_event",
+    "RELEASE SAVEPOINT",
+]
+UPDATE = [
+    "SAVEPOINT",
+    "SELECT subscription",
+    "UPDATE account",
+    "INSERT audit_event",
+    "UPDATE subscription",
+    "RELEASE SAVEPOINT",
+]
+#: SQLite has SQLAlchemy emit BEGIN (IMMEDIATE: the inbox writes); the others begin implicitly.
+BEGIN = {"sqlite": ["BEGIN IMMEDIATE"]}
+
+_TABLE = re.compile(r"^(SELECT .*? FROM|INSERT INTO|UPDATE|DELETE FROM)\s+[\"`]?(\w+)", re.S)
+
+
+def _kind(statement: str) -> str:
+    """Return a statement as its verb and first table: 'SELECT account', 'BEGIN IMMEDIATE'."""
+    text = " ".join(statement.split())
+    match = _TABLE.match(text)
+    if match is None:
+        return re.sub(r" sa_savepoint_\d+$", "", text)
+    return f"{match.group(1).split()[0]} {match.group(2)}"
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Collect the kinds of the statements sent inside the block."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(_kind(statement))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def expected(backend: str, apply: list[str]) -> list[str]:
+    begin = BEGIN.get(backend, [])
+    return [*begin, *STORE, *begin, *MAP, *CLAIM, *apply, *FINISH]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_delivery_costs_one_insert_then_one_transaction_of_ten(
+    inbox_backend_app, backend
+) -> None:
+    with inbox_backend_app(backend) as app:
+        client = app.test_client()
+        account = make_account("acme")
+        states = [
+            SubState("stripe", "sub_1", account.id, tier, status, AT + step, AT + 86400)
+            for step, (tier, status) in enumerate([("pro", "trialing"), ("team", "active")])
+        ]
+        db.session.remove()  # nothing loaded beforehand: each delivery starts cold
+        with statements() as created:
+            assert deliver(client, "stripe", stripe_event("evt_1", states[0])).status_code == 200
+        with statements() as updated:
+            assert deliver(client, "stripe", stripe_event("evt_2", states[1])).status_code == 200
+        assert created == expected(backend, CREATE)
+        assert updated == expected(backend, UPDATE)
+        assert {row.status for row in inbox().values()} == {"processed"}
+
+
+def test_a_duplicate_costs_the_refused_insert_and_one_look_up(inbox_app) -> None:
+    client = inbox_app.test_client()
+    account = make_account("acme")
+    payload = stripe_event(
+        "evt_1", SubState("stripe", "sub_1", account.id, "pro", "active", AT, AT)
+    )
+    assert deliver(client, "stripe", payload).status_code == 200
+    db.session.remove()
+    with statements() as duplicate:
+        response = deliver(client, "stripe", payload)
+    assert response.status_code == 200
+    assert response.json["duplicate"] is True
+    # The INSERT is refused by the unique key and rolled back; the stored row is then read.
+    assert duplicate == ["BEGIN IMMEDIATE", "INSERT webhook_event", "BEGIN", "SELECT webhook_event"]
