@@ -11,14 +11,9 @@ from typing import TYPE_CHECKING, Any, cast
 import stripe
 
 from ...db import utcnow
-from ...errors import NotFound, ValidationError
-from . import (
-    CatalogMismatch,
-    Event,
-    ProviderDisabled,
-    ProviderError,
-    WebhookVerificationError,
-)
+from ...errors import NotFound
+from . import Event, ProviderDisabled, ProviderError, WebhookVerificationError
+from .common import sold_through, the_one, verify_with_any_secret
 from .config import StripeSettings
 from .http import HttpxStripeClient, stripe_error
 from .listing import ListedSubscription
@@ -103,15 +98,14 @@ class StripeProvider:
                 params={"lookup_keys": [lookup_key], "active": True, "limit": 10}
             )
         found = list(prices.data)
-        if len(found) != 1:
-            raise CatalogMismatch(
-                f"Stripe has {len(found)} active prices with lookup key {lookup_key!r}; "
-                "exactly one is needed",
-                provider="stripe",
-                lookup_key=lookup_key,
-                price_ids=[price.id for price in found],
-            )
-        return found[0]
+        return the_one(
+            found,
+            f"Stripe has {len(found)} active prices with lookup key {lookup_key!r}; "
+            "exactly one is needed",
+            "stripe",
+            lookup_key=lookup_key,
+            price_ids=[price.id for price in found],
+        )
 
     def start_checkout(
         self,
@@ -123,13 +117,7 @@ class StripeProvider:
         customer_email: str | None = None,
     ) -> str:
         """Create a subscription Checkout Session for the account and return its URL."""
-        if tier.billing_provider != "stripe" or not tier.stripe_lookup_key:
-            raise ValidationError(
-                f"tier {tier.key!r} is not sold through Stripe (it needs billing_provider "
-                "'stripe' and a stripe_lookup_key)",
-                tier=tier.key,
-            )
-        price = self.find_price(tier.stripe_lookup_key)
+        price = self.find_price(sold_through(tier, "stripe"))
         metadata = checkout_metadata(account, tier)
         params: dict[str, Any] = {
             "mode": "subscription",
@@ -168,24 +156,17 @@ class StripeProvider:
 
     def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
         """Verify the Stripe-Signature header against each configured secret."""
-        secrets = self.settings.webhook_secrets
-        if not secrets:
-            raise ProviderDisabled(
-                "Stripe webhooks are not configured: set TIERGATE_STRIPE_WEBHOOK_SECRET",
-                provider="stripe",
-            )
         signature = _header(headers, "Stripe-Signature")
-        failure: Exception | None = None
-        for secret in secrets:
-            try:
-                stripe.Webhook.construct_event(raw_body, signature, secret, TOLERANCE_SECONDS)
-            except (stripe.SignatureVerificationError, ValueError) as error:
-                failure = error
-                continue
-            return _event(raw_body)
-        raise WebhookVerificationError(
-            f"Stripe webhook signature rejected: {failure}", provider="stripe"
+        verify_with_any_secret(
+            "stripe",
+            self.settings.webhook_secrets,
+            "TIERGATE_STRIPE_WEBHOOK_SECRET",
+            lambda secret: stripe.Webhook.construct_event(
+                raw_body, signature, secret, TOLERANCE_SECONDS
+            ),
+            (stripe.SignatureVerificationError, ValueError),
         )
+        return _event(raw_body)
 
     def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
         """Fetch one subscription from Stripe and return its state as of now."""

@@ -16,10 +16,9 @@ from whop_sdk.core.api_error import ApiError
 from whop_sdk.lib.verify_webhook import unwrap
 
 from ...db import db, utcnow
-from ...errors import NotFound, ValidationError
+from ...errors import NotFound
 from ..models import Subscription
 from . import (
-    CatalogMismatch,
     Event,
     InvalidLicenseKey,
     ProviderDisabled,
@@ -27,6 +26,7 @@ from . import (
     ProviderObjectNotFound,
     WebhookVerificationError,
 )
+from .common import sold_through, the_one, verify_with_any_secret
 from .config import WhopSettings
 from .http import whop_error
 from .listing import ListedSubscription
@@ -107,15 +107,14 @@ class WhopProvider:
                 account_id=self.settings.company_id, product_ids=[product_id], first=10
             )
             plans = [plan for plan in pager.items if plan.visibility == "visible"]
-        if len(plans) != 1:
-            raise CatalogMismatch(
-                f"Whop product {product_id!r} has {len(plans)} visible plans; exactly one "
-                "is needed to sell it",
-                provider="whop",
-                product_id=product_id,
-                plan_ids=[plan.id for plan in plans],
-            )
-        return plans[0]
+        return the_one(
+            plans,
+            f"Whop product {product_id!r} has {len(plans)} visible plans; exactly one "
+            "is needed to sell it",
+            "whop",
+            product_id=product_id,
+            plan_ids=[plan.id for plan in plans],
+        )
 
     def start_checkout(
         self,
@@ -127,13 +126,7 @@ class WhopProvider:
         customer_email: str | None = None,
     ) -> str:
         """Return a purchase link for the tier's product that carries the account reference."""
-        if tier.billing_provider != "whop" or not tier.whop_product_key:
-            raise ValidationError(
-                f"tier {tier.key!r} is not sold through Whop (it needs billing_provider "
-                "'whop' and a whop_product_key)",
-                tier=tier.key,
-            )
-        plan = self.find_plan(tier.whop_product_key)
+        plan = self.find_plan(sold_through(tier, "whop"))
         with _calling("creating a checkout configuration"):
             configuration = self.client.checkout_configurations.create(
                 plan_id=plan.id,
@@ -192,24 +185,15 @@ class WhopProvider:
 
     def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
         """Verify the Standard Webhooks signature against each configured secret."""
-        secrets = self.settings.webhook_secrets
-        if not secrets:
-            raise ProviderDisabled(
-                "Whop webhooks are not configured: set TIERGATE_WHOP_WEBHOOK_SECRET",
-                provider="whop",
-            )
         plain_headers = {str(name).lower(): str(value) for name, value in headers.items()}
-        failure: Exception | None = None
-        for secret in secrets:
-            try:
-                payload = unwrap(raw_body, headers=plain_headers, key=secret)
-            except (StandardWebhookError, ValueError) as error:
-                failure = error
-                continue
-            return _event(payload, plain_headers)
-        raise WebhookVerificationError(
-            f"Whop webhook signature rejected: {failure}", provider="whop"
+        payload = verify_with_any_secret(
+            "whop",
+            self.settings.webhook_secrets,
+            "TIERGATE_WHOP_WEBHOOK_SECRET",
+            lambda secret: unwrap(raw_body, headers=plain_headers, key=secret),
+            (StandardWebhookError, ValueError),
         )
+        return _event(payload, plain_headers)
 
     def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
         """Fetch one membership from Whop and return its state as of now."""
