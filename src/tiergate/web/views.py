@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, url_f
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
 
+from ..billing.prices import display_prices
 from ..catalog.models import SubscriptionTier
 from ..db import db
 from .billing import pricing_context
@@ -37,7 +38,7 @@ def index() -> BaseResponse:
 
 @web.get("/pricing")
 def pricing() -> str:
-    """Show the customer-facing tiers in rank order with their permissions."""
+    """Show the customer-facing tiers in rank order with their prices and permissions."""
     # Permissions are loaded in one extra query for all tiers, so the page's query count does
     # not grow with the catalog.
     tiers = db.session.scalars(
@@ -46,7 +47,9 @@ def pricing() -> str:
         .order_by(SubscriptionTier.rank, SubscriptionTier.key)
         .options(selectinload(SubscriptionTier.permissions))
     ).all()
-    return render_template("pricing.html", tiers=tiers, **pricing_context())
+    # Provider prices come from a per-process cache, so most views ask no provider at all.
+    prices = display_prices(tiers)
+    return render_template("pricing.html", tiers=tiers, prices=prices, **pricing_context())
 
 
 @web.get("/healthz")
