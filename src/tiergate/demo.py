@@ -24,8 +24,9 @@ from .audit.services import Actor, record_audit_event
 from .catalog.cli import read_catalog
 from .catalog.loader import load_catalog
 from .catalog.schemas import parse_yaml
+from .cli_support import command_transaction
 from .db import db
-from .errors import ConfigurationError, TiergateError
+from .errors import ConfigurationError
 from .migrate import upgrade_database
 from .serve import run_server, server_url
 
@@ -118,12 +119,8 @@ def demo_command(host: str, port: int, workers: int, no_serve: bool) -> None:
     except ConfigurationError as error:
         raise click.ClickException(error.message) from None
     upgrade_database("head")
-    try:
+    with command_transaction():
         lines, staff = prepare_demo()
-    except TiergateError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
-    db.session.commit()
     for line in lines:
         click.echo(line)
     url = server_url(host, port)

@@ -9,9 +9,8 @@ from flask.cli import AppGroup
 
 from ..audit.services import Actor
 from ..billing.services import grant_exempt_tier, revoke_exempt_tier, subscriptions_of
-from ..db import db
+from ..cli_support import command_transaction
 from ..entitlements.services import fresh_entitlements
-from ..errors import TiergateError
 from .seats import begin_write_transaction
 from .services import create_account, create_user, find_user, get_account, list_accounts
 
@@ -26,11 +25,6 @@ def _cli_actor(staff_email: str | None) -> Actor:
             raise click.ClickException(f"{staff_email} is not a staff user")
         return Actor.user(user)
     return Actor.system("cli")
-
-
-def _fail(error: TiergateError) -> click.ClickException:
-    db.session.rollback()
-    return click.ClickException(error.message)
 
 
 @accounts_cli.command("list")
@@ -49,10 +43,8 @@ def list_command() -> None:
 @click.argument("account")
 def show_command(account: str) -> None:
     """Show an account: tier, status, seats, members and subscriptions."""
-    try:
+    with command_transaction(commit=False):
         found = get_account(account)
-    except TiergateError as error:
-        raise _fail(error) from error
     entitlements = fresh_entitlements(found)
     click.echo(f"{found.name} ({found.slug}, id {found.id})")
     click.echo(f"tier: {entitlements.tier_key or '-'}  status: {entitlements.status or '-'}")
@@ -90,15 +82,13 @@ def _parse_day(value: str | None) -> datetime | None:
 def create_account_command(name: str, slug: str | None, owner_email: str | None) -> None:
     """Create a customer account."""
     begin_write_transaction()
-    owner = find_user(owner_email) if owner_email else None
-    if owner_email and owner is None:
-        db.session.rollback()
-        raise click.ClickException(f"no user {owner_email}: create it with `tiergate users create`")
-    try:
+    with command_transaction():
+        owner = find_user(owner_email) if owner_email else None
+        if owner_email and owner is None:
+            raise click.ClickException(
+                f"no user {owner_email}: create it with `tiergate users create`"
+            )
         account = create_account(name, slug=slug, owner=owner, actor=Actor.system("cli"))
-    except TiergateError as error:
-        raise _fail(error) from error
-    db.session.commit()
     click.echo(f"Created account {account.slug} (id {account.id}).")
 
 
@@ -114,13 +104,10 @@ def grant_command(
     """Grant an exempt tier to an account."""
     expires_at = _parse_day(expires)
     begin_write_transaction()
-    try:
+    with command_transaction():
         actor = _cli_actor(staff_email)
         found = get_account(account)
         result = grant_exempt_tier(found, tier, actor=actor, reason=reason, expires_at=expires_at)
-    except TiergateError as error:
-        raise _fail(error) from error
-    db.session.commit()
     until = f" until {expires_at.date().isoformat()}" if expires_at else ""
     click.echo(f"Granted {tier} to {found.slug}{until} ({result.outcome.value}).")
 
@@ -132,13 +119,10 @@ def grant_command(
 def revoke_command(account: str, reason: str, staff_email: str | None) -> None:
     """End an account's exempt grant."""
     begin_write_transaction()
-    try:
+    with command_transaction():
         actor = _cli_actor(staff_email)
         found = get_account(account)
         revoke_exempt_tier(found, actor=actor, reason=reason)
-    except TiergateError as error:
-        raise _fail(error) from error
-    db.session.commit()
     click.echo(f"Revoked the exempt grant of {found.slug}.")
 
 
@@ -156,7 +140,7 @@ def revoke_command(account: str, reason: str, staff_email: str | None) -> None:
 def create_user_command(email: str, staff: bool, display_name: str, password: str) -> None:
     """Create a user who can log in."""
     begin_write_transaction()
-    try:
+    with command_transaction():
         user = create_user(
             email,
             password=password,
@@ -164,7 +148,4 @@ def create_user_command(email: str, staff: bool, display_name: str, password: st
             is_staff=staff,
             actor=Actor.system("cli"),
         )
-    except TiergateError as error:
-        raise _fail(error) from error
-    db.session.commit()
     click.echo(f"Created {'staff ' if user.is_staff else ''}user {user.email} (id {user.id}).")

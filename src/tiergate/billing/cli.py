@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..audit.services import Actor
+from ..cli_support import command_transaction
 from ..db import db
-from ..errors import TiergateError
 from .webhooks.models import EVENT_STATUSES, INBOX_PROVIDERS, WebhookEvent
 from .webhooks.reconcile import ReconcileSummary, check_catalog, reconcile_subscription
 from .webhooks.services import list_events, replay_event, replay_failed
 
 events_cli = AppGroup("events", help="The webhook inbox: list and replay provider events.")
-
-
-@contextmanager
-def _transaction(*, commit: bool = True) -> Iterator[None]:
-    """Commit the block (or roll back a read-only one); turn errors into messages."""
-    try:
-        yield
-    except TiergateError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
-    except SQLAlchemyError as error:
-        db.session.rollback()
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise click.ClickException(
-            f"database error: {reason} (is the database upgraded? run `tiergate db upgrade`)"
-        ) from None
-    if commit:
-        db.session.commit()
-    else:
-        db.session.rollback()
 
 
 def _line(event: WebhookEvent) -> str:
@@ -55,7 +31,7 @@ def _line(event: WebhookEvent) -> str:
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 def list_command(status: str | None, provider: str | None, limit: int) -> None:
     """List stored webhook events, newest first."""
-    with _transaction():
+    with command_transaction():
         events = list_events(status=status, provider=provider, limit=limit)
     if not events:
         click.echo("no webhook events")
@@ -73,7 +49,7 @@ def replay_command(event_id: int | None, failed: bool, provider: str | None) -> 
     """Apply a stored event (ID) or every failed one (--failed) again."""
     if (event_id is None) == (not failed):
         raise click.UsageError("give an event ID or --failed (not both)")
-    with _transaction():
+    with command_transaction():
         events = (
             [replay_event(event_id)] if event_id is not None else replay_failed(provider=provider)
         )
@@ -100,7 +76,7 @@ def reconcile_command(provider: str) -> None:
 
     actor = Actor.system(f"reconcile {provider}")
     summary = ReconcileSummary()
-    with _transaction():
+    with command_transaction():
         listing = get_provider(provider).list_subscriptions()
         with click.progressbar(listing, label=f"Reconciling {provider}", show_pos=True) as bar:
             for listed in bar:
@@ -126,7 +102,7 @@ def _print_summary(provider: str, summary: ReconcileSummary) -> None:
 @with_appcontext
 def check_catalog_command() -> None:
     """Check every Stripe lookup key and Whop product against the provider; change nothing."""
-    with _transaction(commit=False):
+    with command_transaction(commit=False):
         findings = check_catalog()
     if not findings:
         click.echo("no tier is sold through Stripe or Whop: nothing to check")

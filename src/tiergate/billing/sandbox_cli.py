@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from ..accounts.models import Account
+from ..cli_support import command_transaction
 from ..db import db
 from ..errors import TiergateError
 
@@ -30,13 +31,9 @@ def advance_command(account: str, to: str) -> None:
 
     if not current_app.config.get("SANDBOX"):
         raise click.ClickException("the sandbox is off: set TIERGATE_SANDBOX=1")
-    try:
+    with command_transaction():
         found = _account(account)
         provider, events = flows.advance(str(found.id), to)
-    except TiergateError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
-    db.session.commit()
     deliveries = deliver_all(provider, events)
     for delivery in deliveries:
         click.echo(

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import db
-from ..errors import TiergateError
+from ..cli_support import command_transaction
 from .models import SubscriptionTier
 from .schemas import CatalogError, Problem, dump_yaml, parse_yaml
 from .services import export_catalog, list_tiers, load_catalog
@@ -23,26 +19,6 @@ catalog_cli = AppGroup("catalog", help="Load and export the tier catalog.")
 tiers_cli = AppGroup("tiers", help="Inspect subscription tiers.")
 
 DEMO_CATALOG = "demo.yaml"
-
-
-@contextmanager
-def transaction(*, commit: bool) -> Iterator[None]:
-    """Commit (or, when ``commit`` is false, roll back) the block; turn errors into messages."""
-    try:
-        yield
-    except TiergateError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
-    except SQLAlchemyError as error:
-        db.session.rollback()
-        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
-        raise click.ClickException(
-            f"database error: {reason} (is the database upgraded? run `tiergate db upgrade`)"
-        ) from None
-    if commit:
-        db.session.commit()
-    else:
-        db.session.rollback()
 
 
 def read_catalog(path: Path | None) -> tuple[str, str]:
@@ -64,7 +40,7 @@ def load_command(file: Path | None, demo: bool, prune: bool, dry_run: bool) -> N
     """Create or update tiers and permissions from a YAML catalog FILE (or --demo)."""
     if (file is not None) == demo:
         raise click.UsageError("give either a catalog FILE or --demo (exactly one)")
-    with transaction(commit=not dry_run):
+    with command_transaction(commit=not dry_run):
         source, text = read_catalog(file)
         summary = load_catalog(parse_yaml(text, source), source=source, prune=prune)
     for line in summary.lines():
@@ -82,7 +58,7 @@ def load_command(file: Path | None, demo: bool, prune: bool, dry_run: bool) -> N
 )
 def export_command(output: Path | None) -> None:
     """Write the catalog as YAML (the format `catalog load` reads)."""
-    with transaction(commit=False):
+    with command_transaction(commit=False):
         text = dump_yaml(export_catalog())
     if output is None:
         click.echo(text, nl=False)
@@ -141,7 +117,7 @@ def format_table(rows: list[dict[str, Any]]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_command(as_json: bool) -> None:
     """List the tiers in rank order."""
-    with transaction(commit=False):
+    with command_transaction(commit=False):
         rows = [tier_row(tier) for tier in list_tiers()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
