@@ -9,7 +9,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tiergate.billing import prices as prices_module
 from tiergate.billing.price_format import format_price, major_amount, whop_interval
 from tiergate.billing.prices import (
     FAILURE_TTL_SECONDS,
@@ -18,37 +17,14 @@ from tiergate.billing.prices import (
     display_prices,
     price_cache,
 )
-from tiergate.billing.providers.config import StripeSettings, WhopSettings
 from tiergate.billing.providers.sandbox import whop_objects
-from tiergate.billing.providers.stripe import StripeProvider
-from tiergate.billing.providers.whop import WhopProvider
 from tiergate.catalog import services as catalog
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
 
 from ..accounts.factories import make_catalog
+from .price_fakes import WHOP_PLANS, price_list, stripe_price, use_fake_providers
 from .providers.fakes import FakeApi, query
-
-WHOP_PLANS = "/api/v1/plans"
-
-
-def stripe_price(lookup_key: str, amount: int | None, currency="usd", interval="month", **more):
-    recurring = {"interval": interval, "interval_count": more.pop("interval_count", 1)}
-    return {
-        "id": f"price_{lookup_key}_{currency}",
-        "object": "price",
-        "active": True,
-        "currency": currency,
-        "lookup_key": lookup_key,
-        "recurring": recurring if interval else None,
-        "type": "recurring" if interval else "one_time",
-        "unit_amount": amount,
-        **more,
-    }
-
-
-def price_list(*items: dict) -> dict:
-    return {"object": "list", "data": list(items), "has_more": False, "url": "/v1/prices"}
 
 
 def whop_plan(**changes) -> dict:
@@ -101,31 +77,7 @@ def keys() -> dict[str, str | None]:
 
 @pytest.fixture(autouse=True)
 def providers(monkeypatch, stripe_api, whop_api, keys, clock) -> None:
-    """Configure both providers on their fake APIs (each call builds a new provider, as live)."""
-
-    def get_provider(name: str):
-        if name == "stripe":
-            return StripeProvider(
-                StripeSettings(
-                    secret_key=keys["stripe"],
-                    webhook_secrets=(),
-                    api_base="http://stripe.test",
-                    transport=stripe_api.transport(),
-                    max_network_retries=0,
-                )
-            )
-        return WhopProvider(
-            WhopSettings(
-                api_key=keys["whop"],
-                webhook_secrets=(),
-                api_base="http://whop.test/api/v1",
-                company_id="biz_1",
-                transport=whop_api.transport(),
-                max_retries=0,
-            )
-        )
-
-    monkeypatch.setattr(prices_module, "get_provider", get_provider)
+    use_fake_providers(monkeypatch, stripe_api, whop_api, keys)
 
 
 def catalog_tiers() -> list[SubscriptionTier]:
