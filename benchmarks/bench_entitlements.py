@@ -21,13 +21,10 @@ import sys
 import tempfile
 import time
 import timeit
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlalchemy as sa
 
 from tiergate import create_app
 from tiergate.accounts.apikeys import create_api_key
@@ -41,11 +38,9 @@ from tiergate.entitlements.services import check
 from tiergate.migrate import upgrade_database
 
 from .bench_app import PERMISSION
+from .support import database
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get(
-    "TIERGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 SECRET = "benchmark-only-secret"
 ACTOR = Actor.system("benchmark")
 
@@ -152,29 +147,6 @@ def load(port: int, token: str, args: argparse.Namespace) -> tuple[float, float,
     guarded = statistics.mean(r[PATHS[1]] for r in rounds)
     ratio = statistics.median(r[PATHS[1]] / r[PATHS[0]] for r in rounds)
     return plain, guarded, ratio
-
-
-@contextmanager
-def database(backend: str, workdir: Path) -> Iterator[str | None]:
-    """Yield a fresh database URL for ``backend`` (None when its server is unreachable)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.sqlite3'}"
-        return
-    server = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    name = f"tg_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as error:
-        print(f"postgresql: skipped, server not reachable at {POSTGRES_URL}: {error.orig}")
-        yield None
-        return
-    try:
-        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
 
 
 def micro_benchmark(url: str, account_id: int, number: int) -> tuple[float, float]:
