@@ -47,16 +47,29 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
-    """A tiergate app on its own SQLite database at head."""
-    path = tmp_path / "tiergate.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    application = make_app(f"sqlite:///{path}")
+def app_on_copy(
+    tmp_path: Path,
+    template: Path,
+    name: str = "tiergate",
+    setup: Callable[[], object] | None = None,
+    **overrides: Any,
+) -> Iterator[Flask]:
+    """Yield an app on its own copy ``name`` of the migrated template, after ``setup`` ran."""
+    path = tmp_path / f"{name}.sqlite3"
+    shutil.copyfile(template, path)
+    application = make_app(f"sqlite:///{path}", **overrides)
     with application.app_context():
+        if setup is not None:
+            setup()
         yield application
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
+    """A tiergate app on its own SQLite database at head."""
+    yield from app_on_copy(tmp_path, sqlite_template)
 
 
 class FreshContextClient(FlaskClient):

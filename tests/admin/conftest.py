@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from tiergate.accounts.models import Account, Membership
 from tiergate.db import db
 
 from ..accounts.factories import make_account, make_catalog, make_user
-from ..conftest import http_client, make_app
+from ..conftest import app_on_copy, http_client
 from .support import log_in
 
 STRIPE_SECRET = "whsec_console_tests"
@@ -32,14 +31,9 @@ class Cast:
 @pytest.fixture
 def console_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     """A SQLite app at head with the test catalog and a Stripe webhook secret."""
-    path = tmp_path / "console.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    application = make_app(f"sqlite:///{path}", STRIPE_WEBHOOK_SECRET=STRIPE_SECRET)
-    with application.app_context():
-        make_catalog()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on_copy(
+        tmp_path, sqlite_template, "console", make_catalog, STRIPE_WEBHOOK_SECRET=STRIPE_SECRET
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ the way (the SDKs, signature verification, the inbox, the subscription writer).
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,7 +25,7 @@ from tiergate.entitlements.services import fresh_entitlements
 
 from ..accounts.factories import make_account, make_catalog
 from ..api.support import csrf_token
-from ..conftest import http_client, make_app
+from ..conftest import app_on_copy, http_client
 
 PUBLIC_URL = "http://localhost"
 PASSWORD = "correct horse"
@@ -34,14 +33,9 @@ PASSWORD = "correct horse"
 
 @pytest.fixture
 def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
-    path = tmp_path / "sandbox-flow.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    application = make_app(f"sqlite:///{path}", SANDBOX=True, PUBLIC_URL=PUBLIC_URL)
-    with application.app_context():
-        make_catalog()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on_copy(
+        tmp_path, sqlite_template, "sandbox-flow", make_catalog, SANDBOX=True, PUBLIC_URL=PUBLIC_URL
+    )
 
 
 @pytest.fixture

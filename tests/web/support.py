@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from tiergate.accounts.services import create_account, create_user, find_user
 from tiergate.db import db
 
 from ..accounts.factories import SYSTEM, make_catalog
-from ..conftest import make_app
+from ..conftest import app_on_copy
 
 PASSWORD = "correct horse"
 
@@ -84,18 +83,7 @@ def text(response) -> str:
     return " ".join(html.unescape(response.get_data(as_text=True)).split())
 
 
-def make_sandbox_app(tmp_path: Path, template: Path, **overrides: Any) -> Iterator[Flask]:
-    """Yield an app with the billing sandbox on and the test catalog loaded."""
-    path = tmp_path / "pages.sqlite3"
-    shutil.copyfile(template, path)
-    application = make_app(f"sqlite:///{path}", SANDBOX=True, **overrides)
-    with application.app_context():
-        make_catalog()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
-
-
 @pytest.fixture
 def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
-    yield from make_sandbox_app(tmp_path, sqlite_template)
+    """An app with the billing sandbox on and the test catalog loaded."""
+    yield from app_on_copy(tmp_path, sqlite_template, "pages", make_catalog, SANDBOX=True)

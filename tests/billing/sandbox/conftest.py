@@ -1,29 +1,39 @@
-"""A sandbox app on its own migrated SQLite database, with the test catalog loaded."""
+"""A sandbox app on its own migrated SQLite database with the test catalog; an inbox."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from tiergate.db import db
+from tiergate.accounts.models import Account
+from tiergate.billing.providers.sandbox import deliver, pages
 
-from ...accounts.factories import make_catalog
-from ...conftest import make_app
+from ...accounts.factories import make_account, make_catalog
+from ...conftest import app_on_copy
+from .inbox import Inbox
 
 PUBLIC_URL = "http://tiergate.test"
 
 
 @pytest.fixture
 def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
-    path = tmp_path / "sandbox.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    application = make_app(f"sqlite:///{path}", SANDBOX=True, PUBLIC_URL=PUBLIC_URL)
-    with application.app_context():
-        make_catalog()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on_copy(
+        tmp_path, sqlite_template, "sandbox", make_catalog, SANDBOX=True, PUBLIC_URL=PUBLIC_URL
+    )
+
+
+@pytest.fixture
+def inbox(monkeypatch: pytest.MonkeyPatch) -> Inbox:
+    """Deliver the sandbox's events straight to the providers' verification and the writer."""
+    receiver = Inbox()
+    monkeypatch.setattr(pages, "deliver_all", receiver.deliver_all)
+    monkeypatch.setattr(deliver, "deliver_all", receiver.deliver_all)
+    return receiver
+
+
+@pytest.fixture
+def account(sandbox_app: Flask) -> Account:
+    return make_account("acme", owner="owner@acme.test")

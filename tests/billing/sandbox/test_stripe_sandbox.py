@@ -7,31 +7,11 @@ import sqlalchemy as sa
 
 from tiergate.billing.models import Subscription
 from tiergate.billing.providers import ProviderError, get_provider
-from tiergate.billing.providers.sandbox import deliver, pages
 from tiergate.billing.providers.sandbox.models import SandboxObject
-from tiergate.catalog.models import SubscriptionTier
+from tiergate.catalog.services import get_tier as tier
 from tiergate.db import db
 
-from ...accounts.factories import make_account
 from .conftest import PUBLIC_URL
-from .inbox import Inbox
-
-
-@pytest.fixture
-def inbox(monkeypatch) -> Inbox:
-    receiver = Inbox()
-    monkeypatch.setattr(pages, "deliver_all", receiver.deliver_all)
-    monkeypatch.setattr(deliver, "deliver_all", receiver.deliver_all)
-    return receiver
-
-
-@pytest.fixture
-def account(sandbox_app):
-    return make_account("acme", owner="owner@acme.test")
-
-
-def tier(key: str) -> SubscriptionTier:
-    return db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == key))
 
 
 def subscription() -> Subscription:
