@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from tiergate.db import db
 
 from ..billing.price_fakes import WHOP_PLANS, price_list, stripe_price, use_fake_providers
 from ..billing.providers.fakes import FakeApi
-from ..conftest import http_client, make_app
+from ..conftest import app_on_copy, http_client
 from .support import text
 
 DEMO_PLAN = {
@@ -65,14 +64,7 @@ def price_of(body: str, key: str) -> str:
 
 @pytest.fixture
 def demo_sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
-    path = tmp_path / "demo.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    application = make_app(f"sqlite:///{path}", SANDBOX=True)
-    with application.app_context():
-        load_demo_catalog()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on_copy(tmp_path, sqlite_template, "demo", load_demo_catalog, SANDBOX=True)
 
 
 @pytest.fixture
