@@ -15,6 +15,8 @@ from tiergate.db import db
 SYSTEM = Actor.system("tests")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+#: The password of the users the factories make (with password hashing at its cheapest).
+PASSWORD = "correct horse"
 
 #: key -> (rank, user_limit, provider, customer-facing, permissions)
 TIERS: dict[str, tuple[int, int, str, bool, tuple[str, ...]]] = {
@@ -50,14 +52,20 @@ def make_catalog() -> None:
     db.session.commit()
 
 
-def make_user(email: str, *, staff: bool = False) -> User:
-    """Create a user with a password."""
-    return create_user(email, password="correct horse", is_staff=staff, actor=SYSTEM)
+def make_user(
+    email: str, *, staff: bool = False, password: str | None = PASSWORD, display_name: str = ""
+) -> User:
+    """Create a user, with the password ``PASSWORD`` unless told otherwise."""
+    return create_user(
+        email, password=password, display_name=display_name, is_staff=staff, actor=SYSTEM
+    )
 
 
-def make_account(slug: str, *, owner: str | None = None) -> Account:
+def make_account(
+    slug: str, *, owner: str | None = None, password: str | None = PASSWORD
+) -> Account:
     """Create an account, owned by a new user ``owner`` when given, and commit."""
-    owner_user = make_user(owner) if owner else None
+    owner_user = make_user(owner, password=password) if owner else None
     account = create_account(slug.title(), slug=slug, owner=owner_user, actor=SYSTEM)
     db.session.commit()
     return account

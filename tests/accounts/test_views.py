@@ -18,11 +18,9 @@ from tiergate.accounts.models import Account, Membership, User
 from tiergate.accounts.seats import begin_write_transaction, invite_member
 from tiergate.db import db, utcnow
 
-from ..api.support import csrf_token
+from ..browsing import csrf_token_of
 from ..conftest import http_client, make_app
-from .factories import SYSTEM, make_account, make_catalog, make_user, subscribe
-
-PASSWORD = "correct horse"
+from .factories import PASSWORD, SYSTEM, make_account, make_catalog, make_user, subscribe
 
 
 @pytest.fixture
@@ -33,7 +31,7 @@ def browser(app: Flask) -> FlaskClient:
 
 def post_form(client: FlaskClient, path: str, data: dict, *, page: str | None = None) -> object:
     """Post a form with the CSRF token of the page at ``path`` (or at ``page``)."""
-    token = csrf_token(client, page or path.split("?")[0])
+    token = csrf_token_of(client, page or path.split("?")[0])
     return client.post(path, data={"csrf_token": token, **data})
 
 
@@ -197,7 +195,7 @@ def test_log_out_needs_a_post_with_the_token(browser: FlaskClient):
     assert browser.get("/logout").status_code == 405
     assert browser.post("/logout").status_code == 400
     assert "Log out" in browser.get("/pricing").get_data(as_text=True)
-    token = csrf_token(browser, "/pricing")
+    token = csrf_token_of(browser, "/pricing")
     response = browser.post("/logout", data={"csrf_token": token})
     assert response.status_code == 302
     assert "Log out" not in browser.get("/pricing").get_data(as_text=True)

@@ -14,8 +14,8 @@ from tiergate.accounts.models import Account, Membership
 from tiergate.db import db
 
 from ..accounts.factories import make_account, make_catalog, make_user
+from ..browsing import log_in_with_form
 from ..conftest import app_on_copy, http_client
-from .support import log_in
 
 STRIPE_SECRET = "whsec_console_tests"
 
@@ -54,5 +54,5 @@ def cast(console_app: Flask) -> Cast:
 def staff(console_app: Flask, cast: Cast) -> FlaskClient:
     """A client logged in as the staff user."""
     client = http_client(console_app)
-    log_in(client, cast.emails["staff"])
+    log_in_with_form(client, cast.emails["staff"])
     return client

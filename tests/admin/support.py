@@ -1,4 +1,4 @@
-"""A browser-like test client for the console: CSRF tokens read from pages, field errors."""
+"""Console test helpers: posting forms with the page's CSRF token, field errors, query counts."""
 
 from __future__ import annotations
 
@@ -14,34 +14,15 @@ from werkzeug.test import TestResponse
 
 from tiergate.db import db
 
-PASSWORD = "correct horse"
-_TOKEN_INPUT = re.compile(r'<input[^>]*\bname="csrf_token"[^>]*>')
-_VALUE = re.compile(r'\bvalue="([^"]+)"')
+from ..browsing import csrf_token
+
 _INVALID_FIELD = re.compile(r'<div class="field[^"]*field-invalid">(.*?)</div>', re.DOTALL)
 _CONTROL_NAME = re.compile(r'<(?:input|select|textarea)[^>]*\bname="([^"]+)"')
 _MESSAGE = re.compile(r"<li>(.*?)</li>", re.DOTALL)
 
 
-def csrf_token(page: str) -> str:
-    """Return the CSRF token of the first form on ``page``, as a browser would send it."""
-    tag = _TOKEN_INPUT.search(page)
-    assert tag, "the page has no form with a CSRF token"
-    value = _VALUE.search(tag.group(0))
-    assert value, tag.group(0)
-    return value.group(1)
-
-
 def text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
-
-
-def log_in(client: FlaskClient, email: str) -> None:
-    """Log ``client`` in through the log-in page."""
-    token = csrf_token(text(client.get("/login")))
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, text(response)
 
 
 def submit(client: FlaskClient, page_url: str, action: str | None = None, **fields: Any):

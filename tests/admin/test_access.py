@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from tiergate.catalog.models import Permission, SubscriptionTier
 from tiergate.db import db
 
+from ..browsing import csrf_token, log_in_with_form
 from ..conftest import http_client
-from .support import csrf_token, log_in, text
+from .support import text
 
 #: Every console route, with ids that exist in the test data (tier 1, permission 1, account 1).
 GET_ROUTES = (
@@ -77,7 +78,7 @@ def test_anonymous_posts_are_sent_to_log_in_and_change_nothing(console_app, cast
 @pytest.mark.parametrize("role", CUSTOMERS)
 def test_customers_of_every_role_are_refused_every_page(console_app, cast, role) -> None:
     client = http_client(console_app)
-    log_in(client, cast.emails[role])
+    log_in_with_form(client, cast.emails[role])
     for route in GET_ROUTES:
         assert client.get(route).status_code == 403, route
 
@@ -85,7 +86,7 @@ def test_customers_of_every_role_are_refused_every_page(console_app, cast, role)
 @pytest.mark.parametrize("role", CUSTOMERS)
 def test_customers_of_every_role_cannot_post_and_change_nothing(console_app, cast, role) -> None:
     client = http_client(console_app)
-    log_in(client, cast.emails[role])
+    log_in_with_form(client, cast.emails[role])
     token = csrf_token(text(client.get("/pricing")))  # the log-out form carries one
     before = catalog_rows()
     for route in POST_ROUTES:
@@ -117,6 +118,6 @@ def test_only_staff_see_the_admin_link(console_app, cast, staff) -> None:
     assert link in text(staff.get("/pricing"))
     assert 'href="/admin" aria-current="page">Admin</a>' in text(staff.get("/admin/tiers"))
     member = http_client(console_app)
-    log_in(member, cast.emails["owner"])
+    log_in_with_form(member, cast.emails["owner"])
     assert link not in text(member.get("/pricing"))
     assert link not in text(http_client(console_app).get("/pricing"))

@@ -7,8 +7,9 @@ import re
 from tiergate.db import db
 
 from ..accounts.factories import make_account, make_catalog, make_user, subscribe
+from ..browsing import log_in_with_form
 from ..conftest import http_client
-from .support import log_in, text
+from .support import text
 from .test_queries import add_audit_events, add_events
 
 
@@ -21,7 +22,7 @@ def test_every_console_page_works_on_each_backend(any_backend_app) -> None:
     add_audit_events(0, 5)
     db.session.commit()
     client = http_client(any_backend_app)
-    log_in(client, "staff@tiergate.test")
+    log_in_with_form(client, "staff@tiergate.test")
 
     dashboard = text(client.get("/admin"))
     assert re.search(r"<tr><td>Pro</td><td class=\"num\">1</td></tr>", dashboard)

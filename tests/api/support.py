@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,12 +10,13 @@ from flask.testing import FlaskClient
 
 from tiergate.accounts.apikeys import create_api_key, revoke_api_key
 from tiergate.accounts.models import Account, Membership, User
-from tiergate.accounts.services import create_account, create_user
+from tiergate.accounts.services import create_account
 from tiergate.audit.models import AuditEvent
 from tiergate.catalog.models import Permission, SubscriptionTier
 from tiergate.db import db
 
-from ..accounts.factories import SYSTEM, make_catalog, subscribe
+from ..accounts.factories import SYSTEM, make_catalog, make_user, subscribe
+from ..browsing import csrf_token_of, log_in
 
 #: Every kind of caller the authorization matrix tries.
 PRINCIPALS = (
@@ -33,7 +33,6 @@ PRINCIPALS = (
 )
 SESSION_PRINCIPALS = ("member", "admin", "owner", "other_owner", "staff")
 KEY_PRINCIPALS = ("account_key", "other_key", "staff_key", "revoked_key")
-_CSRF = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
 @dataclass
@@ -54,7 +53,7 @@ class World:
 
 def _user(email: str, *, staff: bool = False) -> User:
     # No password: hashing one costs time and the matrix logs in through the session.
-    return create_user(email, display_name=email.split("@")[0], is_staff=staff, actor=SYSTEM)
+    return make_user(email, staff=staff, password=None, display_name=email.split("@")[0])
 
 
 def build_world() -> World:
@@ -79,27 +78,12 @@ def build_world() -> World:
     return world
 
 
-def log_in(client: FlaskClient, user: User) -> None:
-    """Put ``user`` in the client's session, as a completed log-in does."""
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-
-
-def csrf_token(client: FlaskClient, path: str = "/login") -> str:
-    """Fetch a page and return the CSRF token of its first form, as a browser would."""
-    response = client.get(path)
-    match = _CSRF.search(response.get_data(as_text=True))
-    assert match, f"no CSRF token on {path} ({response.status_code})"
-    return match.group(1)
-
-
 def client_for(world: World, client: FlaskClient, principal: str) -> dict[str, str]:
     """Prepare ``client`` as ``principal``; return the headers its requests carry."""
     if principal in SESSION_PRINCIPALS:
         log_in(client, world.users[principal])
         # A logged-in browser's page carries the token in the log-out form.
-        return {"X-CSRFToken": csrf_token(client, "/pricing")}
+        return {"X-CSRFToken": csrf_token_of(client, "/pricing")}
     return world.headers(principal)
 
 

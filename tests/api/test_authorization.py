@@ -20,13 +20,13 @@ from tiergate.billing.services import grant_exempt_tier
 from tiergate.catalog import services as catalog
 from tiergate.db import db
 
+from ..browsing import csrf_token_of
 from .support import (
     PRINCIPALS,
     SESSION_PRINCIPALS,
     World,
     assert_error_shape,
     client_for,
-    csrf_token,
     state_fingerprint,
 )
 
@@ -170,7 +170,7 @@ def test_every_caller_gets_the_expected_status(name: str, world: World, new_clie
         client = new_client()
         headers = client_for(world, client, principal)
         if route.method == "POST" and "X-CSRFToken" not in headers:
-            headers = {**headers, "X-CSRFToken": csrf_token(client)}
+            headers = {**headers, "X-CSRFToken": csrf_token_of(client)}
         before = state_fingerprint()
         response = _call(client, route, world, index, token, headers)
         expected = route.expect[principal]

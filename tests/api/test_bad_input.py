@@ -204,7 +204,7 @@ def test_a_body_that_is_not_json_is_refused(
 
 
 def test_a_session_needs_its_csrf_token_for_unsafe_api_calls(world: World, new_client) -> None:
-    from .support import log_in
+    from ..browsing import log_in
 
     client = new_client()
     log_in(client, world.users["staff"])

@@ -24,11 +24,10 @@ from tiergate.db import db
 from tiergate.entitlements.services import fresh_entitlements
 
 from ..accounts.factories import make_account, make_catalog
-from ..api.support import csrf_token
+from ..browsing import csrf_token_of, log_in_with_form
 from ..conftest import app_on_copy, http_client
 
 PUBLIC_URL = "http://localhost"
-PASSWORD = "correct horse"
 
 
 @pytest.fixture
@@ -46,11 +45,7 @@ def acme(sandbox_app: Flask) -> Account:
 @pytest.fixture
 def browser(sandbox_app: Flask, acme: Account) -> FlaskClient:
     client = http_client(sandbox_app)
-    token = csrf_token(client, "/login")
-    response = client.post(
-        "/login", data={"csrf_token": token, "email": "owner@acme.test", "password": PASSWORD}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
+    log_in_with_form(client, "owner@acme.test")
     return client
 
 
@@ -82,20 +77,20 @@ def buy(browser: FlaskClient, tier_key: str) -> str:
     )
     assert form_action, f"no checkout button for {tier_key} on the pricing page"
     action = form_action.group(1).replace("&amp;", "&")
-    checkout = browser.post(action, data={"csrf_token": csrf_token(browser, "/pricing")})
+    checkout = browser.post(action, data={"csrf_token": csrf_token_of(browser, "/pricing")})
     assert checkout.status_code == 303, checkout.get_data(as_text=True)
     page_path = path_of(checkout.headers["Location"])
     assert page_path.startswith("/_sandbox/")
     page = browser.get(page_path)
     assert page.status_code == 200 and "Pay" in page.get_data(as_text=True)
-    paid = browser.post(page_path + "/pay", data={"csrf_token": csrf_token(browser, page_path)})
+    paid = browser.post(page_path + "/pay", data={"csrf_token": csrf_token_of(browser, page_path)})
     assert paid.status_code == 303, paid.get_data(as_text=True)
     return page_path
 
 
 def open_billing(browser: FlaskClient) -> str:
     """Open the provider's billing page from the account; return its path."""
-    token = csrf_token(browser, "/account")
+    token = csrf_token_of(browser, "/account")
     manage = browser.post("/billing/manage", data={"csrf_token": token})
     assert manage.status_code == 303, manage.get_data(as_text=True)
     return path_of(manage.headers["Location"])
@@ -108,7 +103,11 @@ def cancel_now(browser: FlaskClient, portal_path: str, subscription_id: str) -> 
     assert form
     cancel = browser.post(
         form.group(1),
-        data={"csrf_token": csrf_token(browser, portal_path), "id": subscription_id, "when": "now"},
+        data={
+            "csrf_token": csrf_token_of(browser, portal_path),
+            "id": subscription_id,
+            "when": "now",
+        },
     )
     assert cancel.status_code == 303, cancel.get_data(as_text=True)
 

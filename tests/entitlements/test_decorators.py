@@ -18,7 +18,7 @@ from tiergate.entitlements.decorators import require_permission
 from tiergate.entitlements.services import get_cache
 
 from ..accounts.factories import DAY, SYSTEM, make_account, make_catalog, make_user, subscribe
-from ..api.support import log_in
+from ..browsing import log_in
 from ..conftest import http_client
 
 PAGE = """{{ current_entitlements.tier_key }}:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,22 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tiergate.accounts.models import Account, User
-from tiergate.accounts.services import create_account, create_user, find_user
-from tiergate.db import db
 
-from ..accounts.factories import SYSTEM, make_catalog
+from ..accounts import factories
+from ..accounts.factories import make_catalog
+from ..browsing import csrf_token
 from ..conftest import app_on_copy
-
-PASSWORD = "correct horse"
-
-
-def csrf_token(page: str) -> str:
-    """Return the CSRF token of the first form on ``page``."""
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    )
-    assert found, "the page has no CSRF token"
-    return found.group(1)
 
 
 def page_token(client: FlaskClient) -> str:
@@ -41,33 +29,12 @@ def page_token(client: FlaskClient) -> str:
 
 def make_user(email: str, *, staff: bool = False) -> User:
     """Create a user without a password (hashing one is slow); they log in with ``log_in``."""
-    return create_user(email, display_name="", is_staff=staff, actor=SYSTEM)
+    return factories.make_user(email, staff=staff, password=None)
 
 
 def make_account(slug: str, *, owner: str | None = None) -> Account:
-    """Create an account, owned by a new user ``owner`` when given, and commit."""
-    owner_user = make_user(owner) if owner else None
-    account = create_account(slug.title(), slug=slug, owner=owner_user, actor=SYSTEM)
-    db.session.commit()
-    return account
-
-
-def log_in(client: FlaskClient, email: str) -> None:
-    """Start a session for ``email``, as a completed log-in does (the form is tested apart)."""
-    user = find_user(email)
-    assert user is not None, email
-    with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
-
-
-def log_in_with_form(client: FlaskClient, email: str) -> None:
-    """Log in through the log-in form (the user needs the password ``PASSWORD``)."""
-    page = client.get("/login").get_data(as_text=True)
-    response = client.post(
-        "/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page)}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
+    """Create an account, owned by a new password-less user ``owner`` when given, and commit."""
+    return factories.make_account(slug, owner=owner, password=None)
 
 
 def post_form(client: FlaskClient, page_url: str, action: str, data: dict[str, Any] | None = None):

@@ -16,8 +16,9 @@ from tiergate.entitlements.policy import AccessPolicy
 from tiergate.entitlements.resolve import Entitlements, TierInfo
 from tiergate.web.account.status import PlanStatus, describe_plan, format_day
 
-from ..accounts.factories import SYSTEM, make_catalog, subscribe
-from .support import PASSWORD, log_in, log_in_with_form, make_account, make_user, text
+from ..accounts.factories import PASSWORD, SYSTEM, make_catalog, subscribe
+from ..browsing import log_in, log_in_with_form
+from .support import make_account, make_user, text
 
 NOW = datetime(2026, 12, 20, 9, 30, tzinfo=UTC)
 JAN_3 = datetime(2027, 1, 3, 12, 0, tzinfo=UTC)

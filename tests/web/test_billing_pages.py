@@ -16,8 +16,9 @@ from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db, utcnow
 
 from ..accounts.factories import make_catalog, subscribe
+from ..browsing import log_in
 from ..conftest import http_client
-from .support import log_in, make_account, make_user, page_token, post_form, sandbox_app, text  # noqa: F401
+from .support import make_account, make_user, page_token, post_form, sandbox_app, text  # noqa: F401
 
 
 @pytest.fixture

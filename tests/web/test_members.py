@@ -15,7 +15,8 @@ from tiergate.audit.models import AuditEvent
 from tiergate.db import db, utcnow
 
 from ..accounts.factories import SYSTEM, make_catalog, subscribe
-from .support import csrf_token, log_in, make_account, make_user, page_token, post_form, text
+from ..browsing import csrf_token, log_in
+from .support import make_account, make_user, page_token, post_form, text
 
 PAGE = "/account/members?account=acme"
 

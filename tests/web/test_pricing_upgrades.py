@@ -13,7 +13,8 @@ from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db, utcnow
 
 from ..accounts.factories import make_catalog, subscribe
-from .support import log_in, make_account, make_user, text
+from ..browsing import log_in
+from .support import make_account, make_user, text
 
 
 @pytest.fixture

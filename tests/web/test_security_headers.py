@@ -32,7 +32,8 @@ from tiergate.db import db
 from tiergate.web.security import content_security_policy
 
 from ..accounts.factories import SYSTEM
-from ..api.support import World, build_world, log_in
+from ..api.support import World, build_world
+from ..browsing import log_in
 from ..conftest import http_client, make_app
 
 VISITORS = ("anonymous", "owner", "staff")
