@@ -1,90 +1,30 @@
-"""/account/members: seats, invitations, roles, removal; who may change what."""
+"""/account/members: seats, invitations, roles, removal (who may do what: test_access.py)."""
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tiergate.accounts.models import Invitation, Membership
 from tiergate.accounts.seats import find_invitation, invite_member
-from tiergate.accounts.services import find_user
 from tiergate.audit.models import AuditEvent
-from tiergate.db import db, utcnow
+from tiergate.db import db
 
-from ..accounts.factories import SYSTEM, make_catalog, subscribe
-from ..browsing import csrf_token, log_in
-from .support import make_account, make_user, page_token, post_form, text
-
-PAGE = "/account/members?account=acme"
-
-
-@pytest.fixture
-def acme(app):
-    """Acme on Team (10 seats): an owner, an admin and a member; Other owned elsewhere."""
-    make_catalog()
-    account = make_account("acme", owner="owner@acme.test")
-    subscribe(account, "team", period_end=utcnow() + timedelta(days=30), updated_at=utcnow())
-    for email, role in (("admin@acme.test", "admin"), ("member@acme.test", "member")):
-        user = make_user(email)
-        db.session.add(Membership(account_id=account.id, user_id=user.id, role=role))
-    make_account("other", owner="owner@other.test")
-    make_user("staff@tiergate.test", staff=True)
-    db.session.commit()
-    return account
-
-
-def membership_of(email: str) -> Membership:
-    db.session.rollback()  # see what the requests committed
-    user = find_user(email)
-    return db.session.scalars(sa.select(Membership).where(Membership.user_id == user.id)).one()
-
-
-def team_state() -> list[tuple]:
-    """Every membership and invitation, to show that a refused request changed nothing."""
-    db.session.rollback()
-    members = db.session.execute(
-        sa.select(Membership.id, Membership.user_id, Membership.role).order_by(Membership.id)
-    ).all()
-    invitations = db.session.execute(
-        sa.select(
-            Invitation.id, Invitation.token_hash, Invitation.expires_at, Invitation.revoked_at
-        ).order_by(Invitation.id)
-    ).all()
-    return [*members, *invitations]
-
-
-def invite(client, email: str, role: str = "member"):
-    return post_form(client, PAGE, PAGE, {"email": email, "role": role})
-
-
-def change_role(client, membership_id: int, role: str):
-    token = csrf_token(client.get(PAGE).get_data(as_text=True))
-    prefix = f"member-{membership_id}-"
-    data = {prefix + "csrf_token": token, prefix + "role": role}
-    return client.post(f"/account/members/{membership_id}/role", data=data)
-
-
-def field_errors(response, field_id: str) -> list[str]:
-    """Return the messages shown next to the field ``field_id``."""
-    body = text(response)
-    found = re.search(rf'<ul class="field-errors" id="{field_id}-errors">(.*?)</ul>', body)
-    return re.findall(r"<li>(.*?)</li>", found.group(1)) if found else []
-
-
-def downgrade_to_pro(account) -> None:
-    """End Acme's Team subscription and subscribe it to Pro (3 seats)."""
-    later = utcnow() + timedelta(days=30)
-    subscribe(account, "team", status="canceled", updated_at=utcnow(), period_end=later)
-    subscribe(account, "pro", updated_at=utcnow(), period_end=later)
-
-
-def pending_invitation(account) -> Invitation:
-    invitation, _ = invite_member(account, "pending@acme.test", actor=SYSTEM)
-    db.session.commit()
-    return invitation
+from ...accounts.factories import SYSTEM
+from ...browsing import csrf_token, log_in
+from ..support import post_form, text
+from .team import (
+    PAGE,
+    change_role,
+    downgrade_to_pro,
+    field_errors,
+    invite,
+    membership_of,
+    pending_invitation,
+    team_state,
+)
 
 
 def test_members_page_lists_the_team_and_seats(client, acme) -> None:
@@ -270,82 +210,3 @@ def test_new_link_replaces_the_old_one(client, acme) -> None:
     assert new_token != old_token
     assert client.get(f"/invitations/{old_token}").status_code == 404
     assert client.get(f"/invitations/{new_token}").status_code == 200
-
-
-def test_members_see_the_team_read_only(client, acme) -> None:
-    pending_invitation(acme)
-    log_in(client, "member@acme.test")
-    response = client.get(PAGE)
-    assert response.status_code == 200
-    body = text(response)
-    assert "owner@acme.test" in body and "pending@acme.test" in body
-    assert "Only an owner or an admin can invite people or change members." in body
-    for control in ("Change role", "Remove…", "Revoke…", "New link", "Create invitation"):
-        assert control not in body
-
-
-PAGES = ("/account/members?account=acme", "/account?account=acme")
-
-
-def actions() -> list[tuple[str, str, dict]]:
-    """Every page and change on Acme's team: (method, url, form data)."""
-    owner, member = membership_of("owner@acme.test"), membership_of("member@acme.test")
-    invitation = db.session.scalars(sa.select(Invitation)).one()
-    return [
-        *(("GET", page, {}) for page in PAGES),
-        ("POST", "/account/members?account=acme", {"email": "x@acme.test", "role": "member"}),
-        ("POST", f"/account/members/{member.id}/role", {f"member-{member.id}-role": "admin"}),
-        ("POST", f"/account/members/{owner.id}/role", {f"member-{owner.id}-role": "member"}),
-        ("GET", f"/account/members/{member.id}/remove", {}),
-        ("POST", f"/account/members/{member.id}/remove", {}),
-        ("POST", f"/account/invitations/{invitation.id}/resend", {}),
-        ("GET", f"/account/invitations/{invitation.id}/revoke", {}),
-        ("POST", f"/account/invitations/{invitation.id}/revoke", {}),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("who", "expected"),
-    [
-        (None, "login"),
-        ("member@acme.test", "read-only"),
-        ("owner@other.test", "not-found"),
-        ("staff@tiergate.test", "not-found"),
-    ],
-)
-def test_authorization_matrix(client, acme, who, expected) -> None:
-    """Anonymous: log in first; a member: reads only; anyone outside Acme: 404; nothing changes."""
-    pending_invitation(acme)
-    if who:
-        log_in(client, who)
-    token = page_token(client)
-    before = team_state()
-    for method, url, data in actions():
-        if method == "GET":
-            response = client.get(url)
-        else:
-            response = client.post(url, data={"csrf_token": token, **data})
-        if expected == "login":
-            assert response.status_code == 302, url
-            assert response.headers["Location"].startswith("/login"), url
-        elif expected == "not-found":
-            assert response.status_code == 404, (method, url)
-        elif method == "GET" and url in PAGES:
-            assert response.status_code == 200, url
-        else:
-            assert response.status_code == 403, (method, url)
-            assert "Only an owner" in text(response), url
-    assert team_state() == before
-
-
-def test_owners_and_admins_may_change(client, acme) -> None:
-    for email in ("owner@acme.test", "admin@acme.test"):
-        member = membership_of("member@acme.test")
-        client.post(
-            "/logout",
-            data={"csrf_token": page_token(client)},
-        )
-        log_in(client, email)
-        target = "admin" if member.role == "member" else "member"
-        assert change_role(client, member.id, target).status_code == 303
-        assert membership_of("member@acme.test").role == target
