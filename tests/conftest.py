@@ -47,6 +47,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@contextmanager
+def in_app_context(application: Flask) -> Iterator[Flask]:
+    """Push the app's context for the block; then end its session and close its connections."""
+    with application.app_context():
+        try:
+            yield application
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
 def app_on_copy(
     tmp_path: Path,
     template: Path,
@@ -57,13 +68,10 @@ def app_on_copy(
     """Yield an app on its own copy ``name`` of the migrated template, after ``setup`` ran."""
     path = tmp_path / f"{name}.sqlite3"
     shutil.copyfile(template, path)
-    application = make_app(f"sqlite:///{path}", **overrides)
-    with application.app_context():
+    with in_app_context(make_app(f"sqlite:///{path}", **overrides)) as application:
         if setup is not None:
             setup()
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture
@@ -110,12 +118,8 @@ def backend_app(tmp_path: Path) -> Callable[[str], AbstractContextManager[Flask]
         with fresh_database(backend, tmp_path) as url:
             application = make_app(url)
             migrate_to_head(application)
-            with application.app_context():
-                try:
-                    yield application
-                finally:
-                    db.session.remove()
-                    db.engine.dispose()
+            with in_app_context(application):
+                yield application
 
     return factory
 

@@ -20,7 +20,7 @@ from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
 from tiergate.demo import DEMO_STAFF_EMAIL
 
-from .conftest import make_app
+from .conftest import in_app_context, make_app
 
 CREDENTIALS = re.compile(r"staff e-mail:\s+(\S+)\n\s+staff password:\s+(\S+)\n")
 
@@ -37,11 +37,8 @@ def demo_app(database_url: str, **overrides: object) -> Flask:
 
 @pytest.fixture
 def sandbox_app(empty_database: str) -> Iterator[Flask]:
-    application = demo_app(empty_database, SANDBOX=True)
-    with application.app_context():
+    with in_app_context(demo_app(empty_database, SANDBOX=True)) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 def run_demo(app: Flask, *args: str) -> tuple[int, str]:

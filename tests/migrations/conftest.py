@@ -14,7 +14,7 @@ from tiergate.db import db
 from tiergate.migrate import migrate
 
 from ..backends import BACKENDS, fresh_database
-from ..conftest import make_app
+from ..conftest import in_app_context, make_app
 
 
 @pytest.fixture(params=BACKENDS)
@@ -26,14 +26,11 @@ def migration_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def empty_app(migration_backend: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on a fresh, empty database of the backend (no migration has run)."""
-    with fresh_database(migration_backend, tmp_path) as url:
-        application = make_app(url)
-        with application.app_context():
-            try:
-                yield application
-            finally:
-                db.session.remove()
-                db.engine.dispose()
+    with (
+        fresh_database(migration_backend, tmp_path) as url,
+        in_app_context(make_app(url)) as application,
+    ):
+        yield application
 
 
 @pytest.fixture

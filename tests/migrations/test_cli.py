@@ -15,7 +15,7 @@ from tiergate.catalog.models import SubscriptionTier
 from tiergate.cli import cli
 from tiergate.db import db
 
-from ..conftest import make_app
+from ..conftest import in_app_context, make_app
 from .support import revisions_base_to_head
 
 BACKED_UP = "Backed up the SQLite database to "
@@ -29,11 +29,8 @@ def database(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli_app(database: Path) -> Iterator[Flask]:
     """An app on an empty SQLite file, with backups before upgrades switched on."""
-    application = make_app(f"sqlite:///{database}", SQLITE_BACKUP=True)
-    with application.app_context():
+    with in_app_context(make_app(f"sqlite:///{database}", SQLITE_BACKUP=True)) as application:
         yield application
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

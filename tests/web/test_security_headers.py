@@ -34,7 +34,7 @@ from tiergate.web.security import content_security_policy
 from ..accounts.factories import SYSTEM
 from ..api.support import World, build_world
 from ..browsing import log_in
-from ..conftest import http_client, make_app
+from ..conftest import app_on_copy, http_client, make_app
 
 VISITORS = ("anonymous", "owner", "staff")
 REFERRER_POLICIES = {
@@ -49,13 +49,7 @@ MISSING_ID = 987654
 @pytest.fixture
 def site(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     """A test app with the sandbox on (its pages are routes too)."""
-    path = tmp_path / "headers.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    application = make_app(f"sqlite:///{path}", SANDBOX=True)
-    with application.app_context():
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from app_on_copy(tmp_path, sqlite_template, "headers", SANDBOX=True)
 
 
 def deliver_ignored_event(client: FlaskClient) -> Any:
