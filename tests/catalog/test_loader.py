@@ -139,6 +139,25 @@ def test_prune_deletes_rows_missing_from_the_file(app):
         services.get_permission("admin.console")
 
 
+def test_prune_refuses_tiers_that_subscriptions_refer_to_and_changes_nothing(app):
+    from ..accounts.factories import make_account, subscribe
+
+    load(demo_document())
+    subscribe(make_account("acme"), "pro")
+    before = snapshot()
+    document = demo_document()
+    document["tiers"] = [tier for tier in document["tiers"] if tier["key"] not in ("pro", "staff")]
+    with pytest.raises(CatalogError) as refused:
+        load(document, prune=True)
+    assert (
+        "catalog.yaml: tier 'pro' in the database (not in catalog.yaml): tier 'pro' has 1 "
+        "subscription (current or past): it cannot be deleted while they refer to it"
+    ) in refused.value.message
+    assert "'staff'" not in refused.value.message  # unused tiers may go
+    db.session.rollback()
+    assert snapshot() == before
+
+
 def test_the_file_names_the_one_default_tier(app):
     load(demo_document())
     services.create_tier("legacy", "Legacy")

@@ -19,6 +19,7 @@ from .schemas import (
     UNIQUE_TIER_FIELDS,
     CatalogDocument,
     CatalogError,
+    Problem,
     clash_problems,
     parse_document,
 )
@@ -115,7 +116,9 @@ def load_catalog(
         document = parse_document(document, source)
     permissions = {row.key: row for row in db.session.scalars(sa.select(Permission))}
     tiers = {row.key: row for row in db.session.scalars(sa.select(SubscriptionTier))}
-    if not prune:
+    if prune:
+        _check_pruned_tiers(document, tiers, source)
+    else:
         _check_kept_rows(document, permissions, tiers, source)
     summary = LoadSummary(source)
     file_permissions = {values["key"] for values in document.permissions}
@@ -135,6 +138,21 @@ def load_catalog(
         getattr(summary.tiers, state).append(key)
     db.session.flush()
     return summary
+
+
+def _check_pruned_tiers(
+    document: CatalogDocument, tiers: dict[str, SubscriptionTier], source: str
+) -> None:
+    """Reject a pruning load that would delete tiers that subscriptions still refer to."""
+    from .services import tier_in_use  # services builds on this module
+
+    problems = [
+        Problem(f"tier {key!r} in the database (not in {source})", refusal.message)
+        for key, tier in sorted(tiers.items())
+        if key not in document.grants and (refusal := tier_in_use(tier)) is not None
+    ]
+    if problems:
+        raise CatalogError(source, problems)
 
 
 def _check_kept_rows(

@@ -138,28 +138,36 @@ def update_tier(tier: TierRef, **changes: Unpack[TierChanges]) -> SubscriptionTi
     return tier
 
 
-def delete_tier(tier: TierRef) -> None:
-    """Delete a tier (not the default tier, nor one that subscriptions refer to)."""
+def tier_in_use(tier: SubscriptionTier) -> Conflict | None:
+    """Return the refusal to delete ``tier`` while subscriptions refer to it, or None."""
     # Imported here: billing's models import the catalog's, not the other way round.
     from ..billing.models import Subscription
 
+    # Subscriptions keep their tier (the row is history): a tier they refer to stays.
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Subscription).where(Subscription.tier_id == tier.id)
+    )
+    if not count:
+        return None
+    return Conflict(
+        f"tier {tier.key!r} has {count} subscription{'s' if count != 1 else ''} "
+        "(current or past): it cannot be deleted while they refer to it",
+        key=tier.key,
+        subscriptions=count,
+    )
+
+
+def delete_tier(tier: TierRef) -> None:
+    """Delete a tier (not the default tier, nor one that subscriptions refer to)."""
     tier = get_tier(tier)
     if tier.is_default:
         raise Conflict(
             f"tier {tier.key!r} is the default tier; make another tier the default first",
             key=tier.key,
         )
-    # Subscriptions keep their tier (the row is history): a tier they refer to stays.
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Subscription).where(Subscription.tier_id == tier.id)
-    )
-    if count:
-        raise Conflict(
-            f"tier {tier.key!r} has {count} subscription{'s' if count != 1 else ''} "
-            "(current or past): it cannot be deleted while they refer to it",
-            key=tier.key,
-            subscriptions=count,
-        )
+    refusal = tier_in_use(tier)
+    if refusal is not None:
+        raise refusal
     db.session.delete(tier)
     db.session.flush()
 
