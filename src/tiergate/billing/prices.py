@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 from flask import current_app
-from whop_sdk.core.parse_error import ParsingError
 
 from ..errors import TiergateError
 from .price_format import format_price, major_amount, whop_interval
@@ -139,8 +138,8 @@ def _provider_prices(name: str, refs: tuple[str, ...]) -> Mapping[str, DisplayPr
         else:
             assert isinstance(provider, WhopProvider)
             prices = _whop_prices(provider, refs)
-    except (TiergateError, ParsingError, ValueError) as error:
-        # ParsingError, ValueError: an answer the SDK cannot read is as unknown as none.
+    except (TiergateError, ValueError) as error:
+        # ValueError: an amount the formatter cannot read is as unknown as none.
         logger.warning("%s prices are unknown, showing the catalog's: %s", name, error)
         cache.put(name, refs, {}, FAILURE_TTL_SECONDS)
         return {}

@@ -161,6 +161,12 @@ def test_provider_errors_become_clear_tiergate_errors(
     assert caught.value.details["provider_status"] == status
 
 
+def test_an_answer_the_sdk_cannot_read_is_a_clear_provider_error(provider, fake, account):
+    fake.on("POST", f"{API}/checkout_configurations", 200, {"id": 5, "unexpected": True})
+    with pytest.raises(ProviderError, match=r"Whop sent an answer tiergate cannot read \(creating"):
+        provider.start_checkout(account, tier("enterprise"), success_url="x", cancel_url="y")
+
+
 def test_unconfigured_whop_is_disabled_with_a_clear_message(account) -> None:
     with pytest.raises(ProviderDisabled, match="Whop is not configured: set TIERGATE_WHOP_API_KEY"):
         get_provider("whop").attach_license_key(account, "LK-1")

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import stripe
+from whop_sdk.core.parse_error import ParsingError
 
 from . import ProviderError, ProviderObjectNotFound, ProviderUnavailable
 
@@ -67,6 +68,8 @@ def whop_error(error: Exception, action: str) -> ProviderError:
     body = getattr(error, "body", None)
     message = _whop_message(body) or type(error).__name__
     details = {"provider": "whop", "provider_status": status}
+    if isinstance(error, ParsingError):
+        return ProviderError(f"Whop sent an answer tiergate cannot read ({action})", **details)
     if isinstance(error, httpx.HTTPError) or status is None or status >= 500:
         return ProviderUnavailable(f"Whop is unavailable ({action}): {message}", **details)
     if status == 404:

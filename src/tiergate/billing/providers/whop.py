@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from standardwebhooks import WebhookVerificationError as StandardWebhookError
 from whop_sdk import Whop, WhopEnvironment
 from whop_sdk.core.api_error import ApiError
+from whop_sdk.core.parse_error import ParsingError
 from whop_sdk.lib.verify_webhook import unwrap
 
 from ...db import db, utcnow
@@ -75,7 +76,7 @@ def make_whop_client(settings: WhopSettings) -> Whop:
 def _calling(action: str) -> Iterator[None]:
     try:
         yield
-    except (ApiError, httpx.HTTPError) as error:
+    except (ApiError, ParsingError, httpx.HTTPError) as error:
         raise whop_error(error, action) from error
 
 
