@@ -18,9 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +39,8 @@ from tiergate.catalog import services as catalog
 from tiergate.db import db, utcnow
 from tiergate.migrate import upgrade_database
 
-POSTGRES_URL = os.environ.get(
-    "TIERGATE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+from .support import database
+
 WEBHOOK_SECRET = "whsec_benchmark_only"
 START = 1_767_268_800  # 2026-01-01 12:00 UTC
 STATUSES = ("trialing", "active", "past_due", "active", "canceled")
@@ -223,29 +220,6 @@ def measure(url: str, args: argparse.Namespace, config: dict[str, Any]) -> Resul
     return Result(median(inbox), median(baseline), median(ratios), *counts)
 
 
-@contextmanager
-def database(backend: str, workdir: Path) -> Iterator[str | None]:
-    """Yield a fresh database URL for ``backend`` (None when its server is unreachable)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / f'bench-webhooks-{uuid.uuid4().hex[:10]}.sqlite3'}"
-        return
-    server = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    name = f"tg_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as error:
-        print(f"postgresql: skipped, server not reachable at {POSTGRES_URL}: {error.orig}")
-        yield None
-        return
-    try:
-        yield sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        server.dispose()
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -293,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         for label, backend, config in runs(args):
-            with database(backend, Path(tmp)) as url:
+            with database(backend, Path(tmp), prefix="bench-webhooks") as url:
                 if url is None:
                     continue
                 result = measure(url, args, config)
