@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
 from flask.cli import FlaskGroup
 
 from . import create_app
+from .errors import ConfigurationError
 
 cli = FlaskGroup(create_app=lambda: create_app(), help="tiergate: tiers, permissions, billing.")
 
 
 def main() -> None:
     """Run the `tiergate` command line."""
-    cli.main(prog_name="tiergate")
+    try:
+        cli.main(prog_name="tiergate")
+    except ConfigurationError as error:
+        # A setting is missing or wrong: say which, without a traceback.
+        click.echo(f"Error: {error.message}", err=True)
+        sys.exit(2)

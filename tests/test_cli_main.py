@@ -1,0 +1,31 @@
+"""The `tiergate` console script itself, as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+TIERGATE = Path(sys.executable).with_name("tiergate")
+
+
+def run_tiergate(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIERGATE_")}
+    return subprocess.run(
+        [str(TIERGATE), *args], env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_missing_secret_key_is_a_clear_error_without_a_traceback(tmp_path):
+    result = run_tiergate("tiers", "list", TIERGATE_DATABASE_URL=f"sqlite:///{tmp_path}/t.db")
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: TIERGATE_SECRET_KEY is not set")
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_the_command_groups():
+    result = run_tiergate("--help", TIERGATE_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    for group in ("catalog", "tiers", "db", "serve", "accounts", "events", "demo"):
+        assert f"  {group} " in result.stdout
