@@ -28,7 +28,7 @@ from .cli_support import command_transaction
 from .db import db
 from .errors import ConfigurationError
 from .migrate import upgrade_database
-from .serve import run_server, server_url
+from .serve import listen_options, run_server, server_url
 
 DEMO_STAFF_EMAIL = "staff@demo.tiergate.example"
 DEMO_STAFF_NAME = "Demo staff"
@@ -105,11 +105,7 @@ def _echo_welcome(url: str, staff: DemoStaff) -> None:
 
 
 @click.command("demo")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option(
-    "--workers", default=2, show_default=True, type=click.IntRange(1), help="Worker processes."
-)
+@listen_options
 @click.option("--no-serve", is_flag=True, help="Prepare the database and the user, then exit.")
 @with_appcontext
 def demo_command(host: str, port: int, workers: int, no_serve: bool) -> None:

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import click
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def listen_options(command: F) -> F:
+    """Add the --host, --port and --workers options every serving command shares."""
+    workers = click.option(
+        "--workers", default=2, show_default=True, type=click.IntRange(1), help="Worker processes."
+    )
+    port = click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+    host = click.option(
+        "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+    )
+    return host(port(workers(command)))
 
 
 class TiergateServer(BaseApplication):
