@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -173,30 +174,41 @@ def remove(membership_id: int) -> Any:
         return ctx
     if membership.role == "owner" and ctx.role != "owner":
         return not_allowed_page("Only an owner can change or remove another owner.", ctx)
+    email = membership.user.email
+    return _confirmed(
+        ctx,
+        lambda: remove_member(membership, actor=Actor.user(signed_in_user())),
+        done=f"{email} was removed from {ctx.account.name}.",
+        template="account/confirm_remove.html",
+        membership=membership,
+    )
+
+
+def _confirmed(
+    ctx: AccountContext, action: Callable[[], object], *, done: str, template: str, **page: Any
+) -> Any:
+    """Show a confirm page; on a confirmed POST run ``action``, commit and go back.
+
+    A refused action is rolled back and the confirm page shows the problem.
+    """
     form = ActionForm()
     problem = None
     if form.validate_on_submit():
-        email = membership.user.email
         try:
-            remove_member(membership, actor=Actor.user(signed_in_user()))
+            action()
         except TiergateError as error:
             db.session.rollback()
             problem = error
         else:
             db.session.commit()
-            flash(f"{email} was removed from {ctx.account.name}.", "success")
+            flash(done, "success")
             return _back(ctx)
-    page = render_template(
-        "account/confirm_remove.html", ctx=ctx, membership=membership, form=form, problem=problem
-    )
-    return page, problem.status if problem else 200
+    html = render_template(template, ctx=ctx, form=form, problem=problem, **page)
+    return html, problem.status if problem else 200
 
 
 def _open_invitation(invitation_id: int) -> Invitation:
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None:
-        abort(404)
-    return invitation
+    return db.session.get(Invitation, invitation_id) or abort(404)
 
 
 @account_pages.post("/invitations/<int:invitation_id>/resend")
@@ -230,19 +242,10 @@ def revoke(invitation_id: int) -> Any:
     ctx = _managing(invitation.account_id)
     if not isinstance(ctx, AccountContext):
         return ctx
-    form = ActionForm()
-    problem = None
-    if form.validate_on_submit():
-        try:
-            revoke_invitation(invitation, actor=Actor.user(signed_in_user()))
-        except TiergateError as error:
-            db.session.rollback()
-            problem = error
-        else:
-            db.session.commit()
-            flash(f"The invitation for {invitation.email} was revoked.", "success")
-            return _back(ctx)
-    page = render_template(
-        "account/confirm_revoke.html", ctx=ctx, invitation=invitation, form=form, problem=problem
+    return _confirmed(
+        ctx,
+        lambda: revoke_invitation(invitation, actor=Actor.user(signed_in_user())),
+        done=f"The invitation for {invitation.email} was revoked.",
+        template="account/confirm_revoke.html",
+        invitation=invitation,
     )
-    return page, problem.status if problem else 200
