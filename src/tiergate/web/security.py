@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask
 from werkzeug.wrappers import Response
 
 #: Where "Upgrade" and "Manage billing" forms end up. Browsers check form-action against the
@@ -54,21 +54,28 @@ def content_security_policy(config: Mapping[str, Any]) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
-def set_security_headers(response: Response) -> Response:
-    """Add the security headers to a response (pages, API, errors, redirects, assets)."""
-    config = current_app.config
-    headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(config)
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+def security_headers(config: Mapping[str, Any]) -> dict[str, str]:
+    """Return the headers every response gets under this configuration."""
+    headers = {
+        "Content-Security-Policy": content_security_policy(config),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
     if not (config.get("DEBUG") or config.get("TESTING")):
         # Browsers ignore it over plain HTTP, so a local demo is not pinned to HTTPS.
         headers["Strict-Transport-Security"] = HSTS
-    return response
+    return headers
 
 
 def init_app(app: Flask) -> None:
-    """Set the security headers on every response of ``app``."""
+    """Set the security headers on every response of ``app`` (pages, API, errors, assets)."""
+    # Built once: they depend on the configuration only, not on the request.
+    headers = security_headers(app.config)
+
+    def set_security_headers(response: Response) -> Response:
+        response.headers.update(headers)
+        return response
+
     app.after_request(set_security_headers)
