@@ -28,12 +28,11 @@ from pathlib import Path
 
 from tiergate import create_app
 from tiergate.accounts.apikeys import create_api_key
-from tiergate.accounts.seats import begin_write_transaction
 from tiergate.accounts.services import create_account
 from tiergate.audit.services import Actor
 from tiergate.billing.services import grant_exempt_tier
 from tiergate.catalog import services as catalog
-from tiergate.db import db
+from tiergate.db import begin_write_transaction, db
 from tiergate.entitlements.services import check
 from tiergate.migrate import upgrade_database
 
@@ -47,7 +46,9 @@ ACTOR = Actor.system("benchmark")
 
 def seed(url: str) -> tuple[int, str]:
     """Migrate the database and create a pro account with an API key; return (id, key)."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "SQLITE_BACKUP": False})
+    app = create_app(
+        {"TIERGATE_DATABASE_URL": url, "SECRET_KEY": SECRET, "TIERGATE_SQLITE_BACKUP": False}
+    )
     with app.app_context():
         upgrade_database("head")
         begin_write_transaction()
@@ -151,7 +152,7 @@ def load(port: int, token: str, args: argparse.Namespace) -> tuple[float, float,
 
 def micro_benchmark(url: str, account_id: int, number: int) -> tuple[float, float]:
     """Return nanoseconds per warm ``check()`` and per plain dict lookup."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET})
+    app = create_app({"TIERGATE_DATABASE_URL": url, "SECRET_KEY": SECRET})
     with app.app_context():
         assert check(account_id, PERMISSION).allowed  # warm the cache
         grants = {PERMISSION: True}

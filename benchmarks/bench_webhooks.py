@@ -51,10 +51,10 @@ Delivery = tuple[bytes, dict[str, str]]
 def make_bench_app(url: str, config: dict[str, Any] | None = None) -> Any:
     return create_app(
         {
-            "DATABASE_URL": url,
+            "TIERGATE_DATABASE_URL": url,
             "SECRET_KEY": "benchmark-only-secret",
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "SQLITE_BACKUP": False,
+            "TIERGATE_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "TIERGATE_SQLITE_BACKUP": False,
             **(config or {}),
         }
     )
@@ -242,7 +242,7 @@ def runs(args: argparse.Namespace) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield backend, backend, {}
             continue
         for mode in args.sqlite_synchronous.split(","):
-            config = {"SQLITE_SYNCHRONOUS": mode.strip().upper()}
+            config = {"TIERGATE_SQLITE_SYNCHRONOUS": mode.strip().upper()}
             yield f"sqlite (synchronous={config['SQLITE_SYNCHRONOUS']})", backend, config
 
 

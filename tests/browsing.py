@@ -6,8 +6,7 @@ import re
 
 from flask.testing import FlaskClient
 
-from tiergate.accounts.models import User
-from tiergate.accounts.services import find_user
+from tiergate.standalone.users import User, find_user
 
 from .accounts.factories import PASSWORD
 

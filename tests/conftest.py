@@ -22,14 +22,14 @@ from .backends import BACKENDS, fresh_database
 TEST_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "test-secret",
-    "SQLITE_BACKUP": False,
-    "PASSWORD_HASH_PROFILE": "CHEAPEST",
+    "TIERGATE_SQLITE_BACKUP": False,
+    "TIERGATE_PASSWORD_HASH_PROFILE": "CHEAPEST",
 }
 
 
 def make_app(database_url: str, **overrides: Any) -> Flask:
     """Create a test app on ``database_url`` (the schema is not touched)."""
-    return create_app({**TEST_CONFIG, "DATABASE_URL": database_url, **overrides})
+    return create_app({**TEST_CONFIG, "TIERGATE_DATABASE_URL": database_url, **overrides})
 
 
 def migrate_to_head(app: Flask) -> None:

@@ -12,13 +12,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tiergate.accounts.auth import LoginFailure
-from tiergate.accounts.models import User
-from tiergate.accounts.services import find_user, verify_password
 from tiergate.audit.models import AuditEvent
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
-from tiergate.demo import DEMO_STAFF_EMAIL
+from tiergate.standalone.demo import DEMO_STAFF_EMAIL
+from tiergate.standalone.users import LoginFailure, User, find_user, verify_password
 
 from .conftest import in_app_context, make_app
 
@@ -37,7 +35,7 @@ def demo_app(database_url: str, **overrides: object) -> Flask:
 
 @pytest.fixture
 def sandbox_app(empty_database: str) -> Iterator[Flask]:
-    with in_app_context(demo_app(empty_database, SANDBOX=True)) as application:
+    with in_app_context(demo_app(empty_database, TIERGATE_SANDBOX=True)) as application:
         yield application
 
 

@@ -1,123 +1,44 @@
-"""Settings from TIERGATE_* environment variables, with test overrides."""
+"""tiergate's settings in ``app.config``: ``TIERGATE_*`` keys, each with its default.
+
+``TierGate.init_app`` sets each default with ``setdefault``, so an application's own values
+always win. Only the standalone app reads the environment (``tiergate.standalone.settings``).
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
+from flask import Flask
 
-ENV_PREFIX = "TIERGATE_"
+PREFIX = "TIERGATE_"
 
-#: Setting name -> (default, parser). Each is read from ``TIERGATE_<NAME>``.
-_TRUE = {"1", "true", "yes", "on"}
-
-
-def _bool(value: str) -> bool:
-    return value.strip().lower() in _TRUE
-
-
-def _sqlite_synchronous(value: str) -> str:
-    mode = value.strip().upper()
-    if mode not in ("FULL", "NORMAL", "EXTRA"):
-        raise ConfigurationError(
-            f"TIERGATE_SQLITE_SYNCHRONOUS={value!r}: use FULL (the default), NORMAL or EXTRA"
-        )
-    return mode
-
-
-SETTINGS: dict[str, tuple[Any, Any]] = {
-    "DATABASE_URL": (None, str),
-    "SECRET_KEY": (None, str),
-    "DEBUG": (False, _bool),
-    "TESTING": (False, _bool),
-    "SQLITE_BACKUP": (True, _bool),
-    # PRAGMA synchronous of SQLite connections (docs/database.md): FULL, NORMAL or EXTRA.
-    "SQLITE_SYNCHRONOUS": ("FULL", _sqlite_synchronous),
-    # An argon2-cffi profile name (argon2.profiles): the password hashing cost.
-    "PASSWORD_HASH_PROFILE": ("RFC_9106_LOW_MEMORY", str),
-    "PAST_DUE_GRACE_DAYS": (7, float),
+#: Setting (without the prefix) -> default.
+DEFAULTS: dict[str, Any] = {
+    "SQLITE_BACKUP": True,
+    "PAST_DUE_GRACE_DAYS": 7.0,
+    "ENTITLEMENTS_RECHECK_SECONDS": 1.0,
     # Billing providers: API keys are for outbound calls only; webhook secrets are
     # comma-separated so that old and new secrets both verify during a rotation.
-    "STRIPE_SECRET_KEY": (None, str),
-    "STRIPE_WEBHOOK_SECRET": (None, str),
-    "WHOP_API_KEY": (None, str),
-    "WHOP_WEBHOOK_SECRET": (None, str),
-    "WHOP_COMPANY_ID": (None, str),
-    "SANDBOX": (False, _bool),
-    "PUBLIC_URL": (None, str),
-    # Log-in throttling: this many failures per e-mail and client address within the window
-    # block further attempts until the oldest failure leaves the window.
-    "LOGIN_MAX_FAILURES": (5, int),
-    "LOGIN_FAILURE_WINDOW_MINUTES": (15.0, float),
-    # Largest request body accepted (bytes); larger ones get 413.
-    "MAX_CONTENT_LENGTH": (1024 * 1024, int),
+    "STRIPE_SECRET_KEY": None,
+    "STRIPE_WEBHOOK_SECRET": None,
+    "WHOP_API_KEY": None,
+    "WHOP_WEBHOOK_SECRET": None,
+    "WHOP_COMPANY_ID": None,
+    "SANDBOX": False,
+    "PUBLIC_URL": None,
+    # "blueprints": security headers on tiergate's own pages only; "app": on every response.
+    "SECURITY_HEADERS": "blueprints",
+    # Where tiergate's stylesheets are served.
+    "ASSETS_PATH": "/tiergate/assets",
 }
 
 
-def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Build the Flask config: defaults, then TIERGATE_* variables, then ``overrides``."""
-    settings: dict[str, Any] = {}
-    for name, (default, parse) in SETTINGS.items():
-        raw = os.environ.get(ENV_PREFIX + name)
-        settings[name] = parse(raw) if raw not in (None, "") else default
-    settings.update(overrides or {})
-    if not settings["DATABASE_URL"]:
-        settings["DATABASE_URL"] = "sqlite:///" + str(Path(instance_path) / "tiergate.sqlite3")
-    if not settings["SECRET_KEY"]:
-        if not (settings["DEBUG"] or settings["TESTING"]):
-            raise ConfigurationError(
-                "TIERGATE_SECRET_KEY is not set: set it to a long random string "
-                "(for example: python -c 'import secrets; print(secrets.token_hex(32))'), "
-                "or set TIERGATE_DEBUG=1 for local development"
-            )
-        settings["SECRET_KEY"] = "tiergate-insecure-development-key"
-    _check_password_profile(settings["PASSWORD_HASH_PROFILE"])
-    _check_sandbox(settings)
-    settings["SQLALCHEMY_DATABASE_URI"] = settings["DATABASE_URL"]
-    settings["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(settings["DATABASE_URL"])
-    return settings
+def apply_defaults(app: Flask) -> None:
+    """Give ``app.config`` every TIERGATE_* default it does not set itself."""
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(PREFIX + name, value)
 
 
-def _check_password_profile(name: str) -> None:
-    from argon2 import Parameters, profiles
-
-    if not isinstance(getattr(profiles, name, None), Parameters):
-        known = ", ".join(n for n in dir(profiles) if isinstance(getattr(profiles, n), Parameters))
-        raise ConfigurationError(
-            f"TIERGATE_PASSWORD_HASH_PROFILE={name!r} is not an argon2 profile; use one of {known}"
-        )
-
-
-def _check_sandbox(settings: dict[str, Any]) -> None:
-    """Refuse the offline provider sandbox unless asked for explicitly, and beside live keys."""
-    sandbox = settings.get("SANDBOX")
-    settings["SANDBOX"] = _bool(sandbox) if isinstance(sandbox, str) else bool(sandbox)
-    if not settings["SANDBOX"]:
-        return
-    explicit = _bool(os.environ.get(ENV_PREFIX + "SANDBOX", ""))
-    if not (explicit or settings["DEBUG"] or settings["TESTING"]):
-        raise ConfigurationError(
-            "the billing sandbox is on but neither TIERGATE_SANDBOX=1 nor TIERGATE_DEBUG=1 "
-            "is set: the sandbox fakes payments, so it must be switched on explicitly"
-        )
-    stripe_key = str(settings.get("STRIPE_SECRET_KEY") or "")
-    if stripe_key.startswith(("sk_live_", "rk_live_")):
-        raise ConfigurationError(
-            "the billing sandbox cannot run with a live Stripe key: unset "
-            "TIERGATE_STRIPE_SECRET_KEY or TIERGATE_SANDBOX"
-        )
-    if settings.get("WHOP_API_KEY"):
-        # Whop keys carry no test/live marker, so any real key counts as live here.
-        raise ConfigurationError(
-            "the billing sandbox cannot run with a Whop API key: unset TIERGATE_WHOP_API_KEY "
-            "or TIERGATE_SANDBOX"
-        )
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True}
+def setting(config: Any, name: str) -> Any:
+    """Return the TIERGATE_ setting ``name`` of ``config``."""
+    return config.get(PREFIX + name, DEFAULTS.get(name))

@@ -1,16 +1,24 @@
-"""Declarative base, naming convention, SQLite connection pragmas and the shared types."""
+"""The database foundation: naming convention, base, shared types, and the bound database.
+
+tiergate does not own a Flask-SQLAlchemy instance: it runs on the one the application gives
+``TierGate.init_app(app, db=...)``. ``db`` below is tiergate's handle on it, resolved per
+application. Listeners are attached to that instance's engine and session by ``init_app``,
+never to SQLAlchemy's ``Engine`` or ``Session`` classes, and nothing happens at import.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+
+from .errors import TiergateError
 
 #: Every generated identifier stays within this many characters (PostgreSQL cuts at 63 and
 #: MariaDB at 64, each with its own hashing, so names must never reach either limit).
@@ -115,32 +123,76 @@ class TimestampMixin:
     )
 
 
-db = SQLAlchemy(model_class=Base)
+class BoundDatabase:
+    """tiergate's handle on the Flask-SQLAlchemy instance of the current application.
+
+    ``db.session`` is the application's own scoped session, so tiergate's writes share one
+    transaction with the host's.
+    """
+
+    @staticmethod
+    def bound() -> SQLAlchemy:
+        """Return the Flask-SQLAlchemy instance TierGate was given for the current app."""
+        try:
+            state = current_app.extensions["tiergate"]
+        except KeyError:
+            raise RuntimeError(
+                "tiergate is not initialised on this application: call TierGate.init_app(app, "
+                "db=..., user_model=...) in the application factory"
+            ) from None
+        bound: SQLAlchemy = state.db
+        return bound
+
+    @property
+    def session(self) -> Any:
+        return self.bound().session
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.bound().engine
 
 
-#: PRAGMA synchronous values accepted from TIERGATE_SQLITE_SYNCHRONOUS; OFF is not among them:
+db = BoundDatabase()
+
+#: (event, listener) pairs for the bound session, attached by ``attach_session_listeners``.
+SESSION_LISTENERS: list[tuple[str, Callable[..., Any]]] = []
+
+
+def session_listener(event: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare ``fn`` a listener of ``event`` on the session of every app tiergate is bound to.
+
+    Declaring attaches nothing: ``TierGate.init_app`` attaches the declared listeners to the
+    given Flask-SQLAlchemy session, once per instance.
+    """
+
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        SESSION_LISTENERS.append((event, fn))
+        return fn
+
+    return declare
+
+
+def attach_session_listeners(bound: SQLAlchemy) -> None:
+    """Attach every declared session listener to ``bound``'s session factory (idempotent)."""
+    target = bound.session
+    for event, fn in SESSION_LISTENERS:
+        if not sa.event.contains(target, event, fn):
+            sa.event.listen(target, event, fn)
+
+
+# --- engines -------------------------------------------------------------------------------
+
+#: PRAGMA synchronous values accepted for TIERGATE_SQLITE_SYNCHRONOUS; OFF is not among them:
 #: with it an operating system crash can corrupt the database, not only lose commits.
 SQLITE_SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 
 
-def sqlite_synchronous() -> str:
-    """Return the PRAGMA synchronous for new SQLite connections (FULL outside an app)."""
-    configured = current_app.config.get("SQLITE_SYNCHRONOUS") if has_app_context() else None
-    mode = str(configured or "FULL").strip().upper()
-    if mode not in SQLITE_SYNCHRONOUS_MODES:
-        raise ValueError(
-            f"TIERGATE_SQLITE_SYNCHRONOUS={configured!r} is not one of "
-            f"{', '.join(SQLITE_SYNCHRONOUS_MODES)}"
-        )
-    return mode
-
-
-@sa.event.listens_for(Engine, "connect")
-def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
-    """Give every SQLite connection WAL, a busy timeout, enforced foreign keys and durability.
+def _sqlite_connection_settings(dbapi_connection: Any, connection_record: Any) -> None:
+    """What tiergate needs of a SQLite connection: a busy timeout and enforced foreign keys.
 
     The driver's own transaction handling is switched off so that SQLAlchemy emits BEGIN
-    itself (see ``_begin_sqlite``): that makes savepoints and transactional DDL work.
+    itself (see ``_begin_sqlite``): that makes savepoints, transactional DDL and
+    ``BEGIN IMMEDIATE`` (the write lock of ``begin_write_transaction``) work.
     """
     if type(dbapi_connection).__module__ != "sqlite3":
         return
@@ -148,13 +200,9 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 30000")
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    # Per connection, not stored in the file. FULL syncs the log at every commit.
-    cursor.execute(f"PRAGMA synchronous = {sqlite_synchronous()}")
     cursor.close()
 
 
-@sa.event.listens_for(Engine, "begin")
 def _begin_sqlite(connection: sa.Connection) -> None:
     if connection.dialect.name == "sqlite":
         mode = connection.get_execution_options().get("sqlite_begin", "")
@@ -165,7 +213,6 @@ def _begin_sqlite(connection: sa.Connection) -> None:
 _MARIADB_CHECK_VIOLATION = 4025
 
 
-@sa.event.listens_for(Engine, "handle_error")
 def _check_violation_as_integrity_error(
     context: sa.engine.ExceptionContext,
 ) -> BaseException | None:
@@ -180,3 +227,91 @@ def _check_violation_as_integrity_error(
     if original.args[0] != _MARIADB_CHECK_VIOLATION:
         return None
     return sa.exc.IntegrityError(context.statement, context.parameters, original)
+
+
+_ENGINE_LISTENERS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("connect", _sqlite_connection_settings),
+    ("begin", _begin_sqlite),
+    ("handle_error", _check_violation_as_integrity_error),
+)
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """Give ``engine`` the connection settings tiergate relies on (idempotent).
+
+    SQLite: busy timeout, foreign keys on, and transactions begun by SQLAlchemy; MariaDB: CHECK
+    violations raised as IntegrityError. Nothing else of the engine changes.
+    """
+    for event, fn in _ENGINE_LISTENERS:
+        if not sa.event.contains(engine, event, fn):
+            sa.event.listen(engine, event, fn)
+
+
+def sqlite_durability(engine: sa.Engine, synchronous: str) -> None:
+    """Give a SQLite engine WAL and the PRAGMA synchronous ``synchronous`` (the standalone app).
+
+    These suit a server that owns its database file; an embedding application keeps its own.
+    """
+    mode = synchronous.strip().upper()
+    if mode not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError(
+            f"TIERGATE_SQLITE_SYNCHRONOUS={synchronous!r} is not one of "
+            f"{', '.join(SQLITE_SYNCHRONOUS_MODES)}"
+        )
+
+    def durability(dbapi_connection: Any, connection_record: Any) -> None:
+        if type(dbapi_connection).__module__ != "sqlite3":
+            return
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # Per connection, not stored in the file. FULL syncs the log at every commit.
+        cursor.execute(f"PRAGMA synchronous = {mode}")
+        cursor.close()
+
+    sa.event.listen(engine, "connect", durability)
+
+
+# --- transactions --------------------------------------------------------------------------
+
+_WROTE = "tiergate.wrote_in_transaction"
+
+
+class WriteTransactionRequired(TiergateError):
+    """A write lock was asked for after the transaction had already written."""
+
+    code = "write_transaction_required"
+    status = 500
+
+
+def begin_write_transaction() -> sa.Connection:
+    """Open the session's transaction for writing (SQLite: BEGIN IMMEDIATE); call it first.
+
+    PostgreSQL and MariaDB lock rows as they are written or selected FOR UPDATE, so this only
+    starts the transaction there. On SQLite a deferred transaction that has read cannot
+    reliably become a writer: a transaction that has only read is restarted with the
+    database's write lock; one that has written cannot be.
+    """
+    session = db.session()
+    if session.in_transaction():
+        connection = session.connection()
+        immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
+        if connection.dialect.name != "sqlite" or immediate:
+            return connection
+        if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+            raise WriteTransactionRequired(
+                "begin_write_transaction() must open the transaction, before any write"
+            )
+        # Only reads so far: restart as a write transaction (loaded objects reload lazily).
+        session.rollback()
+    return session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@session_listener("after_flush")
+def _note_write(session: Session, flush_context: object) -> None:
+    session.info[_WROTE] = True
+
+
+@session_listener("after_transaction_end")
+def _forget_write(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WROTE, None)

@@ -41,10 +41,8 @@ class Conflict(TiergateError):
     status = 409
 
 
-def register_error_handlers(app: Any) -> None:
-    """Map domain errors to HTTP responses with the one JSON error shape."""
+def domain_error_response(error: TiergateError) -> Any:
+    """Answer a domain error with the one JSON error shape and its status."""
     from flask import jsonify
 
-    @app.errorhandler(TiergateError)
-    def _tiergate_error(error: TiergateError) -> Any:
-        return jsonify(error.to_dict()), error.status
+    return jsonify(error.to_dict()), error.status

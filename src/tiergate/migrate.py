@@ -1,7 +1,15 @@
-"""Migrations shipped inside the package, and the `db` command group around them."""
+"""tiergate's migrations, shipped inside the package, and the `db` commands around them.
+
+They run through Alembic with a version table of their own (``tiergate_alembic_version``) and
+touch only tiergate's tables, so they live beside an application's own Flask-Migrate history:
+``flask db ...`` stays the application's, ``flask tiergate db ...`` is tiergate's. Optional
+branches (the sandbox's tables, the standalone app's users) are included only where the app
+uses them.
+"""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from datetime import datetime
@@ -9,54 +17,64 @@ from pathlib import Path
 
 import click
 import sqlalchemy as sa
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
-from flask import Flask, current_app
-from flask_migrate import Migrate
-from flask_migrate import upgrade as flask_migrate_upgrade
-from flask_migrate.cli import db as flask_migrate_db
+from flask import current_app
+from flask.cli import AppGroup
 
 from .db import db, utcnow
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "tiergate_alembic_version"
+#: Where each branch's revisions live; "tiergate" is always included.
+BRANCH_DIRS = {
+    "tiergate": MIGRATIONS_DIR / "versions",
+    "sandbox": MIGRATIONS_DIR / "sandbox",
+    "standalone": MIGRATIONS_DIR / "standalone",
+}
 
-migrate = Migrate(directory=str(MIGRATIONS_DIR), compare_type=True, render_as_batch=True)
+
+def branches() -> list[str]:
+    """Return the migration branches of the current app: tiergate's and the enabled ones."""
+    return ["tiergate", *current_app.extensions["tiergate"].migration_branches]
 
 
-@migrate.configure
-def _print_to_current_stdout(config: Config) -> Config:
-    # Alembic's Config binds sys.stdout when alembic is imported; commands should print to the
-    # stdout of the moment (click's test runner, a redirected embedding application).
+def alembic_config(names: list[str] | None = None) -> Config:
+    """Return the Alembic configuration of tiergate's migrations for the current app."""
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    locations = [str(BRANCH_DIRS[name]) for name in (names or branches())]
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    # Alembic binds sys.stdout when it is imported; print to the stdout of the moment (click's
+    # test runner, a redirected embedding application).
     config.stdout = sys.stdout
     return config
 
 
-def init_migrations(app: Flask) -> None:
-    """Bind Flask-Migrate and replace its `db upgrade` with one that backs up SQLite first."""
-    migrate.init_app(app, db)
-    group = click.Group(
-        "db",
-        help="Database migrations (Alembic, shipped inside tiergate).",
-        commands=dict(flask_migrate_db.commands),
-        params=list(flask_migrate_db.params),
-        callback=flask_migrate_db.callback,
-    )
-    group.add_command(upgrade_command, "upgrade")
-    app.cli.add_command(group, "db")
+def script_directory() -> ScriptDirectory:
+    """Return the revisions of the current app's branches."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def current_heads(engine: sa.Engine) -> tuple[str, ...]:
+    """Return the revisions tiergate's version table holds (empty before the first upgrade)."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_heads()
 
 
 def has_data_to_migrate(engine: sa.Engine, target: str = "heads") -> bool:
     """Tell whether the database is already versioned and upgrading it to ``target`` has work."""
-    with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_heads()
+    current = current_heads(engine)
     if not current:
         return False
-    # The app's own config, so revisions added through Migrate.configure callbacks count.
-    script = ScriptDirectory.from_config(migrate.get_config())
     try:
-        steps = script.revision_map.iterate_revisions(target, current, implicit_base=True)
+        steps = script_directory().revision_map.iterate_revisions(
+            target, current, implicit_base=True
+        )
         return any(True for _ in steps)
     except RevisionError:
         return False  # not an upgrade target: the upgrade itself reports why
@@ -81,24 +99,70 @@ def backup_sqlite(engine: sa.Engine, now: datetime | None = None) -> Path | None
     return target
 
 
-def upgrade_database(revision: str = "head", backup: bool | None = None) -> Path | None:
-    """Upgrade the app's database, backing a SQLite file up first; return the backup path.
+def upgrade_database(revision: str = "heads", backup: bool | None = None) -> Path | None:
+    """Upgrade tiergate's tables, backing a SQLite file up first; return the backup path.
 
-    ``backup`` defaults to the SQLITE_BACKUP setting.
+    ``backup`` defaults to the TIERGATE_SQLITE_BACKUP setting.
     """
     engine = db.engine
+    if revision == "head":
+        revision = "heads"
     if backup is None:
-        backup = bool(current_app.config["SQLITE_BACKUP"])
+        backup = bool(current_app.config["TIERGATE_SQLITE_BACKUP"])
     copy = backup_sqlite(engine) if backup and has_data_to_migrate(engine, revision) else None
-    flask_migrate_upgrade(revision=revision)
+    command.upgrade(alembic_config(), revision)
     return copy
 
 
-@click.command("upgrade")
-@click.argument("revision", default="head")
+def downgrade_database(revision: str) -> None:
+    """Downgrade tiergate's tables to ``revision`` (``base``, ``-1``, ``tiergate@-1``, an id)."""
+    command.downgrade(alembic_config(), revision)
+
+
+db_cli = AppGroup("db", help="tiergate's migrations (own version table, own tables only).")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="heads")
 @click.option("--no-backup", is_flag=True, help="Skip the SQLite backup taken before upgrading.")
 def upgrade_command(revision: str, no_backup: bool) -> None:
-    """Upgrade the database to a later revision (default: head)."""
+    """Upgrade tiergate's tables to a later revision (default: every branch's head)."""
     copy = upgrade_database(revision, backup=False if no_backup else None)
     if copy is not None:
         click.echo(f"Backed up the SQLite database to {copy}")
+
+
+@db_cli.command(
+    "downgrade", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@click.argument("revision")
+def downgrade_command(revision: str) -> None:
+    """Downgrade tiergate's tables to REVISION: base, -1, or a revision id."""
+    downgrade_database(revision)
+
+
+@db_cli.command("current")
+def current_command() -> None:
+    """Show the revision(s) tiergate's tables are at."""
+    command.current(alembic_config())
+
+
+@db_cli.command("history")
+def history_command() -> None:
+    """List tiergate's revisions."""
+    command.history(alembic_config())
+
+
+@db_cli.command("heads")
+def heads_command() -> None:
+    """Show the newest revision of each branch."""
+    command.heads(alembic_config())
+
+
+@db_cli.command("check")
+def check_command() -> None:
+    """Check that tiergate's models and migrations agree (exit 1 when they do not)."""
+    try:
+        command.check(alembic_config())
+    except Exception as error:  # alembic's AutogenerateDiffsDetected, or not at head
+        raise click.ClickException(str(error)) from None

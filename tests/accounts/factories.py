@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tiergate.accounts.models import Account, User
-from tiergate.accounts.services import create_account, create_user
+from tiergate.accounts.models import Account
+from tiergate.accounts.services import create_account
 from tiergate.audit.services import Actor
 from tiergate.billing.services import ApplyResult, SubscriptionState, apply_subscription_state
 from tiergate.catalog import services as catalog
 from tiergate.db import db
+from tiergate.standalone.users import User, create_user
 
 SYSTEM = Actor.system("tests")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tiergate.accounts.models import User
-from tiergate.accounts.seats import add_member, begin_write_transaction
-from tiergate.accounts.services import verify_password
+from tiergate.accounts.seats import add_member
 from tiergate.billing.models import Subscription
-from tiergate.db import db
+from tiergate.db import begin_write_transaction, db
+from tiergate.standalone.users import User, verify_password
 
 from .factories import DAY, NOW, SYSTEM, make_account, make_catalog, make_user, subscribe
 

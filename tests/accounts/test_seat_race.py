@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from tiergate.accounts.models import Account, Invitation
-from tiergate.accounts.seats import SeatLimitReached, begin_write_transaction, invite_member
-from tiergate.db import db
+from tiergate.accounts.seats import SeatLimitReached, invite_member
+from tiergate.db import begin_write_transaction, db
 from tiergate.entitlements.services import fresh_entitlements
 
 from .factories import NOW, SYSTEM, make_account, make_catalog, subscribe

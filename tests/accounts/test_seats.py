@@ -18,11 +18,12 @@ from tiergate.accounts.seats import (
     remove_member,
     revoke_invitation,
 )
-from tiergate.accounts.services import create_account, create_user
+from tiergate.accounts.services import create_account
 from tiergate.audit.services import Actor
 from tiergate.db import db
 from tiergate.entitlements.services import entitlements_for
 from tiergate.errors import Conflict, NotFound, ValidationError
+from tiergate.standalone.users import create_user
 
 from .factories import DAY, NOW, SYSTEM, make_account, make_catalog, make_user, subscribe
 

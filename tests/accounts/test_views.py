@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tiergate.accounts.auth import LoginFailure
-from tiergate.accounts.models import Account, Membership, User
-from tiergate.accounts.seats import begin_write_transaction, invite_member
-from tiergate.db import db, utcnow
+from tiergate.accounts.models import Account, Membership
+from tiergate.accounts.seats import invite_member
+from tiergate.db import begin_write_transaction, db, utcnow
+from tiergate.standalone.users import LoginFailure, User
 
 from ..browsing import csrf_token_of
 from ..conftest import http_client, make_app
@@ -166,7 +166,7 @@ def test_the_limit_is_per_address_and_held_in_the_database(app: Flask, browser, 
     make_account("acme", owner="owner@acme.test")
     _fail_logins(browser, 5)
     # Another worker process: a second app on the same database sees the same failures.
-    worker = make_app(app.config["DATABASE_URL"])
+    worker = make_app(app.config["TIERGATE_DATABASE_URL"])
     other_worker = http_client(worker)
     data = {"email": "owner@acme.test", "password": PASSWORD}
     assert post_form(other_worker, "/login", data).status_code == 429

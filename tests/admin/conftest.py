@@ -32,7 +32,11 @@ class Cast:
 def console_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     """A SQLite app at head with the test catalog and a Stripe webhook secret."""
     yield from app_on_copy(
-        tmp_path, sqlite_template, "console", make_catalog, STRIPE_WEBHOOK_SECRET=STRIPE_SECRET
+        tmp_path,
+        sqlite_template,
+        "console",
+        make_catalog,
+        TIERGATE_STRIPE_WEBHOOK_SECRET=STRIPE_SECRET,
     )
 
 

@@ -9,12 +9,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tiergate.accounts.models import Account, Membership, User
+from tiergate.accounts.models import Account, Membership
 from tiergate.audit.models import AuditEvent
 from tiergate.billing.models import Subscription
 from tiergate.billing.webhooks.models import WebhookEvent
 from tiergate.catalog.models import Permission, SubscriptionTier, subscription_tier_permission
 from tiergate.db import db, utcnow
+from tiergate.standalone.users import User
 
 from .support import counting_queries, text
 

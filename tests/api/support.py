@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from tiergate.accounts.apikeys import create_api_key, revoke_api_key
-from tiergate.accounts.models import Account, Membership, User
+from tiergate.accounts.models import Account, Membership
 from tiergate.accounts.services import create_account
 from tiergate.audit.models import AuditEvent
 from tiergate.catalog.models import Permission, SubscriptionTier
 from tiergate.db import db
+from tiergate.standalone.users import User
 
 from ..accounts.factories import SYSTEM, make_catalog, make_user, subscribe
 from ..browsing import csrf_token_of, log_in

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from tiergate.accounts.seats import begin_write_transaction, invite_member
+from tiergate.accounts.seats import invite_member
 from tiergate.audit.services import Actor
 from tiergate.billing.services import grant_exempt_tier
 from tiergate.catalog import services as catalog
-from tiergate.db import db
+from tiergate.db import begin_write_transaction, db
 
 from ..browsing import csrf_token_of
 from .support import (

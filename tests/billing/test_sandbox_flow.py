@@ -33,7 +33,12 @@ PUBLIC_URL = "http://localhost"
 @pytest.fixture
 def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     yield from app_on_copy(
-        tmp_path, sqlite_template, "sandbox-flow", make_catalog, SANDBOX=True, PUBLIC_URL=PUBLIC_URL
+        tmp_path,
+        sqlite_template,
+        "sandbox-flow",
+        make_catalog,
+        TIERGATE_SANDBOX=True,
+        TIERGATE_PUBLIC_URL=PUBLIC_URL,
     )
 
 

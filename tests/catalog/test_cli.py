@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from tiergate.catalog import services
 from tiergate.catalog.schemas import dump_yaml
-from tiergate.cli import cli as tiergate_cli
 from tiergate.db import db
+from tiergate.standalone.cli import build_cli
 
 from ..conftest import make_app
 from .helpers import DEMO_TEXT, demo_document, snapshot, tier_entry
@@ -135,7 +135,7 @@ def test_the_tiergate_command_runs_the_catalog_commands(tmp_path, sqlite_templat
     monkeypatch.setenv("TIERGATE_DATABASE_URL", f"sqlite:///{database}")
     monkeypatch.setenv("TIERGATE_DEBUG", "1")
     runner = CliRunner()
-    loaded = runner.invoke(tiergate_cli, ["catalog", "load", "--demo"])
+    loaded = runner.invoke(build_cli(), ["catalog", "load", "--demo"])
     assert loaded.exit_code == 0, loaded.output
-    listed = runner.invoke(tiergate_cli, ["tiers", "list", "--json"])
+    listed = runner.invoke(build_cli(), ["tiers", "list", "--json"])
     assert [row["key"] for row in json.loads(listed.stdout)][0] == "free"

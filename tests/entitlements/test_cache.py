@@ -8,9 +8,9 @@ import textwrap
 
 from flask import Flask
 
-from tiergate.accounts.seats import begin_write_transaction, invite_member
+from tiergate.accounts.seats import invite_member
 from tiergate.catalog import services as catalog
-from tiergate.db import db
+from tiergate.db import begin_write_transaction, db
 from tiergate.entitlements.services import check, get_cache
 
 from ..accounts.factories import DAY, NOW, SYSTEM, make_account, subscribe
@@ -92,7 +92,7 @@ CHANGE_IN_ANOTHER_PROCESS = textwrap.dedent(
     from tiergate.catalog import services as catalog
     from tiergate.db import db
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": sys.argv[1]})
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "TIERGATE_DATABASE_URL": sys.argv[1]})
     with app.app_context():
         catalog.revoke_permission("pro", "reports.export")
         db.session.commit()
@@ -108,7 +108,7 @@ def test_another_process_change_is_seen_after_the_recheck_interval(catalog_app: 
     assert check(account, "reports.export", now=NOW).allowed
     db.session.commit()  # end the read transaction, as a request would
 
-    url = catalog_app.config["DATABASE_URL"]
+    url = catalog_app.config["TIERGATE_DATABASE_URL"]
     subprocess.run([sys.executable, "-c", CHANGE_IN_ANOTHER_PROCESS, url], check=True)
 
     # Within the interval the entry is trusted without reading the database...

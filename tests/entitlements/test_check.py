@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tiergate.accounts.seats import begin_write_transaction, invite_member
+from tiergate.accounts.seats import invite_member
 from tiergate.billing.services import grant_exempt_tier
 from tiergate.catalog import services as catalog
-from tiergate.db import db
+from tiergate.db import begin_write_transaction, db
 from tiergate.entitlements.services import check, check_seat, entitlements_for
 
 from ..accounts.factories import DAY, NOW, SYSTEM, make_account, subscribe

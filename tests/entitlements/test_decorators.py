@@ -56,7 +56,7 @@ def site(app: Flask) -> Flask:
 def browser_of(app: Flask, email: str) -> FlaskClient:
     client = http_client(app)
     db.session.rollback()
-    from tiergate.accounts.services import find_user
+    from tiergate.standalone.users import find_user
 
     log_in(client, find_user(email))
     return client

@@ -68,7 +68,7 @@ def test_past_due_without_a_period_end_falls_back(catalog_app):
 
 def test_the_grace_period_comes_from_the_config(tmp_path, sqlite_template):
     shutil.copyfile(sqlite_template, tmp_path / "db.sqlite3")
-    application = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", PAST_DUE_GRACE_DAYS=2)
+    application = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", TIERGATE_PAST_DUE_GRACE_DAYS=2)
     with application.app_context():
         make_catalog()
         account = make_account("acme")
@@ -81,7 +81,7 @@ def test_the_grace_period_comes_from_the_config(tmp_path, sqlite_template):
 
 def test_a_status_rule_can_be_overridden(catalog_app):
     get_cache().policy = AccessPolicy.from_config(
-        {"ACCESS_POLICY": {"paused": ("grant",), "active": ("deny", "on_hold")}}
+        {"TIERGATE_ACCESS_POLICY": {"paused": ("grant",), "active": ("deny", "on_hold")}}
     )
     paused, active = make_account("paused"), make_account("active")
     subscribe(paused, "pro", status="paused")

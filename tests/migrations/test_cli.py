@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from tiergate.catalog.models import SubscriptionTier
-from tiergate.cli import cli
 from tiergate.db import db
+from tiergate.standalone.cli import build_cli
 
 from ..conftest import in_app_context, make_app
 from .support import revisions_base_to_head
@@ -29,7 +29,9 @@ def database(tmp_path: Path) -> Path:
 @pytest.fixture
 def cli_app(database: Path) -> Iterator[Flask]:
     """An app on an empty SQLite file, with backups before upgrades switched on."""
-    with in_app_context(make_app(f"sqlite:///{database}", SQLITE_BACKUP=True)) as application:
+    with in_app_context(
+        make_app(f"sqlite:///{database}", TIERGATE_SQLITE_BACKUP=True)
+    ) as application:
         yield application
 
 
@@ -120,6 +122,6 @@ def test_current_history_and_check(db_runner: FlaskCliRunner) -> None:
 
 def test_tiergate_command_upgrades_a_configured_database(database: Path) -> None:
     env = {"TIERGATE_DATABASE_URL": f"sqlite:///{database}", "TIERGATE_DEBUG": "1"}
-    result = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+    result = CliRunner().invoke(build_cli(), ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
     assert current(database) == [revisions_base_to_head()[-1]]

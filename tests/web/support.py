@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tiergate.accounts.models import Account, User
+from tiergate.accounts.models import Account
+from tiergate.standalone.users import User
 
 from ..accounts import factories
 from ..accounts.factories import make_catalog
@@ -53,4 +54,4 @@ def text(response) -> str:
 @pytest.fixture
 def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     """An app with the billing sandbox on and the test catalog loaded."""
-    yield from app_on_copy(tmp_path, sqlite_template, "pages", make_catalog, SANDBOX=True)
+    yield from app_on_copy(tmp_path, sqlite_template, "pages", make_catalog, TIERGATE_SANDBOX=True)

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tiergate.accounts.models import Membership
-from tiergate.accounts.services import create_user, find_user
 from tiergate.audit.services import Actor
 from tiergate.billing.models import Subscription
 from tiergate.billing.services import grant_exempt_tier
 from tiergate.db import db, utcnow
 from tiergate.entitlements.policy import AccessPolicy
 from tiergate.entitlements.resolve import Entitlements, TierInfo
+from tiergate.standalone.users import create_user, find_user
 from tiergate.web.account.status import PlanStatus, describe_plan, format_day
 
 from ..accounts.factories import PASSWORD, SYSTEM, make_catalog, subscribe
@@ -113,7 +113,7 @@ WORDING = [
 
 @pytest.mark.parametrize(("tier", "subscription", "fallback", "expected"), WORDING)
 def test_plan_wording(tier, subscription, fallback, expected) -> None:
-    policy = AccessPolicy.from_config({"PAST_DUE_GRACE_DAYS": 7})
+    policy = AccessPolicy.from_config({"TIERGATE_PAST_DUE_GRACE_DAYS": 7})
     found = describe_plan(entitlements(tier, subscription, fallback=fallback), subscription, policy)
     assert found == expected
 

@@ -64,7 +64,9 @@ def price_of(body: str, key: str) -> str:
 
 @pytest.fixture
 def demo_sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
-    yield from app_on_copy(tmp_path, sqlite_template, "demo", load_demo_catalog, SANDBOX=True)
+    yield from app_on_copy(
+        tmp_path, sqlite_template, "demo", load_demo_catalog, TIERGATE_SANDBOX=True
+    )
 
 
 @pytest.fixture

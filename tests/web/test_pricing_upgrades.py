@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from tiergate.accounts.models import Membership
-from tiergate.accounts.services import find_user
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db, utcnow
+from tiergate.standalone.users import find_user
 
 from ..accounts.factories import make_catalog, subscribe
 from ..browsing import log_in

@@ -49,7 +49,7 @@ MISSING_ID = 987654
 @pytest.fixture
 def site(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     """A test app with the sandbox on (its pages are routes too)."""
-    yield from app_on_copy(tmp_path, sqlite_template, "headers", SANDBOX=True)
+    yield from app_on_copy(tmp_path, sqlite_template, "headers", TIERGATE_SANDBOX=True)
 
 
 def deliver_ignored_event(client: FlaskClient) -> Any:
@@ -213,18 +213,24 @@ def test_hsts_is_sent_outside_debug_and_testing(tmp_path: Path, sqlite_template:
 
 
 def test_form_action_allows_only_configured_live_providers() -> None:
-    base = {"SANDBOX": False}
+    base = {"TIERGATE_SANDBOX": False}
     assert "form-action 'self';" in content_security_policy(base) + ";"
-    stripe_live = content_security_policy({**base, "STRIPE_SECRET_KEY": "sk_live_x"})
+    stripe_live = content_security_policy({**base, "TIERGATE_STRIPE_SECRET_KEY": "sk_live_x"})
     assert "form-action 'self' https://checkout.stripe.com https://billing.stripe.com" in (
         stripe_live
     )
     assert "whop.com" not in stripe_live
-    assert "https://whop.com" in content_security_policy({**base, "WHOP_API_KEY": "apik_x"})
+    assert "https://whop.com" in content_security_policy(
+        {**base, "TIERGATE_WHOP_API_KEY": "apik_x"}
+    )
     # The sandbox fakes both providers on this site: nothing outside is needed.
-    sandbox = content_security_policy({"SANDBOX": True, "STRIPE_SECRET_KEY": "sk_test_x"})
+    sandbox = content_security_policy(
+        {"TIERGATE_SANDBOX": True, "TIERGATE_STRIPE_SECRET_KEY": "sk_test_x"}
+    )
     assert "stripe.com" not in sandbox
-    public = content_security_policy({"SANDBOX": True, "PUBLIC_URL": "https://app.example/x"})
+    public = content_security_policy(
+        {"TIERGATE_SANDBOX": True, "TIERGATE_PUBLIC_URL": "https://app.example/x"}
+    )
     assert "form-action 'self' https://app.example;" in public + ";"
 
 

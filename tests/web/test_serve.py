@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tiergate.serve import server_options, server_url
+from tiergate.standalone.serve import server_options, server_url
 
 TIERGATE = Path(sys.executable).with_name("tiergate")
 STARTUP_LIMIT_SECONDS = 20

@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db, utcnow
 from ..errors import NotFound, ValidationError
-from .models import Account, ApiKey, User
+from .models import Account, ApiKey
 
 KEY_PREFIX = "tg_"
 #: Characters of the key kept in clear to tell keys apart in listings ("tg_" + 8).
@@ -34,7 +35,7 @@ def create_api_key(
     *,
     account: Account | None,
     actor: Actor,
-    created_by: User | None = None,
+    created_by: Any | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for ``account`` (None: a staff key); return it and its one-time secret."""
     name = (name or "").strip()

@@ -6,10 +6,9 @@ import click
 from flask.cli import AppGroup
 
 from ..audit.services import Actor
-from ..db import db
+from ..db import begin_write_transaction, db
 from ..errors import TiergateError
 from .apikeys import create_api_key, get_api_key, list_api_keys, revoke_api_key
-from .seats import begin_write_transaction
 from .services import get_account
 
 apikeys_cli = AppGroup("apikeys", help="Bearer keys for the JSON API.")

@@ -1,4 +1,4 @@
-"""`tiergate accounts ...` and `tiergate users ...`."""
+"""`tiergate accounts ...`."""
 
 from __future__ import annotations
 
@@ -10,18 +10,18 @@ from flask.cli import AppGroup
 from ..audit.services import Actor
 from ..billing.services import grant_exempt_tier, revoke_exempt_tier, subscriptions_of
 from ..cli_support import command_transaction
+from ..db import begin_write_transaction
 from ..entitlements.services import fresh_entitlements
-from .seats import begin_write_transaction
-from .services import create_account, create_user, find_user, get_account, list_accounts
+from . import users
+from .services import create_account, find_user, get_account, list_accounts
 
 accounts_cli = AppGroup("accounts", help="Customer accounts, members and exempt grants.")
-users_cli = AppGroup("users", help="Users who can log in.")
 
 
 def _cli_actor(staff_email: str | None) -> Actor:
     if staff_email:
         user = find_user(staff_email)
-        if user is None or not user.is_staff:
+        if user is None or not users.is_staff(user):
             raise click.ClickException(f"{staff_email} is not a staff user")
         return Actor.user(user)
     return Actor.system("cli")
@@ -54,8 +54,9 @@ def show_command(account: str) -> None:
     if entitlements.over_limit:
         click.echo("over the seat limit: no new members until seats are freed or the tier grows")
     click.echo(f"permissions: {', '.join(sorted(entitlements.permissions)) or '-'}")
-    for membership in sorted(found.memberships, key=lambda m: m.user.email):
-        click.echo(f"member: {membership.user.email} ({membership.role})")
+    members = users.by_id(membership.user_id for membership in found.memberships)
+    for membership in sorted(found.memberships, key=lambda m: _email(members, m.user_id)):
+        click.echo(f"member: {_email(members, membership.user_id)} ({membership.role})")
     for subscription in subscriptions_of(found):
         until = subscription.grant_expires_at or subscription.current_period_end
         click.echo(
@@ -64,6 +65,11 @@ def show_command(account: str) -> None:
             + (f" until {until.isoformat()}" if until else "")
             + (f" ({subscription.grant_reason})" if subscription.grant_reason else "")
         )
+
+
+def _email(members: dict[int, object], user_id: int) -> str:
+    user = members.get(user_id)
+    return users.email_of(user) if user is not None else f"(user {user_id})"
 
 
 def _parse_day(value: str | None) -> datetime | None:
@@ -85,9 +91,7 @@ def create_account_command(name: str, slug: str | None, owner_email: str | None)
     with command_transaction():
         owner = find_user(owner_email) if owner_email else None
         if owner_email and owner is None:
-            raise click.ClickException(
-                f"no user {owner_email}: create it with `tiergate users create`"
-            )
+            raise click.ClickException(f"no user {owner_email}: create the user first")
         account = create_account(name, slug=slug, owner=owner, actor=Actor.system("cli"))
     click.echo(f"Created account {account.slug} (id {account.id}).")
 
@@ -124,28 +128,3 @@ def revoke_command(account: str, reason: str, staff_email: str | None) -> None:
         found = get_account(account)
         revoke_exempt_tier(found, actor=actor, reason=reason)
     click.echo(f"Revoked the exempt grant of {found.slug}.")
-
-
-@users_cli.command("create")
-@click.argument("email")
-@click.option("--staff", is_flag=True, help="Make the user staff (admin console, staff API).")
-@click.option("--name", "display_name", default="", help="Display name.")
-@click.option(
-    "--password",
-    prompt=True,
-    hide_input=True,
-    confirmation_prompt=True,
-    help="The password (prompted for when left out).",
-)
-def create_user_command(email: str, staff: bool, display_name: str, password: str) -> None:
-    """Create a user who can log in."""
-    begin_write_transaction()
-    with command_transaction():
-        user = create_user(
-            email,
-            password=password,
-            display_name=display_name,
-            is_staff=staff,
-            actor=Actor.system("cli"),
-        )
-    click.echo(f"Created {'staff ' if user.is_staff else ''}user {user.email} (id {user.id}).")

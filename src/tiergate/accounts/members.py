@@ -11,11 +11,11 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db, utcnow
 from ..errors import TiergateError, ValidationError
+from . import users
 from .models import ROLES, Account, Invitation, Membership
 from .seats import INVITATION_FIELDS, INVITATION_TTL, hash_token, reserve_seat
 from .services import MEMBERSHIP_FIELDS, record_membership_event, validate_role
@@ -56,13 +56,8 @@ def ensure_may_manage(
 def members_of(account: Account) -> list[Membership]:
     """Return the account's memberships with their users: owners, admins, then members."""
     order = sa.case({role: rank for rank, role in enumerate(ROLES)}, value=Membership.role)
-    query = (
-        sa.select(Membership)
-        .where(Membership.account_id == account.id)
-        .options(selectinload(Membership.user))
-        .order_by(order, Membership.id)
-    )
-    return list(db.session.scalars(query))
+    query = sa.select(Membership).where(Membership.account_id == account.id)
+    return users.attach(list(db.session.scalars(query.order_by(order, Membership.id))))
 
 
 def pending_invitations(account: Account, now: datetime | None = None) -> list[Invitation]:

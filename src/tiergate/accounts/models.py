@@ -1,9 +1,14 @@
-"""Users, customer accounts, memberships, invitations and API keys."""
+"""Customer accounts, memberships, invitations and API keys.
+
+Users are the application's own (``TierGate.init_app(user_model=...)``): memberships and the
+other records refer to them by their integer id, without a database foreign key, so that
+tiergate's migrations never depend on the host's user table (see docs/embedding.md).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,35 +21,10 @@ if TYPE_CHECKING:
 ROLES: Final = ("owner", "admin", "member")
 
 
-class User(TimestampMixin, Base):
-    """A person who can log in; the e-mail is stored stripped and lower-case."""
-
-    __tablename__ = "user"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254), unique=True, nullable=False)
-    # None means the user cannot log in with a password (invited, or created without one).
-    password_hash: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
-    display_name: Mapped[str] = mapped_column(sa.String(128), nullable=False, default="")
-    is_staff: Mapped[bool] = mapped_column(
-        sa.Boolean, nullable=False, default=False, server_default=sa.false()
-    )
-    is_active: Mapped[bool] = mapped_column(
-        sa.Boolean, nullable=False, default=True, server_default=sa.true()
-    )
-
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
-    )
-
-    def __repr__(self) -> str:
-        return f"<User {self.email!r}>"
-
-
 class Account(TimestampMixin, Base):
     """A customer organisation: it holds subscriptions, members and seats."""
 
-    __tablename__ = "account"
+    __tablename__ = "tiergate_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(128), nullable=False)
@@ -69,7 +49,7 @@ class Account(TimestampMixin, Base):
 class Membership(TimestampMixin, Base):
     """A user's seat in an account, with a role."""
 
-    __tablename__ = "membership"
+    __tablename__ = "tiergate_membership"
     __table_args__ = (
         sa.UniqueConstraint("account_id", "user_id"),
         sa.CheckConstraint("role IN ('owner', 'admin', 'member')", name="role"),
@@ -77,15 +57,16 @@ class Membership(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False
+        sa.ForeignKey("tiergate_account.id", ondelete="CASCADE"), nullable=False
     )
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    #: The application's user (``user_model``) by id.
+    user_id: Mapped[int] = mapped_column(sa.Integer, nullable=False, index=True)
     role: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="member")
 
     account: Mapped[Account] = relationship(back_populates="memberships")
-    user: Mapped[User] = relationship(back_populates="memberships")
+    #: The application's user, when a page loaded it (``tiergate.accounts.users.attach``).
+    __allow_unmapped__ = True  # ``user`` below is not a column
+    user: Any = None
 
     def __repr__(self) -> str:
         return f"<Membership account={self.account_id} user={self.user_id} {self.role}>"
@@ -94,12 +75,12 @@ class Membership(TimestampMixin, Base):
 class Invitation(TimestampMixin, Base):
     """A pending seat: an e-mail invited to an account, redeemed once with a secret token."""
 
-    __tablename__ = "invitation"
+    __tablename__ = "tiergate_invitation"
     __table_args__ = (sa.CheckConstraint("role IN ('owner', 'admin', 'member')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+        sa.ForeignKey("tiergate_account.id", ondelete="CASCADE"), nullable=False, index=True
     )
     email: Mapped[str] = mapped_column(sa.String(254), nullable=False)
     role: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="member")
@@ -108,12 +89,9 @@ class Invitation(TimestampMixin, Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    invited_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    invited_by_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
 
     account: Mapped[Account] = relationship()
-    invited_by: Mapped[User | None] = relationship()
 
     def is_pending(self, now: datetime) -> bool:
         """Tell whether the invitation still holds a seat at ``now``."""
@@ -126,24 +104,21 @@ class Invitation(TimestampMixin, Base):
 class ApiKey(TimestampMixin, Base):
     """A bearer key for the JSON API: scoped to one account, or to staff when account is None."""
 
-    __tablename__ = "api_key"
+    __tablename__ = "tiergate_api_key"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=True, index=True
+        sa.ForeignKey("tiergate_account.id", ondelete="CASCADE"), nullable=True, index=True
     )
     name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     # The first characters of the key, shown in listings so a user can tell keys apart.
     prefix: Mapped[str] = mapped_column(sa.String(16), nullable=False)
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
-    created_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    created_by_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     account: Mapped[Account | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return f"<ApiKey {self.prefix!r} account={self.account_id}>"

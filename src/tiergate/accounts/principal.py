@@ -7,13 +7,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g, request
-from flask_login import current_user
 
 from ..audit.services import Actor
-from ..db import db, utcnow
-from .apikeys import authenticate_api_key, mark_api_key_used, needs_last_used_update
-from .models import ApiKey, Membership, User
-from .seats import begin_write_transaction
+from ..db import begin_write_transaction, db, utcnow
+from . import users
+from .apikeys import KEY_PREFIX, authenticate_api_key, mark_api_key_used, needs_last_used_update
+from .models import ApiKey, Membership
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MEMO = "tiergate_request_memo"
@@ -38,7 +37,7 @@ def request_memo() -> dict[str, Any]:
 class Principal:
     """The caller of one request and the accounts it may see."""
 
-    user: User | None = None
+    user: Any | None = None
     api_key: ApiKey | None = None
     #: A bearer token was sent but is malformed, unknown or revoked.
     invalid_credentials: bool = False
@@ -54,7 +53,7 @@ class Principal:
         """True for a staff user or a staff API key (one without an account)."""
         if self.api_key is not None:
             return self.api_key.account_id is None
-        return self.user is not None and bool(self.user.is_staff)
+        return users.is_staff(self.user)
 
     @property
     def actor(self) -> Actor:
@@ -72,7 +71,7 @@ class Principal:
             if self.user is not None:
                 rows = db.session.execute(
                     sa.select(Membership.account_id, Membership.role).where(
-                        Membership.user_id == self.user.id
+                        Membership.user_id == users.user_id(self.user)
                     )
                 )
                 self._roles = {account_id: role for account_id, role in rows}
@@ -112,17 +111,27 @@ def _bearer_principal(header: str) -> Principal:
     return Principal(api_key=key)
 
 
+def _claims(header: str) -> bool:
+    """Tell whether an Authorization header is tiergate's to check.
+
+    On the JSON API every header is; elsewhere only a bearer key with tiergate's prefix, so
+    the application's own tokens (a JWT, another API's keys) reach its views untouched.
+    """
+    if (request.blueprint or "").startswith("tiergate_api"):
+        return True
+    scheme, _, token = header.partition(" ")
+    return scheme.lower() == "bearer" and token.strip().startswith(KEY_PREFIX)
+
+
 def current_principal() -> Principal:
     """Return the caller of the current request (a bearer key wins over the session)."""
     memo = request_memo()
     principal: Principal | None = memo.get(_PRINCIPAL)
     if principal is None:
         header = request.headers.get("Authorization")
-        if header is not None:
+        if header is not None and _claims(header):
             principal = _bearer_principal(header)
-        elif current_user.is_authenticated:
-            principal = Principal(user=current_user.user)
         else:
-            principal = Principal()
+            principal = Principal(user=users.current())
         memo[_PRINCIPAL] = principal
     return principal

@@ -11,21 +11,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, SessionTransaction
 
 from ..audit.services import Actor, record_audit_event, snapshot
-from ..db import db, utcnow
+from ..db import begin_write_transaction, db, utcnow
 from ..entitlements.check import SEAT_LIMIT_REACHED, decide_seat
 from ..entitlements.resolve import read_catalog
 from ..entitlements.services import fresh_entitlements
 from ..errors import Conflict, NotFound, TiergateError, ValidationError
-from .models import Account, Invitation, Membership, User
+from . import users
+from .models import Account, Invitation, Membership
 from .services import normalise_email, record_membership_event, validate_role
 
 INVITATION_TTL = timedelta(days=7)
-_WROTE = "tiergate.wrote_in_transaction"
 INVITATION_FIELDS = ("account_id", "email", "role", "expires_at", "accepted_at", "revoked_at")
 
 
@@ -34,44 +34,6 @@ class SeatLimitReached(TiergateError):
 
     code = SEAT_LIMIT_REACHED
     status = 409
-
-
-class WriteTransactionRequired(TiergateError):
-    """A seat change was attempted outside a transaction opened for writing."""
-
-    code = "write_transaction_required"
-    status = 500
-
-
-def begin_write_transaction() -> sa.Connection:
-    """Open the session's transaction for writing (SQLite: BEGIN IMMEDIATE); call it first.
-
-    On SQLite a transaction that has only read is restarted; one that has written cannot be.
-    """
-    session = db.session()
-    if session.in_transaction():
-        connection = session.connection()
-        immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
-        if connection.dialect.name != "sqlite" or immediate:
-            return connection
-        if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
-            raise WriteTransactionRequired(
-                "begin_write_transaction() must open the transaction, before any write"
-            )
-        # Only reads so far: restart as a write transaction (loaded objects reload lazily).
-        session.rollback()
-    return session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _note_write(session: Session, flush_context: object) -> None:
-    session.info[_WROTE] = True
-
-
-@sa.event.listens_for(Session, "after_transaction_end")
-def _forget_write(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_WROTE, None)
 
 
 def lock_account_for_seats(account_id: int) -> None:
@@ -110,8 +72,8 @@ def hash_token(token: str) -> str:
 def _refuse_existing(account: Account, email: str, now: datetime) -> None:
     member = db.session.scalar(
         sa.select(Membership.id)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.account_id == account.id, User.email == email)
+        .where(Membership.account_id == account.id)
+        .where(Membership.user_id.in_(users.ids_with_email(email)))
     )
     if member is not None:
         raise Conflict(f"{email} is already a member of {account.slug!r}", field="email")
@@ -128,7 +90,7 @@ def invite_member(
     *,
     role: str = "member",
     actor: Actor,
-    invited_by: User | None = None,
+    invited_by: Any | None = None,
     now: datetime | None = None,
     ttl: timedelta = INVITATION_TTL,
 ) -> tuple[Invitation, str]:
@@ -154,19 +116,19 @@ def invite_member(
 
 
 def add_member(
-    account: Account, user: User, *, role: str = "member", actor: Actor, now: datetime | None = None
+    account: Account, user: Any, *, role: str = "member", actor: Actor, now: datetime | None = None
 ) -> Membership:
     """Give ``user`` a seat in the account."""
     validate_role(role)
     reserve_seat(account, now or utcnow())
     existing = db.session.scalar(
         sa.select(Membership.id).where(
-            Membership.account_id == account.id, Membership.user_id == user.id
+            Membership.account_id == account.id, Membership.user_id == users.user_id(user)
         )
     )
     if existing is not None:
-        raise Conflict(f"{user.email} is already a member of {account.slug!r}")
-    membership = Membership(account_id=account.id, user_id=user.id, role=role)
+        raise Conflict(f"{users.email_of(user)} is already a member of {account.slug!r}")
+    membership = Membership(account_id=account.id, user_id=users.user_id(user), role=role)
     db.session.add(membership)
     db.session.flush()
     record_membership_event("membership.created", membership, actor=actor)
@@ -184,7 +146,7 @@ def find_invitation(token: str) -> Invitation:
 
 
 def accept_invitation(
-    token: str, user: User, *, actor: Actor, now: datetime | None = None
+    token: str, user: Any, *, actor: Actor, now: datetime | None = None
 ) -> Membership:
     """Turn a pending invitation into the user's membership; the seat it held carries over."""
     now = now or utcnow()
@@ -195,8 +157,9 @@ def accept_invitation(
     db.session.refresh(invitation)  # re-read under the lock: it may just have been accepted
     if not invitation.is_pending(now):
         raise ValidationError("this invitation has expired, was revoked or was already used")
-    if invitation.email != user.email:
-        raise ValidationError(f"this invitation is for {invitation.email}, not {user.email}")
+    email = users.email_of(user).strip().lower()
+    if invitation.email != email:
+        raise ValidationError(f"this invitation is for {invitation.email}, not {email}")
     entitlements = fresh_entitlements(account.id, now, locking=True)
     # The invitation already counts as a seat; accepting converts it, unless a downgrade
     # since then left the account over its limit.
@@ -212,7 +175,9 @@ def accept_invitation(
         )
     before = snapshot(invitation, INVITATION_FIELDS)
     invitation.accepted_at = now
-    membership = Membership(account_id=account.id, user_id=user.id, role=invitation.role)
+    membership = Membership(
+        account_id=account.id, user_id=users.user_id(user), role=invitation.role
+    )
     db.session.add(membership)
     db.session.flush()
     _audit_invitation("invitation.accepted", invitation, before, actor)

@@ -1,34 +1,20 @@
-"""Users and accounts: one function per use case; they flush and never commit."""
+"""Accounts and memberships: one function per use case; they flush and never commit."""
 
 from __future__ import annotations
 
 import re
-from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher, profiles
-from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db
 from ..errors import Conflict, NotFound, ValidationError
-from .models import ROLES, Account, Membership, User
-
-
-@cache
-def _hasher(profile: str) -> PasswordHasher:
-    return PasswordHasher.from_parameters(getattr(profiles, profile))
-
-
-def _password_hasher() -> PasswordHasher:
-    # The argon2 cost profile comes from PASSWORD_HASH_PROFILE (validated in config.py).
-    return _hasher(current_app.config["PASSWORD_HASH_PROFILE"])
-
+from . import users
+from .models import ROLES, Account, Membership
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-MIN_PASSWORD_LENGTH = 8
 MEMBERSHIP_FIELDS = ("account_id", "user_id", "role")
 
 
@@ -40,61 +26,9 @@ def normalise_email(email: str) -> str:
     return normalised
 
 
-def hash_password(password: str) -> str:
-    """Return the argon2 hash of ``password`` after checking its length."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"the password must be at least {MIN_PASSWORD_LENGTH} characters long",
-            field="password",
-        )
-    return _password_hasher().hash(password)
-
-
-def verify_password(user: User, password: str) -> bool:
-    """Tell whether ``password`` is the user's password."""
-    if not user.password_hash:
-        return False
-    try:
-        return _password_hasher().verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def find_user(email: str) -> User | None:
-    """Return the user with this e-mail address (any case, any surrounding spaces)."""
-    normalised = (email or "").strip().lower()
-    return db.session.scalar(sa.select(User).where(User.email == normalised))
-
-
-def create_user(
-    email: str,
-    *,
-    password: str | None = None,
-    display_name: str = "",
-    is_staff: bool = False,
-    actor: Actor,
-) -> User:
-    """Create a user; refuse an e-mail address that is already taken."""
-    normalised = normalise_email(email)
-    if find_user(normalised) is not None:
-        raise Conflict(f"a user with e-mail {normalised} already exists", field="email")
-    password_hash = hash_password(password) if password is not None else None
-    user = User(
-        email=normalised,
-        password_hash=password_hash,
-        display_name=display_name.strip()[:128],
-        is_staff=is_staff,
-    )
-    db.session.add(user)
-    db.session.flush()
-    record_audit_event(
-        "user.created",
-        actor=actor,
-        target_type="user",
-        target_id=user.id,
-        after=snapshot(user, ("email", "display_name", "is_staff", "is_active")),
-    )
-    return user
+def find_user(email: str) -> Any | None:
+    """Return the application's user with this e-mail address (any case, any spaces)."""
+    return users.find_by_email(email)
 
 
 def get_account(reference: int | str) -> Account:
@@ -116,7 +50,7 @@ def slugify(name: str) -> str:
 
 
 def create_account(
-    name: str, *, owner: User | None, actor: Actor, slug: str | None = None
+    name: str, *, owner: Any | None, actor: Actor, slug: str | None = None
 ) -> Account:
     """Create an account, owned by ``owner`` when given; refuse a slug that is taken."""
     name = (name or "").strip()
@@ -141,7 +75,7 @@ def create_account(
     )
     if owner is not None:
         # The first seat is always allowed: every tier has a user_limit of at least 1.
-        membership = Membership(account=account, user=owner, role="owner")
+        membership = Membership(account=account, user_id=users.user_id(owner), role="owner")
         db.session.add(membership)
         db.session.flush()
         record_membership_event("membership.created", membership, actor=actor)
@@ -170,7 +104,7 @@ def validate_role(role: str) -> str:
     return role
 
 
-def accounts_of(user: User) -> list[Account]:
+def accounts_of(user: Any) -> list[Account]:
     """Return the accounts ``user`` is a member of, by name."""
     query = (
         sa.select(Account)

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts.forms import attach_error
 from ..accounts.models import Account
 from ..billing.models import Subscription
 from ..billing.services import exempt_grant_problem, grant_exempt_tier, revoke_exempt_tier
@@ -16,6 +15,7 @@ from ..catalog.models import SubscriptionTier
 from ..db import db
 from ..entitlements.services import fresh_entitlements
 from ..errors import NotFound, TiergateError
+from ..web.forms import attach_error
 from .blueprint import admin, staff_actor
 from .forms import GrantTierForm, RevokeGrantForm
 from .pagination import paginate, requested_page
@@ -28,7 +28,7 @@ def accounts() -> str:
     text = request.args.get("q", "")
     page = paginate(account_search(text), requested_page())
     members = member_counts([account.id for account in page.items])
-    return render_template("admin/accounts.html", page=page, q=text, members=members)
+    return render_template("tiergate/admin/accounts.html", page=page, q=text, members=members)
 
 
 def _account_or_404(account_id: int) -> Account:
@@ -61,7 +61,7 @@ def _grant_form() -> GrantTierForm:
 
 def _account_page(account: Account, grant_form: GrantTierForm, status: int = 200) -> Any:
     page = render_template(
-        "admin/account.html",
+        "tiergate/admin/account.html",
         account=account,
         subscriptions=sorted(account.subscriptions, key=lambda s: -s.id),
         memberships=sorted(account.memberships, key=lambda m: m.user.email),
@@ -99,7 +99,7 @@ def grant_tier(account_id: int) -> Any:
         else:
             db.session.commit()
             flash(f"Granted {form.tier.data} to {account.name}.", "success")
-            return redirect(url_for("admin.account", account_id=account_id))
+            return redirect(url_for("tiergate.admin.account", account_id=account_id))
     db.session.rollback()
     return _account_page(_account_or_404(account_id), form, 422)
 
@@ -111,7 +111,7 @@ def revoke_grant(account_id: int) -> Any:
     grant = active_grant(account)
     if grant is None:
         flash(f"{account.name} has no active exempt grant.", "info")
-        return redirect(url_for("admin.account", account_id=account_id))
+        return redirect(url_for("tiergate.admin.account", account_id=account_id))
     form = RevokeGrantForm()
     if form.validate_on_submit():
         try:
@@ -125,6 +125,8 @@ def revoke_grant(account_id: int) -> Any:
         else:
             db.session.commit()
             flash(f"Revoked the exempt grant of {account.name}.", "success")
-            return redirect(url_for("admin.account", account_id=account_id))
+            return redirect(url_for("tiergate.admin.account", account_id=account_id))
     status = 422 if form.is_submitted() else 200
-    return render_template("admin/revoke.html", account=account, grant=grant, form=form), status
+    return render_template(
+        "tiergate/admin/revoke.html", account=account, grant=grant, form=form
+    ), status

@@ -17,4 +17,6 @@ def audit_log() -> str:
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
     page = paginate(audit_search(**filters), requested_page())
     active = {name: value for name, value in filters.items() if value}
-    return render_template("admin/audit.html", page=page, filters=filters, active_filters=active)
+    return render_template(
+        "tiergate/admin/audit.html", page=page, filters=filters, active_filters=active
+    )

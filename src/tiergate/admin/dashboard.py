@@ -119,7 +119,7 @@ def dashboard() -> str:
         highlight_label="failed",
     )
     return render_template(
-        "admin/dashboard.html",
+        "tiergate/admin/dashboard.html",
         tiers=tiers,
         statuses=subscriptions_per_status(),
         failed_24h=failed_since(now - timedelta(hours=24)),

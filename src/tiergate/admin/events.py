@@ -29,7 +29,7 @@ def events() -> str:
     filters = _filters()
     query = event_search(filters["provider"], filters["status"], filters["type"])
     return render_template(
-        "admin/events.html",
+        "tiergate/admin/events.html",
         page=paginate(query, requested_page()),
         filters=filters,
         active_filters={name: value for name, value in filters.items() if value},
@@ -47,7 +47,7 @@ def event(event_id: int) -> str:
         abort(404)
     payload = json.dumps(row.payload, indent=2, sort_keys=True, ensure_ascii=False)
     return render_template(
-        "admin/event.html",
+        "tiergate/admin/event.html",
         event=row,
         payload=payload,
         replayable=row.status in PENDING_STATUSES,
@@ -70,7 +70,7 @@ def replay(event_id: int) -> BaseResponse:
                 flash(f"Event {event_id} failed again: {row.last_error}", "error")
             else:
                 flash(f"Event {event_id} replayed: {row.status}.", "success")
-    return redirect(url_for("admin.event", event_id=event_id))
+    return redirect(url_for("tiergate.admin.event", event_id=event_id))
 
 
 def pending_count() -> int:
@@ -92,10 +92,10 @@ def replay_all() -> Any:
             f"{len(rows) - failing} done, {failing} still failing.",
             "success" if not failing else "error",
         )
-        return redirect(url_for("admin.events"))
+        return redirect(url_for("tiergate.admin.events"))
     count = pending_count()
     return render_template(
-        "admin/confirm.html",
+        "tiergate/admin/confirm.html",
         form=form,
         problem=None,
         title="Replay every failed event?",
@@ -104,5 +104,5 @@ def replay_all() -> Any:
             "applied again, oldest first; an event that fails again stays failed."
         ),
         confirm_label="Replay them",
-        cancel_url=url_for("admin.events", status="failed"),
+        cancel_url=url_for("tiergate.admin.events", status="failed"),
     )

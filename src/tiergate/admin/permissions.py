@@ -34,7 +34,9 @@ def permissions() -> str:
         .options(selectinload(Permission.tiers))
         .order_by(Permission.key, Permission.id)
     )
-    return render_template("admin/permissions.html", page=paginate(query, requested_page()))
+    return render_template(
+        "tiergate/admin/permissions.html", page=paginate(query, requested_page())
+    )
 
 
 def _create(values: dict[str, Any]) -> Permission:
@@ -48,9 +50,11 @@ def new_permission() -> Any:
     created = save_catalog_form(form, permission_problems, _create)
     if created is not None:
         flash(f"Permission {created.key} created.", "success")
-        return redirect(url_for("admin.permissions"))
+        return redirect(url_for("tiergate.admin.permissions"))
     status = 422 if form.is_submitted() else 200
-    return render_template("admin/permission_form.html", form=form, permission=None), status
+    return render_template(
+        "tiergate/admin/permission_form.html", form=form, permission=None
+    ), status
 
 
 @admin.route("/permissions/<int:permission_id>", methods=["GET", "POST"])
@@ -63,10 +67,12 @@ def permission(permission_id: int) -> Any:
     )
     if saved is not None:
         flash(f"Permission {saved.key} saved.", "success")
-        return redirect(url_for("admin.permission", permission_id=permission_id))
+        return redirect(url_for("tiergate.admin.permission", permission_id=permission_id))
     status = 422 if form.is_submitted() else 200
     page = render_template(
-        "admin/permission_form.html", form=form, permission=_permission_or_404(permission_id)
+        "tiergate/admin/permission_form.html",
+        form=form,
+        permission=_permission_or_404(permission_id),
     )
     return page, status
 
@@ -82,14 +88,14 @@ def delete_permission(permission_id: int) -> Any:
             catalog.delete_permission(found)
         db.session.commit()
         flash(f"Permission {key} deleted.", "success")
-        return redirect(url_for("admin.permissions"))
+        return redirect(url_for("tiergate.admin.permissions"))
     tiers = ", ".join(tier.key for tier in found.tiers) or "no tier"
     return render_template(
-        "admin/confirm.html",
+        "tiergate/admin/confirm.html",
         form=form,
         problem=None,
         title=f"Delete permission {found.key}?",
         explanation=f"It is granted by {tiers}; those tiers will stop granting it.",
         confirm_label="Delete the permission",
-        cancel_url=url_for("admin.permission", permission_id=permission_id),
+        cancel_url=url_for("tiergate.admin.permission", permission_id=permission_id),
     )

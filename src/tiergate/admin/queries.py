@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from ..accounts.models import Account, Invitation, Membership, User
+from ..accounts import users
+from ..accounts.models import Account, Invitation, Membership
 from ..audit.models import AuditEvent
 from ..billing.models import Subscription
 from ..billing.webhooks.models import WebhookEvent
@@ -23,10 +24,8 @@ def account_search(text: str) -> sa.Select[Any]:
     )
     text = text.strip()
     if text:
-        members = (
-            sa.select(Membership.account_id)
-            .join(User, User.id == Membership.user_id)
-            .where(contains(User.email, text))
+        members = sa.select(Membership.account_id).where(
+            Membership.user_id.in_(users.ids_with_email_like(text))
         )
         subscriptions = sa.select(Subscription.account_id).where(
             sa.or_(
@@ -59,15 +58,18 @@ def member_counts(account_ids: Sequence[int]) -> dict[int, int]:
 
 def load_account(account_id: int) -> Account | None:
     """Return the account with its members and subscriptions loaded."""
-    return db.session.scalar(
+    account = db.session.scalar(
         sa.select(Account)
         .where(Account.id == account_id)
         .options(
-            selectinload(Account.memberships).selectinload(Membership.user),
+            selectinload(Account.memberships),
             selectinload(Account.subscriptions).selectinload(Subscription.tier),
-            selectinload(Account.subscriptions).selectinload(Subscription.granted_by),
         )
     )
+    if account is not None:
+        users.attach(list(account.memberships))
+        users.attach(list(account.subscriptions), "granted_by_id", "granted_by")
+    return account
 
 
 def account_audit_trail(account: Account, limit: int = 100) -> list[AuditEvent]:

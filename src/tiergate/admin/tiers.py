@@ -53,7 +53,7 @@ def tiers() -> str:
     )
     page = paginate(query, requested_page())
     subscribers = subscriber_counts([tier.id for tier in page.items])
-    return render_template("admin/tiers.html", page=page, subscribers=subscribers)
+    return render_template("tiergate/admin/tiers.html", page=page, subscribers=subscribers)
 
 
 def _write_tier(tier: SubscriptionTier | None, values: dict[str, Any], default: bool) -> Any:
@@ -77,9 +77,9 @@ def new_tier() -> Any:
     )
     if tier is not None:
         flash(f"Tier {tier.key} created.", "success")
-        return redirect(url_for("admin.tier", tier_id=tier.id))
+        return redirect(url_for("tiergate.admin.tier", tier_id=tier.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("admin/tier_form.html", form=form, tier=None), status
+    return render_template("tiergate/admin/tier_form.html", form=form, tier=None), status
 
 
 @admin.route("/tiers/<int:tier_id>", methods=["GET", "POST"])
@@ -92,7 +92,7 @@ def tier(tier_id: int) -> Any:
     )
     if saved is not None:
         flash(f"Tier {saved.key} saved.", "success")
-        return redirect(url_for("admin.tier", tier_id=tier_id))
+        return redirect(url_for("tiergate.admin.tier", tier_id=tier_id))
     status = 422 if form.is_submitted() else 200
     return _tier_page(_tier_or_404(tier_id), form, status)
 
@@ -106,7 +106,7 @@ def _tier_page(tier: SubscriptionTier, form: TierForm, status: int = 200) -> Any
         if p.id not in granted
     ]
     page = render_template(
-        "admin/tier_form.html",
+        "tiergate/admin/tier_form.html",
         form=form,
         tier=tier,
         grant_form=grant_form,
@@ -123,7 +123,7 @@ def grant_tier_permission(tier_id: int) -> BaseResponse:
     form = GrantPermissionForm()
     if form.validate_on_submit():
         _change_grant(tier, str(form.permission.data or ""), grant=True)
-    return redirect(url_for("admin.tier", tier_id=tier_id))
+    return redirect(url_for("tiergate.admin.tier", tier_id=tier_id))
 
 
 @admin.post("/tiers/<int:tier_id>/permissions/<int:permission_id>/revoke")
@@ -135,7 +135,7 @@ def revoke_tier_permission(tier_id: int, permission_id: int) -> BaseResponse:
         abort(404)
     if ConfirmForm().validate_on_submit():
         _change_grant(tier, permission.key, grant=False)
-    return redirect(url_for("admin.tier", tier_id=tier_id))
+    return redirect(url_for("tiergate.admin.tier", tier_id=tier_id))
 
 
 def _change_grant(tier: SubscriptionTier, permission_key: str, *, grant: bool) -> None:
@@ -170,16 +170,16 @@ def delete_tier(tier_id: int) -> Any:
         else:
             db.session.commit()
             flash(f"Tier {key} deleted.", "success")
-            return redirect(url_for("admin.tiers"))
+            return redirect(url_for("tiergate.admin.tiers"))
         tier = _tier_or_404(tier_id)
     page = render_template(
-        "admin/confirm.html",
+        "tiergate/admin/confirm.html",
         form=form,
         problem=problem,
         title=f"Delete tier {tier.name}?",
         explanation=_delete_explanation(tier),
         confirm_label="Delete the tier",
-        cancel_url=url_for("admin.tier", tier_id=tier_id),
+        cancel_url=url_for("tiergate.admin.tier", tier_id=tier_id),
     )
     return page, 409 if problem else 200
 

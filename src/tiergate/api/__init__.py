@@ -7,43 +7,48 @@ tg_...`` (or a browser session, which then also needs its CSRF token on unsafe r
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from .. import __version__
-from .errors import ErrorSchema, handle_http_error
+from ..errors import TiergateError, domain_error_response
+from .errors import ErrorSchema, error_response
 
+#: flask-smorest's settings, read from app.config under the TIERGATE_ prefix so that an
+#: application's own flask-smorest Api keeps its settings.
+CONFIG_PREFIX = "TIERGATE_"
 API_SETTINGS = {
     "API_TITLE": "tiergate",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
-    "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
 }
 
 
 class TiergateApi(Api):
-    """flask-smorest's Api with the one error shape and without its own error handler."""
+    """flask-smorest's Api with the one error shape, answered on the API's own blueprints."""
 
     ERROR_SCHEMA = ErrorSchema
 
     def _register_error_handlers(self) -> None:
-        # The app-wide handler below answers JSON for /api/ paths only; pages keep theirs.
-        self._app.register_error_handler(HTTPException, handle_http_error)
+        # Scoped to the API's blueprints (see mount_api): the application's pages keep theirs.
+        pass
 
 
-def init_app(app: Flask) -> None:
-    """Register the API's blueprints, its OpenAPI document and its docs page."""
-    from ..accounts.auth import csrf
+def mount_api(app: Flask, parent: Blueprint, prefix: str) -> None:
+    """Register the API under ``prefix`` + /api/v1: its blueprints, document and docs page."""
+    from ..web.csrf import exempt_from_csrf
     from .accounts import accounts_api
     from .catalog import permissions_api, tiers_api
     from .docs import docs_page
 
     for name, value in API_SETTINGS.items():
-        app.config.setdefault(name, value)
+        app.config.setdefault(CONFIG_PREFIX + name, value)
+    app.config.setdefault(CONFIG_PREFIX + "OPENAPI_URL_PREFIX", prefix + "/api/v1")
     api = TiergateApi(
         app,
+        config_prefix=CONFIG_PREFIX,
         spec_kwargs={
             "info": {
                 "description": "Tiers, permissions and entitlements of tiergate "
@@ -55,9 +60,10 @@ def init_app(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "tg_... API key"}
     )
     for blueprint in (accounts_api, tiers_api, permissions_api):
-        api.register_blueprint(blueprint)
+        name = f"tiergate_{blueprint.name}"
+        api.register_blueprint(blueprint, name=name, url_prefix=prefix + blueprint.url_prefix)
         # Bearer keys are not sent by browsers on their own; guard_request checks the CSRF
         # token itself when a session cookie authenticates an unsafe request.
-        csrf.exempt(blueprint)
-    app.register_blueprint(docs_page)
+        exempt_from_csrf(app, app.blueprints[name])
+    parent.register_blueprint(docs_page, url_prefix=prefix or None)
     app.extensions["tiergate.api"] = api

@@ -18,13 +18,14 @@ from flask import abort, request
 from flask_smorest import Blueprint
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
 
-from ..accounts.auth import csrf
 from ..accounts.models import Account
 from ..accounts.principal import SAFE_METHODS, Principal, current_principal
-from ..accounts.seats import begin_write_transaction
-from ..db import db
-from .errors import COMMON_ERRORS, ErrorSchema
+from ..db import begin_write_transaction, db
+from ..errors import TiergateError, domain_error_response
+from ..web.csrf import csrf
+from .errors import COMMON_ERRORS, ErrorSchema, error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -51,6 +52,9 @@ class ApiBlueprint(Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.before_request(guard_request)
+        # The one JSON error shape on the API's own routes; the application's pages keep theirs.
+        self.register_error_handler(HTTPException, error_response)
+        self.register_error_handler(TiergateError, domain_error_response)
 
 
 def caller() -> Principal:

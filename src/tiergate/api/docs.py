@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
-docs_page = Blueprint("api_docs", __name__, template_folder="templates")
+docs_page = Blueprint("api_docs", __name__)
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -71,5 +71,5 @@ def api_docs() -> str:
     spec = current_app.extensions["tiergate.api"].spec.to_dict()
     schemas = spec.get("components", {}).get("schemas", {})
     return render_template(
-        "api/docs.html", spec=spec, operations=_operations(spec), schemas=schemas
+        "tiergate/api/docs.html", spec=spec, operations=_operations(spec), schemas=schemas
     )

@@ -18,7 +18,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from ..catalog.models import Permission, SubscriptionTier
-from ..db import db
+from ..db import db, session_listener
 from .models import AuditEvent
 from .services import Actor, audit_row, to_json_value
 
@@ -94,7 +94,7 @@ def _row(obj: Any, verb: str, actor: Actor, before: Any, after: Any) -> dict[str
     )
 
 
-@sa.event.listens_for(Session, "after_flush")
+@session_listener("after_flush")
 def _audit_catalog_changes(session: Session, flush_context: Any) -> None:
     # after_flush: new rows have their ids and attribute history still holds the old values;
     # a Core insert, because adding ORM objects during a flush is not allowed.
@@ -103,7 +103,7 @@ def _audit_catalog_changes(session: Session, flush_context: Any) -> None:
         session.connection().execute(sa.insert(AuditEvent), rows)
 
 
-@sa.event.listens_for(Session, "before_flush")
+@session_listener("before_flush")
 def _keep_the_log_append_only(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):

@@ -16,13 +16,13 @@ ACTOR_TYPES: Final = ("user", "api_key", "provider", "system")
 class AuditEvent(Base):
     """One change: who did it, what it touched, and the state before and after."""
 
-    __tablename__ = "audit_event"
+    __tablename__ = "tiergate_audit_event"
     __table_args__ = (
         sa.CheckConstraint(
             "actor_type IN ('user', 'api_key', 'provider', 'system')", name="actor_type"
         ),
-        sa.Index("ix_audit_event_target_type_target_id", "target_type", "target_id"),
-        sa.Index("ix_audit_event_actor_type_actor_id", "actor_type", "actor_id"),
+        sa.Index("ix_tiergate_audit_event_target_type_target_id", "target_type", "target_id"),
+        sa.Index("ix_tiergate_audit_event_actor_type_actor_id", "actor_type", "actor_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from ..audit.services import Actor
@@ -114,12 +113,3 @@ def check_catalog_command() -> None:
     click.echo(f"{len(findings)} tiers checked, {len(problems)} problems")
     if problems:
         raise SystemExit(1)
-
-
-def register_commands(app: Flask) -> None:
-    """Add `events`, `reconcile` and `catalog check` to the app's command line."""
-    from ..catalog.cli import catalog_cli
-
-    app.cli.add_command(events_cli)
-    app.cli.add_command(reconcile_command)
-    catalog_cli.add_command(check_catalog_command)

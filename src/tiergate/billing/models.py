@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..accounts.models import Account, User
+from ..accounts.models import Account
 from ..catalog.models import SubscriptionTier
 from ..db import Base, TimestampMixin, UTCDateTime
 
@@ -32,7 +32,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Subscription(TimestampMixin, Base):
     """An account's subscription to a tier; written only by ``apply_subscription_state``."""
 
-    __tablename__ = "subscription"
+    __tablename__ = "tiergate_subscription"
     __table_args__ = (
         sa.UniqueConstraint("provider", "provider_subscription_id"),
         sa.CheckConstraint(_in("provider", PROVIDERS), name="provider"),
@@ -41,7 +41,7 @@ class Subscription(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("account.id", ondelete="CASCADE"), nullable=False, index=True
+        sa.ForeignKey("tiergate_account.id", ondelete="CASCADE"), nullable=False, index=True
     )
     tier_id: Mapped[int] = mapped_column(
         sa.ForeignKey("subscription_tier.id"), nullable=False, index=True
@@ -57,15 +57,16 @@ class Subscription(TimestampMixin, Base):
     trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The high-water mark: the provider's timestamp of the last state applied to this row.
     provider_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
-    granted_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True
-    )
+    #: The staff user (the application's ``user_model``) who granted an exempt tier.
+    granted_by_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
     grant_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     grant_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     account: Mapped[Account] = relationship(back_populates="subscriptions")
+    #: The granting staff user, when a page loaded it (``tiergate.accounts.users.attach``).
+    __allow_unmapped__ = True  # ``granted_by`` below is not a column
+    granted_by: Any = None
     tier: Mapped[SubscriptionTier] = relationship()
-    granted_by: Mapped[User | None] = relationship()
 
     def __repr__(self) -> str:
         return (

@@ -29,7 +29,7 @@ def advance_command(account: str, to: str) -> None:
     from .providers.sandbox import flows
     from .providers.sandbox.deliver import deliver_all
 
-    if not current_app.config.get("SANDBOX"):
+    if not current_app.config.get("TIERGATE_SANDBOX"):
         raise click.ClickException("the sandbox is off: set TIERGATE_SANDBOX=1")
     with command_transaction():
         found = _account(account)

@@ -1,8 +1,10 @@
 """Flask helpers: ``@require_permission``, the ``can()`` template function, current_entitlements.
 
-The account a request acts for is the ``account_id`` in the URL when the view has one, else the
-account chosen in the session, else the caller's first account (an account API key: its own).
-Its entitlements are looked up at most once per request and kept on ``flask.g`` (see
+The account a request acts for is, by default: on tiergate's own views, the ``account_id`` in the
+URL when the view has one; else the account chosen in the session; else the caller's first
+account (an account API key: its own). An application replaces the rule with
+``TierGate(account_for_request=...)``, a callable returning an account id or None. The
+account's entitlements are looked up at most once per request and kept on ``flask.g`` (see
 ``request_memo``).
 """
 
@@ -13,7 +15,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import Flask, abort, jsonify, render_template, request, session
+from flask import abort, current_app, jsonify, render_template, request, session
 from werkzeug.local import LocalProxy
 
 from ..accounts.principal import current_principal, request_memo
@@ -57,23 +59,27 @@ def current_account_id() -> int | None:
     """Return the id of the account the request acts for; 404 for an account not the caller's."""
     memo = request_memo()
     if _ACCOUNT not in memo:
-        principal = current_principal()
-        wanted = (request.view_args or {}).get("account_id")
-        account_id: int | None
-        if principal.is_anonymous:
-            account_id = None
-        elif wanted is not None:
-            if not principal.can_access(int(wanted)):
-                abort(404)  # another account's: its existence is not revealed
-            account_id = int(wanted)
-        else:
-            chosen = session.get(SESSION_ACCOUNT) if principal.user is not None else None
-            if isinstance(chosen, int) and principal.can_access(chosen):
-                account_id = chosen
-            else:
-                account_id = principal.default_account_id()
-        memo[_ACCOUNT] = account_id
+        resolver = current_app.extensions["tiergate"].account_for_request
+        memo[_ACCOUNT] = resolver() if resolver is not None else default_account_id()
     return cast("int | None", memo[_ACCOUNT])
+
+
+def default_account_id() -> int | None:
+    """tiergate's rule for the account a request acts for (see the module's docstring)."""
+    principal = current_principal()
+    # An application's own view may have an account_id argument of its own meaning.
+    ours = (request.blueprint or "").startswith("tiergate")
+    wanted = (request.view_args or {}).get("account_id") if ours else None
+    if principal.is_anonymous:
+        return None
+    if wanted is not None:
+        if not principal.can_access(int(wanted)):
+            abort(404)  # another account's: its existence is not revealed
+        return int(wanted)
+    chosen = session.get(SESSION_ACCOUNT) if principal.user is not None else None
+    if isinstance(chosen, int) and principal.can_access(chosen):
+        return chosen
+    return principal.default_account_id()
 
 
 def get_current_entitlements() -> Entitlements | None:
@@ -130,9 +136,9 @@ def _unauthenticated(invalid_credentials: bool) -> Any:
     if wants_json() or invalid_credentials:
         message = "the API key is not valid" if invalid_credentials else "authentication needed"
         return jsonify(error="unauthorized", message=message), 401
-    from ..accounts.auth import login_manager
+    from ..accounts import users
 
-    return login_manager.unauthorized()
+    return users.ask_to_log_in()
 
 
 def reason_text(result: CheckResult, tier_name: str | None, permission_name: str) -> str:
@@ -153,15 +159,6 @@ def denial(result: CheckResult) -> Any:
         return jsonify(body), 403
     upgrades = [tiers[key] for key in result.upgrade_to if key in tiers]
     page = render_template(
-        "entitlements/forbidden.html", result=result, message=message, upgrades=upgrades
+        "tiergate/entitlements/forbidden.html", result=result, message=message, upgrades=upgrades
     )
     return page, 403
-
-
-def init_app(app: Flask) -> None:
-    """Offer ``can()`` and ``current_entitlements`` to every template."""
-    app.add_template_global(can, "can")
-
-    @app.context_processor
-    def _entitlements_context() -> dict[str, Any]:
-        return {"current_entitlements": current_entitlements}

@@ -17,7 +17,7 @@ CATALOG_SCOPE: Final = "catalog"
 class CacheVersion(Base):
     """A named counter, incremented in the same transaction as the change it stands for."""
 
-    __tablename__ = "cache_version"
+    __tablename__ = "tiergate_cache_version"
 
     name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)

@@ -65,9 +65,9 @@ class AccessPolicy:
     def from_config(cls, config: Mapping[str, Any]) -> AccessPolicy:
         """Build the policy from app config (PAST_DUE_GRACE_DAYS, optional ACCESS_POLICY)."""
         rules = dict(DEFAULT_RULES)
-        for status, rule in (config.get("ACCESS_POLICY") or {}).items():
+        for status, rule in (config.get("TIERGATE_ACCESS_POLICY") or {}).items():
             rules[status] = rule if isinstance(rule, Rule) else Rule(*rule)
-        days = config.get("PAST_DUE_GRACE_DAYS", DEFAULT_PAST_DUE_GRACE_DAYS)
+        days = config.get("TIERGATE_PAST_DUE_GRACE_DAYS", DEFAULT_PAST_DUE_GRACE_DAYS)
         return cls(rules=rules, past_due_grace=timedelta(days=float(days)))
 
     def decide(self, subscription: Any, now: datetime) -> Decision:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from flask.globals import _cv_app
 
 from ..accounts.models import Account
 from ..db import utcnow
@@ -33,9 +32,7 @@ def entitlements_for(account: Account | int, now: datetime | None = None) -> Ent
 def check(account: Account | int, permission: str, now: datetime | None = None) -> CheckResult:
     """Decide whether the account may use ``permission``; explain a denial."""
     account_id = account if type(account) is int else account.id  # type: ignore[union-attr]
-    # Straight from the app context variable: the current_app proxy alone costs more than
-    # the whole warm lookup.
-    cache: EntitlementsCache = _cv_app.get().app.extensions[CACHE_KEY]
+    cache: EntitlementsCache = current_app.extensions[CACHE_KEY]
     return cache.check(account_id, permission, now)
 
 

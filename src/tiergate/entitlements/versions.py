@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import Account, Invitation, Membership
 from ..billing.models import Subscription
 from ..catalog.models import Permission, SubscriptionTier
+from ..db import session_listener
 from .models import CATALOG_SCOPE, CacheVersion
 
 CACHE_KEY = "tiergate.entitlements_cache"
@@ -50,7 +51,7 @@ def _changes(session: Session) -> tuple[set[int], bool]:
     return accounts, catalog
 
 
-@sa.event.listens_for(Session, "before_flush")
+@session_listener("before_flush")
 def _bump_versions(session: Session, flush_context: Any, instances: Any) -> None:
     accounts, catalog = _changes(session)
     if not accounts and not catalog:
@@ -91,12 +92,12 @@ def _forget(session: Session) -> None:
             cache.invalidate(accounts, catalog=catalog)
 
 
-@sa.event.listens_for(Session, "after_commit")
+@session_listener("after_commit")
 def _forget_after_commit(session: Session) -> None:
     _forget(session)
 
 
-@sa.event.listens_for(Session, "after_rollback")
+@session_listener("after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     # The rolled-back change may already have been read into the cache inside the transaction.
     _forget(session)

@@ -1,4 +1,8 @@
-"""Alembic environment for tiergate (run through Flask-Migrate)."""
+"""Alembic environment of tiergate's migrations (run by ``tiergate.migrate``).
+
+The version table is ``tiergate_alembic_version`` and only tiergate's tables are compared, so
+an application's own tables and its own Alembic history are never touched.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,29 @@ from alembic import context
 from flask import current_app
 
 from tiergate.db import UTCDateTime
+from tiergate.extension import tiergate_metadatas
+from tiergate.migrate import VERSION_TABLE
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
-migrate_ext = current_app.extensions["migrate"]
+state = current_app.extensions["tiergate"]
 # A caller may compare against other metadata (tests autogenerate a revision from a changed copy).
-target_metadata = config.attributes.get("target_metadata") or migrate_ext.db.metadata
+target_metadata = config.attributes.get("target_metadata") or tiergate_metadatas(state)
+_metadatas = target_metadata if isinstance(target_metadata, list) else [target_metadata]
+_OURS = {name for meta in _metadatas for name in meta.tables}
+
+
+def _only_tiergate_tables(
+    obj: Any, name: str | None, type_: str, reflected: bool, other: Any
+) -> bool:
+    # The application's own tables share the database: never compare, create or drop them.
+    if type_ == "table":
+        return name in _OURS
+    table = getattr(obj, "table", None)
+    return table is None or table.name in _OURS
 
 
 def _skip_empty_autogenerate(context_: Any, revision: Any, directives: list[Any]) -> None:
@@ -39,8 +57,13 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 
 def run_migrations_offline() -> None:
     """Emit the migration SQL without a database connection."""
-    url = migrate_ext.db.engine.url.render_as_string(hide_password=False)
-    context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+    url = state.db.engine.url.render_as_string(hide_password=False)
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        version_table=VERSION_TABLE,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -53,14 +76,19 @@ def run_migrations_online() -> None:
     ignored inside a transaction, so it is set before BEGIN, the integrity is checked with
     ``PRAGMA foreign_key_check`` before COMMIT, and it is switched back on afterwards.
     """
-    conf_args = dict(migrate_ext.configure_args)
+    conf_args: dict[str, Any] = {
+        "compare_type": True,
+        "render_as_batch": True,
+        "version_table": VERSION_TABLE,
+        "include_object": _only_tiergate_tables,
+    }
     conf_args.setdefault("process_revision_directives", _skip_empty_autogenerate)
     conf_args.setdefault("render_item", _render_item)
     given = config.attributes.get("connection")  # a caller's own connection or engine
     if isinstance(given, sa.Connection):
         _migrate(given, conf_args)
         return
-    engine = given if isinstance(given, sa.Engine) else migrate_ext.db.engine
+    engine = given if isinstance(given, sa.Engine) else state.db.engine
     with engine.connect() as connection:
         _migrate(connection, conf_args)
 

@@ -10,17 +10,16 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, url_for
-from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..accounts.seats import begin_write_transaction
+from ..accounts import users
 from ..audit.services import Actor
 from ..billing.providers import get_provider
 from ..billing.providers.config import whop_settings
 from ..billing.providers.whop import WhopProvider
 from ..billing.services import apply_subscription_state
 from ..catalog.models import SubscriptionTier
-from ..db import db
+from ..db import begin_write_transaction, db
 from ..entitlements.services import entitlements_for
 from ..errors import TiergateError
 from .account.context import (
@@ -39,10 +38,8 @@ PAID_PROVIDERS = ("stripe", "whop")
 
 @customer_billing.before_request
 def _signed_in() -> Any:
-    if not current_user.is_authenticated:
-        from ..accounts.auth import login_manager
-
-        return login_manager.unauthorized()
+    if users.current() is None:
+        return users.ask_to_log_in()
     return None
 
 
@@ -57,7 +54,7 @@ def is_purchasable(tier: SubscriptionTier) -> bool:
 
 def pricing_context() -> dict[str, Any]:
     """Return what the pricing page needs about its viewer: account, role and current tier."""
-    ctx = current_account(from_query=False) if current_user.is_authenticated else None
+    ctx = current_account(from_query=False) if users.current() is not None else None
     current_tier = entitlements_for(ctx.account.id).tier_key if ctx is not None else None
     return {
         "viewer": ctx,
@@ -86,7 +83,7 @@ def checkout(tier_key: str) -> Any:
         abort(404)
     if entitlements_for(ctx.account.id).tier_key == tier.key:
         flash(f"{ctx.account.name} is already on {tier.name}.", "info")
-        return redirect(url_for("account.overview", account=ctx.account.slug), code=303)
+        return redirect(url_for("tiergate.account.overview", account=ctx.account.slug), code=303)
     account = ctx.account
     db.session.commit()  # nothing was written; this ends the read before the provider call
     try:
@@ -96,12 +93,12 @@ def checkout(tier_key: str) -> Any:
             success_url=url_for(
                 "account.overview", account=account.slug, checkout="done", _external=True
             ),
-            cancel_url=url_for("web.pricing", _external=True),
+            cancel_url=url_for("tiergate.web.pricing", _external=True),
         )
     except TiergateError as error:
         db.session.rollback()
         flash(f"The checkout could not start: {error.message}", "error")
-        return redirect(url_for("web.pricing"), code=303)
+        return redirect(url_for("tiergate.web.pricing"), code=303)
     return redirect(target, code=303)
 
 
@@ -111,7 +108,7 @@ def manage() -> Any:
     ctx = _manager()
     if not isinstance(ctx, AccountContext):
         return ctx
-    back = url_for("account.overview", account=ctx.account.slug)
+    back = url_for("tiergate.account.overview", account=ctx.account.slug)
     provider_name = billing_provider_of(ctx.account.id)
     if provider_name is None:
         flash("There is no paid subscription to manage yet: choose a plan first.", "info")
@@ -121,7 +118,9 @@ def manage() -> Any:
     try:
         target = get_provider(provider_name).portal_url(
             account,
-            return_url=url_for("account.overview", _external=True, account=ctx.account.slug),
+            return_url=url_for(
+                "tiergate.account.overview", _external=True, account=ctx.account.slug
+            ),
         )
     except TiergateError as error:
         db.session.rollback()
@@ -156,4 +155,4 @@ def license_key() -> Any:
 
 
 def _to_account(ctx: AccountContext) -> BaseResponse:
-    return redirect(url_for("account.overview", account=ctx.account.slug), code=303)
+    return redirect(url_for("tiergate.account.overview", account=ctx.account.slug), code=303)

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from ..accounts.models import ROLES
+from ..errors import TiergateError
 
 
 def role_choices(roles: tuple[str, ...] = ROLES) -> list[SelectChoice]:
@@ -44,4 +45,17 @@ class LicenseKeyForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    """A button and its CSRF token (checkout, manage billing, confirmations, resend)."""
+    """A button and its CSRF token (checkout, manage billing, confirmations, log out)."""
+
+
+def attach_error(
+    form: FlaskForm,
+    error: TiergateError,
+    default_field: str,
+    aliases: dict[str, str] | None = None,
+) -> None:
+    """Show a domain error next to the field it names (or ``default_field``)."""
+    name = str(error.details.get("field") or default_field)
+    name = (aliases or {}).get(name, name)
+    field = form._fields.get(name) or form._fields[default_field]
+    field.errors = [*field.errors, error.message]

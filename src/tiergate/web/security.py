@@ -1,4 +1,7 @@
-"""Security headers on every response: a strict Content-Security-Policy and its companions.
+"""Security headers: a strict Content-Security-Policy and its companions.
+
+tiergate sets them on its own pages (``TIERGATE_SECURITY_HEADERS = "blueprints"``, the
+default) or on every response of the app (``"app"``, the standalone app's choice).
 
 Every page is served from the package's own files: no inline script or style, no CDN, no
 frames. The policy is the same for the pages, the JSON API, its docs page, the webhooks and
@@ -11,15 +14,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask
-from werkzeug.wrappers import Response
-
 #: Where "Upgrade" and "Manage billing" forms end up. Browsers check form-action against the
 #: redirects that follow a form submission too, so with 'self' alone the customer would be
 #: stopped at the provider's door. Only configured live providers are added.
 PROVIDER_FORM_TARGETS: Mapping[str, tuple[str, ...]] = {
-    "STRIPE_SECRET_KEY": ("https://checkout.stripe.com", "https://billing.stripe.com"),
-    "WHOP_API_KEY": ("https://whop.com",),
+    "TIERGATE_STRIPE_SECRET_KEY": ("https://checkout.stripe.com", "https://billing.stripe.com"),
+    "TIERGATE_WHOP_API_KEY": ("https://whop.com",),
 }
 
 #: One year; without includeSubDomains so that other hosts of the operator's domain are not
@@ -30,12 +30,12 @@ HSTS = "max-age=31536000"
 def form_targets(config: Mapping[str, Any]) -> list[str]:
     """Return the origins forms may submit to (and be redirected to) besides 'self'."""
     targets: list[str] = []
-    public = urlsplit(str(config.get("PUBLIC_URL") or ""))
+    public = urlsplit(str(config.get("TIERGATE_PUBLIC_URL") or ""))
     if public.scheme in ("http", "https") and public.netloc:
         # Provider links (and the sandbox's pages) are built on PUBLIC_URL: allow its origin
         # even when a browser reaches the app under another name.
         targets.append(f"{public.scheme}://{public.netloc}")
-    if not config.get("SANDBOX"):
+    if not config.get("TIERGATE_SANDBOX"):
         for setting, origins in PROVIDER_FORM_TARGETS.items():
             if config.get(setting):
                 targets.extend(origins)
@@ -67,15 +67,3 @@ def security_headers(config: Mapping[str, Any]) -> dict[str, str]:
         # Browsers ignore it over plain HTTP, so a local demo is not pinned to HTTPS.
         headers["Strict-Transport-Security"] = HSTS
     return headers
-
-
-def init_app(app: Flask) -> None:
-    """Set the security headers on every response of ``app`` (pages, API, errors, assets)."""
-    # Built once: they depend on the configuration only, not on the request.
-    headers = security_headers(app.config)
-
-    def set_security_headers(response: Response) -> Response:
-        response.headers.update(headers)
-        return response
-
-    app.after_request(set_security_headers)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, redirect, render_template, url_for
+from flask import Blueprint, Response, jsonify, render_template
 from sqlalchemy.orm import selectinload
-from werkzeug.wrappers import Response as BaseResponse
 
 from ..billing.prices import display_prices
 from ..catalog.models import SubscriptionTier
@@ -13,27 +12,13 @@ from ..db import db
 from .billing import pricing_context
 from .health import database_health
 
-# The app's own /static has no folder; the package's assets get a path of their own so the
-# two rules never compete.
-web = Blueprint(
-    "web",
-    __name__,
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/assets",
-)
+web = Blueprint("web", __name__)
 
 
 @web.app_template_filter("user_limit")
 def user_limit_label(user_limit: int) -> str:
     """Render a tier's user limit as "1 user" or "5 users"."""
     return f"{user_limit} user" if user_limit == 1 else f"{user_limit} users"
-
-
-@web.get("/")
-def index() -> BaseResponse:
-    """Send visitors to the pricing page until there is a home page."""
-    return redirect(url_for("web.pricing"))
 
 
 @web.get("/pricing")
@@ -49,7 +34,7 @@ def pricing() -> str:
     ).all()
     # Provider prices come from a per-process cache, so most views ask no provider at all.
     prices = display_prices(tiers)
-    return render_template("pricing.html", tiers=tiers, prices=prices, **pricing_context())
+    return render_template("tiergate/pricing.html", tiers=tiers, prices=prices, **pricing_context())
 
 
 @web.get("/healthz")

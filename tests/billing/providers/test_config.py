@@ -14,7 +14,7 @@ from tiergate.billing.providers.config import (
 )
 from tiergate.errors import ConfigurationError, TiergateError
 
-PRODUCTION = {"SECRET_KEY": "k" * 32, "DATABASE_URL": "sqlite://"}
+PRODUCTION = {"SECRET_KEY": "k" * 32, "TIERGATE_DATABASE_URL": "sqlite://"}
 
 
 def test_webhook_secrets_are_a_comma_separated_rotation_list() -> None:
@@ -26,7 +26,7 @@ def test_webhook_secrets_are_a_comma_separated_rotation_list() -> None:
 def test_settings_come_from_the_app_config(monkeypatch) -> None:
     monkeypatch.setenv("TIERGATE_STRIPE_WEBHOOK_SECRET", "whsec_new,whsec_old")
     monkeypatch.setenv("TIERGATE_WHOP_WEBHOOK_SECRET", "ws_one")
-    app = create_app({**PRODUCTION, "STRIPE_SECRET_KEY": "sk_live_abc"})
+    app = create_app({**PRODUCTION, "TIERGATE_STRIPE_SECRET_KEY": "sk_live_abc"})
     with app.app_context():
         stripe = stripe_settings()
         whop = whop_settings()
@@ -55,21 +55,21 @@ def test_unconfigured_providers_say_what_to_set(app) -> None:
 def test_the_sandbox_is_refused_unless_asked_for_explicitly(monkeypatch) -> None:
     monkeypatch.delenv("TIERGATE_SANDBOX", raising=False)
     with pytest.raises(ConfigurationError, match="must be switched on explicitly"):
-        create_app({**PRODUCTION, "SANDBOX": True})
+        create_app({**PRODUCTION, "TIERGATE_SANDBOX": True})
 
 
 def test_the_sandbox_runs_when_the_environment_asks_for_it(monkeypatch) -> None:
     monkeypatch.setenv("TIERGATE_SANDBOX", "1")
     app = create_app(PRODUCTION)
-    assert app.config["SANDBOX"] is True
+    assert app.config["TIERGATE_SANDBOX"] is True
     assert "sandbox.stripe_checkout_page" in app.view_functions
     with app.app_context():
         assert stripe_settings().webhook_secrets == (SANDBOX_STRIPE_WEBHOOK_SECRET,)
 
 
 def test_the_sandbox_runs_in_debug_mode() -> None:
-    app = create_app({**PRODUCTION, "DEBUG": True, "SANDBOX": True})
-    assert app.config["SANDBOX"] is True
+    app = create_app({**PRODUCTION, "DEBUG": True, "TIERGATE_SANDBOX": True})
+    assert app.config["TIERGATE_SANDBOX"] is True
 
 
 def test_without_the_sandbox_its_pages_do_not_exist(client) -> None:
@@ -80,9 +80,9 @@ def test_without_the_sandbox_its_pages_do_not_exist(client) -> None:
 @pytest.mark.parametrize(
     ("setting", "value", "message"),
     [
-        ("STRIPE_SECRET_KEY", "sk_live_123", "cannot run with a live Stripe key"),
-        ("STRIPE_SECRET_KEY", "rk_live_123", "cannot run with a live Stripe key"),
-        ("WHOP_API_KEY", "apik_real", "cannot run with a Whop API key"),
+        ("TIERGATE_STRIPE_SECRET_KEY", "sk_live_123", "cannot run with a live Stripe key"),
+        ("TIERGATE_STRIPE_SECRET_KEY", "rk_live_123", "cannot run with a live Stripe key"),
+        ("TIERGATE_WHOP_API_KEY", "apik_real", "cannot run with a Whop API key"),
     ],
 )
 def test_the_sandbox_never_runs_beside_live_keys(monkeypatch, setting, value, message) -> None:
@@ -93,5 +93,5 @@ def test_the_sandbox_never_runs_beside_live_keys(monkeypatch, setting, value, me
 
 def test_the_sandbox_accepts_a_stripe_test_key(monkeypatch) -> None:
     monkeypatch.setenv("TIERGATE_SANDBOX", "1")
-    app = create_app({**PRODUCTION, "STRIPE_SECRET_KEY": "sk_test_123"})
-    assert app.config["SANDBOX"] is True
+    app = create_app({**PRODUCTION, "TIERGATE_STRIPE_SECRET_KEY": "sk_test_123"})
+    assert app.config["TIERGATE_SANDBOX"] is True

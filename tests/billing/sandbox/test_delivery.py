@@ -21,8 +21,10 @@ def receiver(**config: Any) -> tuple[Flask, list[tuple[str, str]]]:
     app.config.update(config)
     register_error_handlers(app)
     received: list[tuple[str, str]] = []
-    stripe = StripeProvider(StripeSettings(None, ("whsec_other", config["STRIPE_WEBHOOK_SECRET"])))
-    whop = WhopProvider(WhopSettings(None, (config["WHOP_WEBHOOK_SECRET"],)))
+    stripe = StripeProvider(
+        StripeSettings(None, ("whsec_other", config["TIERGATE_STRIPE_WEBHOOK_SECRET"]))
+    )
+    whop = WhopProvider(WhopSettings(None, (config["TIERGATE_WHOP_WEBHOOK_SECRET"],)))
 
     @app.post("/webhooks/<name>")
     def webhook(name: str) -> Any:
@@ -36,7 +38,9 @@ def receiver(**config: Any) -> tuple[Flask, list[tuple[str, str]]]:
 
 @pytest.mark.parametrize("provider", ["stripe", "whop"])
 def test_deliveries_are_signed_with_the_configured_secret(provider: str) -> None:
-    app, received = receiver(STRIPE_WEBHOOK_SECRET="whsec_live_like", WHOP_WEBHOOK_SECRET="ws_123")
+    app, received = receiver(
+        TIERGATE_STRIPE_WEBHOOK_SECRET="whsec_live_like", TIERGATE_WHOP_WEBHOOK_SECRET="ws_123"
+    )
     if provider == "stripe":
         payload = stripe_objects.event("customer.subscription.updated", {"id": "sub_1"})
     else:
@@ -49,9 +53,11 @@ def test_deliveries_are_signed_with_the_configured_secret(provider: str) -> None
 
 
 def test_a_receiver_with_another_secret_rejects_the_delivery() -> None:
-    app, received = receiver(STRIPE_WEBHOOK_SECRET="whsec_a", WHOP_WEBHOOK_SECRET="ws_a")
+    app, received = receiver(
+        TIERGATE_STRIPE_WEBHOOK_SECRET="whsec_a", TIERGATE_WHOP_WEBHOOK_SECRET="ws_a"
+    )
     with app.app_context():
-        app.config["STRIPE_WEBHOOK_SECRET"] = "whsec_not_the_receivers"
+        app.config["TIERGATE_STRIPE_WEBHOOK_SECRET"] = "whsec_not_the_receivers"
         delivery = deliver("stripe", stripe_objects.event("invoice.paid", {"id": "in_1"}))
     assert delivery.status_code == 400
     assert "signature rejected" in delivery.response

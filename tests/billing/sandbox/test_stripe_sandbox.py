@@ -136,8 +136,8 @@ def test_the_sandbox_api_wants_the_configured_key(sandbox_app, account) -> None:
     answer = sandbox_app.test_client().get("/_sandbox/stripe/v1/prices")
     assert answer.status_code == 401
     assert answer.get_json()["error"]["message"] == "Invalid API Key provided."
-    sandbox_app.config["STRIPE_SECRET_KEY"] = "sk_test_other"
+    sandbox_app.config["TIERGATE_STRIPE_SECRET_KEY"] = "sk_test_other"
     provider = get_provider("stripe")
-    sandbox_app.config["STRIPE_SECRET_KEY"] = None
+    sandbox_app.config["TIERGATE_STRIPE_SECRET_KEY"] = None
     with pytest.raises(ProviderError, match="refused the API key"):
         provider.start_checkout(account, tier("pro"), success_url="/", cancel_url="/")

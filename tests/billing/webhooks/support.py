@@ -23,7 +23,10 @@ from tiergate.db import db
 STRIPE_SECRET = "whsec_inbox_tests"
 WHOP_SECRET = "ws_inbox_tests"
 #: Webhook secrets only: no API key, so states come from the events' own payloads.
-WEBHOOK_CONFIG = {"STRIPE_WEBHOOK_SECRET": STRIPE_SECRET, "WHOP_WEBHOOK_SECRET": WHOP_SECRET}
+WEBHOOK_CONFIG = {
+    "TIERGATE_STRIPE_WEBHOOK_SECRET": STRIPE_SECRET,
+    "TIERGATE_WHOP_WEBHOOK_SECRET": WHOP_SECRET,
+}
 
 #: Whop statuses that the Subscription model stores under the same name.
 WHOP_STATUSES = ("trialing", "active", "past_due", "canceled")

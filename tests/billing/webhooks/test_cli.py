@@ -109,7 +109,9 @@ def test_replay_failed_reports_what_still_fails_then_completes(inbox_app, delive
 def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
     path = tmp_path / "sandbox.sqlite3"
     shutil.copyfile(sqlite_template, path)
-    application = make_app(f"sqlite:///{path}", SANDBOX=True, PUBLIC_URL="http://localhost")
+    application = make_app(
+        f"sqlite:///{path}", TIERGATE_SANDBOX=True, TIERGATE_PUBLIC_URL="http://localhost"
+    )
     with application.app_context():
         make_catalog()
         yield application

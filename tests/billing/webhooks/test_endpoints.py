@@ -145,7 +145,7 @@ def test_a_body_just_under_one_mib_is_stored_whole(inbox_app, acme) -> None:
 
 
 def test_a_provider_without_a_webhook_secret_answers_503(inbox_app, acme) -> None:
-    inbox_app.config["WHOP_WEBHOOK_SECRET"] = None
+    inbox_app.config["TIERGATE_WHOP_WEBHOOK_SECRET"] = None
     body = json.dumps(whop_event("msg_1", enterprise(acme))).encode()
     response = inbox_app.test_client().post(
         "/webhooks/whop", data=body, headers=whop_headers(body, "msg_1")
@@ -160,8 +160,8 @@ def test_a_provider_without_a_webhook_secret_answers_503(inbox_app, acme) -> Non
 
 
 def test_a_rotated_secret_still_verifies(inbox_app, acme) -> None:
-    inbox_app.config["STRIPE_WEBHOOK_SECRET"] = f"whsec_new,{STRIPE_SECRET}"
-    inbox_app.config["WHOP_WEBHOOK_SECRET"] = f"ws_new,{WHOP_SECRET}"
+    inbox_app.config["TIERGATE_STRIPE_WEBHOOK_SECRET"] = f"whsec_new,{STRIPE_SECRET}"
+    inbox_app.config["TIERGATE_WHOP_WEBHOOK_SECRET"] = f"ws_new,{WHOP_SECRET}"
     client = inbox_app.test_client()
     assert deliver(client, "stripe", stripe_event("evt_1", pro(acme))).status_code == 200
     assert deliver(client, "whop", whop_event("msg_1", enterprise(acme))).status_code == 200

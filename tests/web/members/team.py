@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from tiergate.accounts.models import Invitation, Membership
 from tiergate.accounts.seats import invite_member
-from tiergate.accounts.services import find_user
 from tiergate.db import db, utcnow
+from tiergate.standalone.users import find_user
 
 from ...accounts.factories import SYSTEM, subscribe
 from ...browsing import csrf_token

@@ -11,10 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from flask import Flask
-
 from ...errors import TiergateError
-from .sandbox.models import SandboxObject  # noqa: F401 - the sandbox's table is always mapped
 
 if TYPE_CHECKING:
     from ...accounts.models import Account
@@ -153,17 +150,6 @@ def get_provider(name: str) -> BillingProvider:
     )
 
 
-def init_app(app: Flask) -> None:
-    """Register the `sandbox` commands and, when the sandbox is on, its fake provider APIs."""
-    from ..sandbox_cli import sandbox_cli
-
-    app.cli.add_command(sandbox_cli)
-    if app.config.get("SANDBOX"):
-        from .sandbox import init_sandbox
-
-        init_sandbox(app)
-
-
 __all__ = [
     "BillingProvider",
     "CatalogMismatch",
@@ -178,5 +164,4 @@ __all__ = [
     "UnknownTier",
     "WebhookVerificationError",
     "get_provider",
-    "init_app",
 ]

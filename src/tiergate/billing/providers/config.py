@@ -53,9 +53,9 @@ def split_secrets(value: str | Iterable[str] | None) -> tuple[str, ...]:
 def stripe_settings(config: Mapping[str, Any] | None = None) -> StripeSettings:
     """Return the Stripe settings of ``config`` (the current app's by default)."""
     config = current_app.config if config is None else config
-    key = config.get("STRIPE_SECRET_KEY") or None
-    secrets = split_secrets(config.get("STRIPE_WEBHOOK_SECRET"))
-    if not config.get("SANDBOX"):
+    key = config.get("TIERGATE_STRIPE_SECRET_KEY") or None
+    secrets = split_secrets(config.get("TIERGATE_STRIPE_WEBHOOK_SECRET"))
+    if not config.get("TIERGATE_SANDBOX"):
         return StripeSettings(secret_key=key, webhook_secrets=secrets)
     return StripeSettings(
         secret_key=key or SANDBOX_STRIPE_SECRET_KEY,
@@ -69,10 +69,10 @@ def stripe_settings(config: Mapping[str, Any] | None = None) -> StripeSettings:
 def whop_settings(config: Mapping[str, Any] | None = None) -> WhopSettings:
     """Return the Whop settings of ``config`` (the current app's by default)."""
     config = current_app.config if config is None else config
-    key = config.get("WHOP_API_KEY") or None
-    secrets = split_secrets(config.get("WHOP_WEBHOOK_SECRET"))
-    company = config.get("WHOP_COMPANY_ID") or None
-    if not config.get("SANDBOX"):
+    key = config.get("TIERGATE_WHOP_API_KEY") or None
+    secrets = split_secrets(config.get("TIERGATE_WHOP_WEBHOOK_SECRET"))
+    company = config.get("TIERGATE_WHOP_COMPANY_ID") or None
+    if not config.get("TIERGATE_SANDBOX"):
         return WhopSettings(api_key=key, webhook_secrets=secrets, company_id=company)
     return WhopSettings(
         api_key=key or SANDBOX_WHOP_API_KEY,
@@ -86,7 +86,7 @@ def whop_settings(config: Mapping[str, Any] | None = None) -> WhopSettings:
 
 def sandbox_base_url(config: Mapping[str, Any]) -> str:
     """Return the sandbox's root URL as a browser reaches it (it appears in checkout links)."""
-    public = config.get("PUBLIC_URL")
+    public = config.get("TIERGATE_PUBLIC_URL")
     if public:
         root = str(public)
     elif has_request_context():

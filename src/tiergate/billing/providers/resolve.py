@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ...accounts.models import Account, Membership, User
+from ...accounts import users
+from ...accounts.models import Account, Membership
 from ...catalog.models import SubscriptionTier
-from ...db import db
+from ...db import db, session_listener
 from ..models import Subscription
 from . import UnknownAccount, UnknownTier
 
@@ -34,7 +35,7 @@ def _keep(found: _Found) -> _Found:
     return found
 
 
-@sa.event.listens_for(Session, "after_transaction_end")
+@session_listener("after_transaction_end")
 def _forget_found(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_FOUND, None)
@@ -133,14 +134,15 @@ def existing_customer_id(account: Account, provider: str) -> str | None:
 
 def owner_email(account: Account) -> str | None:
     """Return the e-mail of the account's first owner (who receives the provider's receipts)."""
-    return db.session.scalar(
-        sa.select(User.email)
-        .join(Membership, Membership.user_id == User.id)
+    owner_id = db.session.scalar(
+        sa.select(Membership.user_id)
         .where(Membership.account_id == account.id)
         .where(Membership.role == "owner")
         .order_by(Membership.id)
         .limit(1)
     )
+    owner = users.get(owner_id)
+    return users.email_of(owner) if owner is not None else None
 
 
 def from_unix(value: Any) -> datetime | None:

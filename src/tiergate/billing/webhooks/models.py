@@ -28,14 +28,16 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class WebhookEvent(Base):
     """One verified provider event and what applying it did."""
 
-    __tablename__ = "webhook_event"
+    __tablename__ = "tiergate_webhook_event"
     __table_args__ = (
         sa.UniqueConstraint("provider", "provider_event_id"),
         sa.CheckConstraint(_in("provider", INBOX_PROVIDERS), name="provider"),
         sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
         sa.CheckConstraint("attempts >= 0", name="attempts"),
-        sa.Index("ix_webhook_event_status_received_at", "status", "received_at"),
-        sa.Index("ix_webhook_event_provider_type_received_at", "provider", "type", "received_at"),
+        sa.Index("ix_tiergate_webhook_event_status_received_at", "status", "received_at"),
+        sa.Index(
+            "ix_tiergate_webhook_event_provider_type_received_at", "provider", "type", "received_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

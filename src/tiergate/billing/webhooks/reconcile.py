@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from ...accounts.seats import begin_write_transaction
 from ...audit.services import Actor
 from ...catalog.models import SubscriptionTier
-from ...db import db
+from ...db import begin_write_transaction, db
 from ...errors import TiergateError
 from ..providers import BillingProvider, ProviderDisabled, get_provider
 from ..providers.stripe import StripeProvider

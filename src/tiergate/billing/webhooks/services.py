@@ -10,9 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...accounts.seats import begin_write_transaction
 from ...audit.services import Actor
-from ...db import db, utcnow
+from ...db import begin_write_transaction, db, utcnow
 from ...errors import Conflict, NotFound, TiergateError, ValidationError
 from ..providers import Event, get_provider
 from ..services import SubscriptionState, apply_subscription_state

@@ -1,4 +1,8 @@
-"""Initial catalog: permissions, subscription tiers and the tiers' permissions.
+"""The seed's catalog: permissions, subscription tiers and the tiers' permissions.
+
+The three tables exactly as the seed application's models define them, every constraint named
+by tiergate's convention. ``tiergate db adopt`` stamps an existing seed schema at this
+revision (after naming its constraints), so upgrading from here keeps its rows.
 
 Revision ID: 0001_initial_catalog
 Revises:
@@ -13,7 +17,7 @@ from alembic import op
 
 revision = "0001_initial_catalog"
 down_revision = None
-branch_labels = None
+branch_labels = ("tiergate",)
 depends_on = None
 
 
@@ -21,13 +25,10 @@ def upgrade():
     op.create_table(
         "permission",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_permission")),
-        sa.UniqueConstraint("key", name=op.f("uq_permission_key")),
+        sa.UniqueConstraint("name", name=op.f("uq_permission_name")),
     )
     op.create_table(
         "subscription_tier",
@@ -42,8 +43,6 @@ def upgrade():
         sa.Column("stripe_lookup_key", sa.String(length=128), nullable=True),
         sa.Column("whop_product_key", sa.String(length=128), nullable=True),
         sa.Column("fallback_price", sa.String(length=32), nullable=True),
-        sa.Column("rank", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("is_default", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(

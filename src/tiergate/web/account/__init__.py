@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, request
-from flask_login import current_user
 
+from ...accounts import users
 from ...accounts.principal import SAFE_METHODS
-from ...accounts.seats import begin_write_transaction
+from ...db import begin_write_transaction
 
 account_pages = Blueprint("account", __name__, url_prefix="/account")
 
 
 @account_pages.before_request
 def _signed_in_and_writing() -> Any:
-    if not current_user.is_authenticated:
-        from ...accounts.auth import login_manager
-
-        return login_manager.unauthorized()
+    if users.current() is None:
+        return users.ask_to_log_in()
     # SQLite: a form post writes; taking the write lock first keeps seat checks atomic.
     if request.method not in SAFE_METHODS:
         begin_write_transaction()

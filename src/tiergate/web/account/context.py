@@ -9,13 +9,14 @@ included: the staff console is elsewhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, render_template, request, session
-from flask_login import current_user
 
+from ...accounts import users
 from ...accounts.members import MANAGER_ROLES
-from ...accounts.models import Account, Membership, User
+from ...accounts.models import Account, Membership
 from ...db import db
 from ...entitlements.decorators import SESSION_ACCOUNT
 
@@ -39,13 +40,12 @@ class AccountContext:
         return {"account": self.account.slug}
 
 
-def signed_in_user() -> User:
-    """Return the logged-in user's row (views using it require a log-in)."""
-    user: User = current_user.user
-    return user
+def signed_in_user() -> Any:
+    """Return the logged-in user (views using it require a log-in)."""
+    return users.current()
 
 
-def memberships_of(user: User) -> tuple[tuple[Account, str], ...]:
+def memberships_of(user: Any) -> tuple[tuple[Account, str], ...]:
     """Return the user's accounts with their role, by account name."""
     rows = db.session.execute(
         sa.select(Account, Membership.role)
@@ -87,9 +87,9 @@ def account_context_for(account_id: int) -> AccountContext:
 
 def no_account_page() -> tuple[str, int]:
     """Explain that the user is not a member of any account."""
-    return render_template("account/no_account.html"), 200
+    return render_template("tiergate/account/no_account.html"), 200
 
 
 def not_allowed_page(message: str, context: AccountContext) -> tuple[str, int]:
     """Explain that the user's role does not allow a change."""
-    return render_template("account/not_allowed.html", message=message, ctx=context), 403
+    return render_template("tiergate/account/not_allowed.html", message=message, ctx=context), 403

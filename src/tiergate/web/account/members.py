@@ -8,7 +8,6 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from ...accounts.forms import attach_error
 from ...accounts.members import (
     assignable_roles,
     change_role,
@@ -23,7 +22,7 @@ from ...audit.services import Actor
 from ...db import db, utcnow
 from ...entitlements.services import fresh_entitlements, get_cache
 from ...errors import TiergateError
-from ..forms import ActionForm, InviteForm, RoleForm, role_choices
+from ..forms import ActionForm, InviteForm, RoleForm, attach_error, role_choices
 from . import account_pages
 from .context import (
     AccountContext,
@@ -74,7 +73,7 @@ def render_members(
     if upgrade_keys is None and entitlements.seats_free == 0:
         upgrade_keys = get_cache().catalog().seat_tiers_above(entitlements.seats_used + 1)
     page = render_template(
-        "account/members.html",
+        "tiergate/account/members.html",
         ctx=ctx,
         entitlements=entitlements,
         members=members,
@@ -99,7 +98,7 @@ def _managing(account_id: int) -> AccountContext | tuple[str, int]:
 
 
 def _back(ctx: AccountContext) -> BaseResponse:
-    return redirect(url_for("account.members", account=ctx.account.slug), code=303)
+    return redirect(url_for("tiergate.account.members", account=ctx.account.slug), code=303)
 
 
 @account_pages.route("/members", methods=["GET", "POST"])
@@ -133,7 +132,7 @@ def members() -> Any:
         attach_error(form, error, "email")
         return render_members(ctx, invite_form=form, status=error.status)
     db.session.commit()
-    link = url_for("accounts.invitation", token=token, _external=True)
+    link = url_for("standalone.invitation", token=token, _external=True)
     return render_members(ctx, invite_link=link, invited=invitation, status=201)
 
 
@@ -231,7 +230,7 @@ def resend(invitation_id: int) -> Any:
         flash(error.message, "error")
         return _back(ctx)
     db.session.commit()
-    link = url_for("accounts.invitation", token=token, _external=True)
+    link = url_for("standalone.invitation", token=token, _external=True)
     return render_members(ctx, invite_link=link, invited=invitation)
 
 

@@ -62,7 +62,7 @@ def render_account(
         .order_by(Permission.name)
     ).all()
     page = render_template(
-        "account/overview.html",
+        "tiergate/account/overview.html",
         ctx=ctx,
         entitlements=entitlements,
         plan=describe_plan(entitlements, source, get_cache().policy),

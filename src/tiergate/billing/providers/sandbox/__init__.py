@@ -1,27 +1,24 @@
 """The offline sandbox: fake Stripe and Whop APIs inside the app, driven by the real SDKs.
 
-Switched on by ``TIERGATE_SANDBOX=1`` (refused beside live keys, see tiergate.config). The
+Switched on by ``TIERGATE_SANDBOX`` (the standalone app refuses it beside live keys). The
 providers' SDK clients are pointed at ``/_sandbox/...`` and reach it through a WSGI transport,
 so no socket is opened; checkout pages deliver correctly signed webhooks to tiergate's own
-``/webhooks/<provider>`` endpoints the same way.
+``/webhooks/<provider>`` endpoints the same way. Its tables are a migration branch of their
+own, created only where the sandbox is on.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint
 
 from .models import SandboxObject
 
-__all__ = ["SandboxObject", "init_sandbox"]
+__all__ = ["SandboxObject", "sandbox_blueprint"]
 
 
-def init_sandbox(app: Flask) -> None:
-    """Serve the fake provider APIs and pages under /_sandbox."""
+def sandbox_blueprint() -> Blueprint:
+    """Return the blueprint of the fake provider APIs and pages, under /_sandbox."""
     from . import pages, stripe_api, whop_api  # noqa: F401 - they register their routes
     from .blueprint import sandbox
 
-    app.register_blueprint(sandbox)
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:
-        # The SDKs post form-encoded and JSON bodies with no CSRF token, as to the real APIs.
-        csrf.exempt(sandbox)
+    return sandbox

@@ -42,7 +42,9 @@ class Delivery:
 
 def signing_secret(provider: str) -> str:
     """Return the secret the sandbox signs with: the first configured one, else its fixed one."""
-    name = "STRIPE_WEBHOOK_SECRET" if provider == "stripe" else "WHOP_WEBHOOK_SECRET"
+    name = (
+        "TIERGATE_STRIPE_WEBHOOK_SECRET" if provider == "stripe" else "TIERGATE_WHOP_WEBHOOK_SECRET"
+    )
     configured = split_secrets(current_app.config.get(name))
     if configured:
         return configured[0]

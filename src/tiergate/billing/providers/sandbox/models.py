@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ....db import Base, TimestampMixin
+from ....db import NAMING_CONVENTION, TimestampMixin
 
 
-class SandboxObject(TimestampMixin, Base):
+class SandboxBase(DeclarativeBase):
+    """The sandbox's tables: a migration branch of their own, never in a production schema."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SandboxObject(TimestampMixin, SandboxBase):
     """One object of a fake provider API (a checkout, a subscription, a membership, ...).
 
     Kept in the database rather than in memory so that every gunicorn worker sees the same
     sandbox, and so that each test database carries its own.
     """
 
-    __tablename__ = "sandbox_object"
+    __tablename__ = "tiergate_sandbox_object"
     __table_args__ = (sa.UniqueConstraint("provider", "object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,13 +22,13 @@ def stripe_checkout_page(session_id: str) -> Any:
     row = store.get("stripe", session_id, "checkout_session") or abort(404)
     price = next((p for p in flows.stripe_obj.prices() if p["id"] == row.data["_price"]), None)
     return render_template(
-        "sandbox/checkout.html",
+        "tiergate/sandbox/checkout.html",
         provider="Stripe",
         item=price["nickname"] if price else row.data["_price"],
         amount=(price or {}).get("unit_amount", 0),
         email=row.data.get("customer_email"),
         is_open=row.data["status"] == "open",
-        pay_url=url_for("sandbox.stripe_pay", session_id=session_id),
+        pay_url=url_for("tiergate.sandbox.stripe_pay", session_id=session_id),
         cancel_url=row.data.get("cancel_url"),
     )
 
@@ -55,10 +55,10 @@ def stripe_portal_page(session_id: str) -> Any:
         if sub.data["customer"] == row.data["customer"]
     ]
     return render_template(
-        "sandbox/manage.html",
+        "tiergate/sandbox/manage.html",
         provider="Stripe",
         items=[_stripe_row(sub) for sub in subscriptions],
-        cancel_url=url_for("sandbox.stripe_cancel", session_id=session_id),
+        cancel_url=url_for("tiergate.sandbox.stripe_cancel", session_id=session_id),
         return_url=row.data.get("return_url"),
     )
 
@@ -81,13 +81,13 @@ def whop_checkout_page(configuration_id: str) -> Any:
     """Show a sandbox Whop checkout: what is bought, Pay and Cancel."""
     row = store.get("whop", configuration_id, "checkout_configuration") or abort(404)
     return render_template(
-        "sandbox/checkout.html",
+        "tiergate/sandbox/checkout.html",
         provider="Whop",
         item=row.data["_product_id"],
         amount=None,
         email=None,
         is_open=True,
-        pay_url=url_for("sandbox.whop_pay", configuration_id=configuration_id),
+        pay_url=url_for("tiergate.sandbox.whop_pay", configuration_id=configuration_id),
         cancel_url=row.data.get("redirect_url"),
     )
 
@@ -109,10 +109,10 @@ def whop_manage_page(membership_id: str) -> Any:
     row = store.get("whop", membership_id, "membership") or abort(404)
     member = with_manage_url(row.data)
     return render_template(
-        "sandbox/manage.html",
+        "tiergate/sandbox/manage.html",
         provider="Whop",
         items=[_whop_row(member)],
-        cancel_url=url_for("sandbox.whop_cancel", membership_id=membership_id),
+        cancel_url=url_for("tiergate.sandbox.whop_cancel", membership_id=membership_id),
         return_url=request.args.get("return_url") or "/",
     )
 
@@ -140,7 +140,9 @@ def _after(deliveries: list[Delivery], target: str) -> Any:
         )
     if all(delivery.ok for delivery in deliveries):
         return redirect(target, code=303)
-    return render_template("sandbox/deliveries.html", deliveries=deliveries, target=target), 502
+    return render_template(
+        "tiergate/sandbox/deliveries.html", deliveries=deliveries, target=target
+    ), 502
 
 
 def _stripe_row(sub: dict[str, Any]) -> dict[str, Any]:

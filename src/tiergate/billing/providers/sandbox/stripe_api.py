@@ -18,9 +18,9 @@ PROVIDER = "stripe"
 @sandbox.before_request
 def _authenticate() -> Any:
     """Answer an API call without the configured key as Stripe would (401)."""
-    if not request.path.startswith(url_for("sandbox.stripe_api_root")):
+    if not request.path.startswith(url_for("tiergate.sandbox.stripe_api_root")):
         return None
-    expected = current_app.config.get("STRIPE_SECRET_KEY") or SANDBOX_STRIPE_SECRET_KEY
+    expected = current_app.config.get("TIERGATE_STRIPE_SECRET_KEY") or SANDBOX_STRIPE_SECRET_KEY
     if request.headers.get("Authorization") != f"Bearer {expected}":
         return objects.error("Invalid API Key provided.", 401, code="api_key_invalid")
     return None
@@ -75,7 +75,9 @@ def stripe_create_checkout_session() -> Any:
         "status": "open",
         "subscription": None,
         "success_url": params.get("success_url"),
-        "url": url_for("sandbox.stripe_checkout_page", session_id=session_id, _external=True),
+        "url": url_for(
+            "tiergate.sandbox.stripe_checkout_page", session_id=session_id, _external=True
+        ),
         "_price": items[0]["price"],
         "_subscription_metadata": (params.get("subscription_data") or {}).get("metadata") or {},
     }
@@ -126,7 +128,9 @@ def stripe_create_portal_session() -> Any:
         "customer": customer,
         "livemode": False,
         "return_url": params.get("return_url"),
-        "url": url_for("sandbox.stripe_portal_page", session_id=session_id, _external=True),
+        "url": url_for(
+            "tiergate.sandbox.stripe_portal_page", session_id=session_id, _external=True
+        ),
     }
     store.put(PROVIDER, "portal_session", session)
     db.session.commit()

@@ -19,9 +19,9 @@ API = "/whop/api/v1"
 @sandbox.before_request
 def _authenticate() -> Any:
     """Answer an API call without the configured key as Whop would (401)."""
-    if not request.path.startswith(url_for("sandbox.whop_api_root")):
+    if not request.path.startswith(url_for("tiergate.sandbox.whop_api_root")):
         return None
-    expected = current_app.config.get("WHOP_API_KEY") or SANDBOX_WHOP_API_KEY
+    expected = current_app.config.get("TIERGATE_WHOP_API_KEY") or SANDBOX_WHOP_API_KEY
     if request.headers.get("Authorization") != f"Bearer {expected}":
         return objects.error("Invalid API key.", 401)
     return None
@@ -106,12 +106,14 @@ def whop_list_memberships() -> Any:
 
 def with_manage_url(membership: dict[str, Any]) -> dict[str, Any]:
     """Return a membership with its manage URL pointing at the sandbox's manage page."""
-    url = url_for("sandbox.whop_manage_page", membership_id=membership["id"], _external=True)
+    url = url_for(
+        "tiergate.sandbox.whop_manage_page", membership_id=membership["id"], _external=True
+    )
     return {**store.public(membership), "manage_url": url}
 
 
 def _purchase_url(product_id: str | None) -> str:
-    return url_for("sandbox.whop_api_root", _external=True) + f"products/{product_id}"
+    return url_for("tiergate.sandbox.whop_api_root", _external=True) + f"products/{product_id}"
 
 
 def _list_arg(name: str) -> list[str]:

@@ -1,0 +1,41 @@
+"""tiergate's command line: one ``flask tiergate ...`` group for an application.
+
+The standalone ``tiergate`` command offers the same commands at its top level.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+
+def commands() -> list[click.Command]:
+    """Return tiergate's commands (each group or command once)."""
+    from .accounts.apikeys_cli import apikeys_cli
+    from .accounts.cli import accounts_cli
+    from .audit.cli import audit_cli
+    from .billing.cli import check_catalog_command, events_cli, reconcile_command
+    from .billing.sandbox_cli import sandbox_cli
+    from .catalog.cli import catalog_cli, tiers_cli
+    from .migrate import db_cli
+
+    catalog_cli.add_command(check_catalog_command)
+    return [
+        db_cli,
+        catalog_cli,
+        tiers_cli,
+        accounts_cli,
+        apikeys_cli,
+        events_cli,
+        reconcile_command,
+        sandbox_cli,
+        audit_cli,
+    ]
+
+
+def tiergate_group() -> AppGroup:
+    """Return a fresh ``tiergate`` command group holding every tiergate command."""
+    group = AppGroup("tiergate", help="tiergate: tiers, permissions, accounts and billing.")
+    for command in commands():
+        group.add_command(command)
+    return group

@@ -1,0 +1,77 @@
+"""Where tiergate's tables are declared: its own metadata and its optional branches'.
+
+Importing a model module only declares classes; these functions import them on demand so
+that an application's ``import tiergate`` loads none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+
+def metadata() -> sa.MetaData:
+    """Return the metadata of tiergate's own tables, every model module imported."""
+    from .accounts import models as _accounts  # noqa: F401
+    from .audit import models as _audit  # noqa: F401
+    from .billing import models as _billing  # noqa: F401
+    from .billing.webhooks import models as _webhooks  # noqa: F401
+    from .catalog import models as _catalog  # noqa: F401
+    from .db import Base
+    from .entitlements import models as _entitlements  # noqa: F401
+
+    return Base.metadata
+
+
+def sandbox_metadata() -> sa.MetaData:
+    """Return the metadata of the offline sandbox's tables."""
+    from .billing.providers.sandbox.models import SandboxBase
+
+    return SandboxBase.metadata
+
+
+def standalone_metadata() -> sa.MetaData:
+    """Return the metadata of the standalone app's users and log-in failures."""
+    from .standalone.users import StandaloneBase
+
+    return StandaloneBase.metadata
+
+
+#: Optional migration branches: name -> its tables' metadata.
+BRANCH_METADATA: dict[str, Callable[[], sa.MetaData]] = {
+    "sandbox": sandbox_metadata,
+    "standalone": standalone_metadata,
+}
+
+
+def import_listeners() -> None:
+    """Import the modules that declare session listeners (see ``db.session_listener``)."""
+    from .audit import listeners as _audit  # noqa: F401
+    from .billing.providers import resolve as _resolve  # noqa: F401
+    from .entitlements import versions as _versions  # noqa: F401
+
+    metadata()
+
+
+def table_names() -> set[str]:
+    """Every table name tiergate may create, branches included, and its version table."""
+    names = {"tiergate_alembic_version"}
+    for meta in (metadata(), *(branch() for branch in BRANCH_METADATA.values())):
+        names.update(meta.tables)
+    return names
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave tiergate's tables out of an application's autogenerate (Alembic ``include_object``).
+
+    ``Migrate(app, db, include_object=tiergate.include_object)``: the application's
+    ``flask db migrate`` then proposes nothing about tables that tiergate's own migrations
+    manage.
+    """
+    if type_ == "table":
+        return name not in table_names()
+    table = getattr(obj, "table", None)
+    return getattr(table, "name", None) not in table_names()

@@ -1,0 +1,62 @@
+"""The standalone tiergate application: TierGate on its own database, users and pages.
+
+It is tiergate's first consumer and the demo: ``tiergate serve``, ``tiergate demo`` and
+``python3 dev.py run`` build it from the ``TIERGATE_*`` environment. It owns its app, so it
+turns on what an embedding application decides for itself: SQLite WAL and durability, the
+security headers and JSON API errors on every response, and flat commands (``tiergate db``,
+``tiergate catalog``, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from werkzeug.exceptions import HTTPException
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure the standalone tiergate application."""
+    from ..db import sqlite_durability
+    from ..errors import TiergateError, domain_error_response
+    from ..extension import TierGate
+    from .auth import init_auth
+    from .settings import load_settings
+    from .users import User
+    from .views import standalone_pages
+
+    app = Flask("tiergate", instance_relative_config=True, static_folder=None)
+    app.config.from_mapping(load_settings(app.instance_path, config))
+    if app.config["TIERGATE_DATABASE_URL"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+    app.config.setdefault("TIERGATE_SECURITY_HEADERS", "app")
+    app.config.setdefault("TIERGATE_ASSETS_PATH", "/assets")
+    db = SQLAlchemy()
+    db.init_app(app)
+    init_auth(app)
+    state = TierGate().init_app(app, db=db, user_model=User, cli_group=False)
+    state.migration_branches.append("standalone")
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sqlite_durability(db.engine, app.config["TIERGATE_SQLITE_SYNCHRONOUS"])
+    app.register_blueprint(standalone_pages)
+    _own_the_app(app)
+    app.register_error_handler(TiergateError, domain_error_response)
+    return app
+
+
+def _own_the_app(app: Flask) -> None:
+    """What the standalone app applies app-wide: headers, API errors and flat commands."""
+    from ..api.errors import handle_http_error
+    from ..web.mount import security_headers_hook
+    from .cli import standalone_commands
+
+    if app.config["TIERGATE_SECURITY_HEADERS"] == "app":
+        app.after_request(security_headers_hook(app))
+    # JSON errors for every path under /api/, routing errors (404, 405) included.
+    app.register_error_handler(HTTPException, handle_http_error)
+    for command in standalone_commands():
+        app.cli.add_command(command)

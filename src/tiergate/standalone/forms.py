@@ -1,0 +1,51 @@
+"""The standalone app's sign-up, log-in and invitation sign-up forms (validated, with CSRF)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from .users import MIN_PASSWORD_LENGTH
+
+_PASSWORD = [
+    DataRequired("Choose a password."),
+    Length(
+        min=MIN_PASSWORD_LENGTH,
+        max=1024,
+        message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+    ),
+]
+
+
+class SignupForm(FlaskForm):
+    """A new user and the account they will own."""
+
+    email = EmailField("E-mail", validators=[DataRequired("Enter your e-mail address.")])
+    display_name = StringField("Your name", validators=[Length(max=128)])
+    account_name = StringField(
+        "Organisation name",
+        validators=[DataRequired("Name your organisation."), Length(max=128)],
+    )
+    password = PasswordField("Password", validators=_PASSWORD)
+    confirm = PasswordField(
+        "Repeat the password", validators=[EqualTo("password", "The passwords differ.")]
+    )
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField("E-mail", validators=[DataRequired("Enter your e-mail address.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class InvitationSignupForm(FlaskForm):
+    """A password for the invited e-mail address, to join by signing up."""
+
+    display_name = StringField("Your name", validators=[Length(max=128)])
+    password = PasswordField("Password", validators=_PASSWORD)
+    confirm = PasswordField(
+        "Repeat the password", validators=[EqualTo("password", "The passwords differ.")]
+    )

@@ -1,0 +1,141 @@
+"""The standalone app's settings: TIERGATE_* environment variables, then the caller's.
+
+Every setting lands in ``app.config`` under its ``TIERGATE_`` name (``TIERGATE_DEBUG`` and
+``TIERGATE_SECRET_KEY`` also become Flask's ``DEBUG`` and ``SECRET_KEY``). An embedding
+application sets the same keys in its own config instead: only this module reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+
+ENV_PREFIX = "TIERGATE_"
+
+#: Setting name -> (default, parser). Each is read from ``TIERGATE_<NAME>``.
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in _TRUE
+
+
+def _sqlite_synchronous(value: str) -> str:
+    mode = value.strip().upper()
+    if mode not in ("FULL", "NORMAL", "EXTRA"):
+        raise ConfigurationError(
+            f"TIERGATE_SQLITE_SYNCHRONOUS={value!r}: use FULL (the default), NORMAL or EXTRA"
+        )
+    return mode
+
+
+SETTINGS: dict[str, tuple[Any, Any]] = {
+    "DATABASE_URL": (None, str),
+    "SECRET_KEY": (None, str),
+    "DEBUG": (False, _bool),
+    "TESTING": (False, _bool),
+    "SQLITE_BACKUP": (True, _bool),
+    # PRAGMA synchronous of SQLite connections (docs/database.md): FULL, NORMAL or EXTRA.
+    "SQLITE_SYNCHRONOUS": ("FULL", _sqlite_synchronous),
+    # An argon2-cffi profile name (argon2.profiles): the password hashing cost.
+    "PASSWORD_HASH_PROFILE": ("RFC_9106_LOW_MEMORY", str),
+    "PAST_DUE_GRACE_DAYS": (7, float),
+    # Billing providers: API keys are for outbound calls only; webhook secrets are
+    # comma-separated so that old and new secrets both verify during a rotation.
+    "STRIPE_SECRET_KEY": (None, str),
+    "STRIPE_WEBHOOK_SECRET": (None, str),
+    "WHOP_API_KEY": (None, str),
+    "WHOP_WEBHOOK_SECRET": (None, str),
+    "WHOP_COMPANY_ID": (None, str),
+    "SANDBOX": (False, _bool),
+    "PUBLIC_URL": (None, str),
+    # Log-in throttling: this many failures per e-mail and client address within the window
+    # block further attempts until the oldest failure leaves the window.
+    "LOGIN_MAX_FAILURES": (5, int),
+    "LOGIN_FAILURE_WINDOW_MINUTES": (15.0, float),
+    # Largest request body accepted (bytes); larger ones get 413.
+    "MAX_CONTENT_LENGTH": (1024 * 1024, int),
+}
+
+
+def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Build the Flask config: defaults, then TIERGATE_* variables, then ``overrides``.
+
+    ``overrides`` use the app.config names (``TIERGATE_SANDBOX``, ``SECRET_KEY``, ``TESTING``).
+    """
+    settings: dict[str, Any] = {}
+    for name, (default, parse) in SETTINGS.items():
+        raw = os.environ.get(ENV_PREFIX + name)
+        settings[ENV_PREFIX + name] = parse(raw) if raw not in (None, "") else default
+    settings["DEBUG"] = settings.pop(ENV_PREFIX + "DEBUG")
+    settings["TESTING"] = settings.pop(ENV_PREFIX + "TESTING")
+    settings["SECRET_KEY"] = settings.pop(ENV_PREFIX + "SECRET_KEY")
+    settings.update(overrides or {})
+    if not settings[ENV_PREFIX + "DATABASE_URL"]:
+        path = Path(instance_path) / "tiergate.sqlite3"
+        settings[ENV_PREFIX + "DATABASE_URL"] = "sqlite:///" + str(path)
+    if not settings["SECRET_KEY"]:
+        if not (settings["DEBUG"] or settings["TESTING"]):
+            raise ConfigurationError(
+                "TIERGATE_SECRET_KEY is not set: set it to a long random string "
+                "(for example: python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set TIERGATE_DEBUG=1 for local development"
+            )
+        settings["SECRET_KEY"] = "tiergate-insecure-development-key"
+    _check_password_profile(settings[ENV_PREFIX + "PASSWORD_HASH_PROFILE"])
+    settings[ENV_PREFIX + "SQLITE_SYNCHRONOUS"] = _sqlite_synchronous(
+        str(settings[ENV_PREFIX + "SQLITE_SYNCHRONOUS"])
+    )
+    _check_sandbox(settings)
+    url = settings[ENV_PREFIX + "DATABASE_URL"]
+    settings.setdefault("SQLALCHEMY_DATABASE_URI", url)
+    settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(url))
+    settings.setdefault("MAX_CONTENT_LENGTH", settings[ENV_PREFIX + "MAX_CONTENT_LENGTH"])
+    return settings
+
+
+def _check_password_profile(name: str) -> None:
+    from argon2 import Parameters, profiles
+
+    if not isinstance(getattr(profiles, name, None), Parameters):
+        known = ", ".join(n for n in dir(profiles) if isinstance(getattr(profiles, n), Parameters))
+        raise ConfigurationError(
+            f"TIERGATE_PASSWORD_HASH_PROFILE={name!r} is not an argon2 profile; use one of {known}"
+        )
+
+
+def _check_sandbox(settings: dict[str, Any]) -> None:
+    """Refuse the offline provider sandbox unless asked for explicitly, and beside live keys."""
+    sandbox = settings.get("TIERGATE_SANDBOX")
+    settings["TIERGATE_SANDBOX"] = _bool(sandbox) if isinstance(sandbox, str) else bool(sandbox)
+    if not settings["TIERGATE_SANDBOX"]:
+        return
+    explicit = _bool(os.environ.get(ENV_PREFIX + "SANDBOX", ""))
+    if not (explicit or settings["DEBUG"] or settings["TESTING"]):
+        raise ConfigurationError(
+            "the billing sandbox is on but neither TIERGATE_SANDBOX=1 nor TIERGATE_DEBUG=1 "
+            "is set: the sandbox fakes payments, so it must be switched on explicitly"
+        )
+    stripe_key = str(settings.get("TIERGATE_STRIPE_SECRET_KEY") or "")
+    if stripe_key.startswith(("sk_live_", "rk_live_")):
+        raise ConfigurationError(
+            "the billing sandbox cannot run with a live Stripe key: unset "
+            "TIERGATE_STRIPE_SECRET_KEY or TIERGATE_SANDBOX"
+        )
+    if settings.get("TIERGATE_WHOP_API_KEY"):
+        # Whop keys carry no test/live marker, so any real key counts as live here.
+        raise ConfigurationError(
+            "the billing sandbox cannot run with a Whop API key: unset TIERGATE_WHOP_API_KEY "
+            "or TIERGATE_SANDBOX"
+        )
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
