@@ -13,6 +13,7 @@ def commands() -> list[click.Command]:
     """Return tiergate's commands (each group or command once)."""
     from .accounts.apikeys_cli import apikeys_cli
     from .accounts.cli import accounts_cli
+    from .adopt import adopt_command
     from .audit.cli import audit_cli
     from .billing.cli import check_catalog_command, events_cli, reconcile_command
     from .billing.sandbox_cli import sandbox_cli
@@ -20,6 +21,7 @@ def commands() -> list[click.Command]:
     from .migrate import db_cli
 
     catalog_cli.add_command(check_catalog_command)
+    db_cli.add_command(adopt_command)
     return [
         db_cli,
         catalog_cli,

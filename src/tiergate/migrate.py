@@ -46,7 +46,10 @@ def alembic_config(names: list[str] | None = None) -> Config:
     """Return the Alembic configuration of tiergate's migrations for the current app."""
     config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    locations = [str(BRANCH_DIRS[name]) for name in (names or branches())]
+    names = names or branches()
+    # env.py compares exactly these branches' tables.
+    config.attributes["tiergate_branches"] = names
+    locations = [str(BRANCH_DIRS[name]) for name in names]
     config.set_main_option("version_locations", os.pathsep.join(locations))
     # Alembic binds sys.stdout when it is imported; print to the stdout of the moment (click's
     # test runner, a redirected embedding application).

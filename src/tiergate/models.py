@@ -45,6 +45,11 @@ BRANCH_METADATA: dict[str, Callable[[], sa.MetaData]] = {
 }
 
 
+def branch_metadatas(branches: list[str]) -> list[sa.MetaData]:
+    """Return the metadata of these migration branches ("tiergate" is tiergate's own)."""
+    return [metadata() if name == "tiergate" else BRANCH_METADATA[name]() for name in branches]
+
+
 def import_listeners() -> None:
     """Import the modules that declare session listeners (see ``db.session_listener``)."""
     from .audit import listeners as _audit  # noqa: F401

@@ -8,10 +8,8 @@ import sqlalchemy as sa
 from tiergate.accounts.models import Invitation, Membership
 from tiergate.accounts.seats import (
     SeatLimitReached,
-    WriteTransactionRequired,
     accept_invitation,
     add_member,
-    begin_write_transaction,
     find_invitation,
     hash_token,
     invite_member,
@@ -20,7 +18,7 @@ from tiergate.accounts.seats import (
 )
 from tiergate.accounts.services import create_account
 from tiergate.audit.services import Actor
-from tiergate.db import db
+from tiergate.db import WriteTransactionRequired, begin_write_transaction, db
 from tiergate.entitlements.services import entitlements_for
 from tiergate.errors import Conflict, NotFound, ValidationError
 from tiergate.standalone.users import create_user

@@ -11,7 +11,7 @@ from flask import Flask
 from pytest_alembic.config import Config
 
 from tiergate.db import db
-from tiergate.migrate import migrate
+from tiergate.migrate import alembic_config as tiergate_alembic_config
 
 from ..backends import BACKENDS, fresh_database
 from ..conftest import in_app_context, make_app
@@ -41,5 +41,5 @@ def alembic_engine(empty_app: Flask) -> sa.Engine:
 
 @pytest.fixture
 def alembic_config(empty_app: Flask) -> Config:
-    """pytest-alembic's config: Flask-Migrate's, so the shipped env.py and versions are used."""
-    return Config(alembic_config=migrate.get_config())
+    """pytest-alembic's config: tiergate's own branch, through the shipped env.py."""
+    return Config(alembic_config=tiergate_alembic_config(["tiergate"]))

@@ -33,9 +33,14 @@ TIER = sa.table(
 PERMISSION = sa.table(
     "permission",
     sa.column("id", sa.Integer),
-    sa.column("key", sa.String),
     sa.column("name", sa.String),
     sa.column("description", sa.Text),
+)
+#: The permission table from revision 0002 on: tiergate's key and timestamps too.
+PERMISSION_WITH_KEY = sa.table(
+    "permission",
+    *(sa.column(column.name, column.type) for column in PERMISSION.c),
+    sa.column("key", sa.String),
     sa.column("created_at", UTCDateTime()),
     sa.column("updated_at", UTCDateTime()),
 )
@@ -52,7 +57,9 @@ WRITTEN_AT = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 def revisions_base_to_head() -> list[str]:
     """Every revision id of the shipped history, oldest first (follows the one head)."""
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    script = ScriptDirectory(
+        str(MIGRATIONS_DIR), version_locations=[str(MIGRATIONS_DIR / "versions")]
+    )
     return [revision.revision for revision in reversed(list(script.walk_revisions()))]
 
 
@@ -87,13 +94,7 @@ def catalog_rows(first_id: int, label: str) -> dict[str, list[dict[str, Any]]]:
         for id_, shape in zip(ids, shapes, strict=True)
     ]
     permissions = [
-        {
-            "id": id_,
-            "key": f"{label}.perm{i}",
-            "name": f"Permission {i}",
-            "description": None,
-            **stamps,
-        }
+        {"id": id_, "name": f"{label} permission {i}", "description": None}
         for i, id_ in enumerate(ids)
     ]
     links = [{"tier_id": ids[a], "permission_id": ids[b]} for a in range(3) for b in range(a + 1)]
@@ -101,9 +102,16 @@ def catalog_rows(first_id: int, label: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def write_catalog_rows(connection: sa.Connection, rows: dict[str, list[Any]]) -> None:
-    """Insert the rows of catalog_rows() (parents first)."""
+    """Insert the rows of catalog_rows() (parents first), with keys once permissions have them."""
+    columns = {column["name"] for column in sa.inspect(connection).get_columns("permission")}
     for table in CATALOG_TABLES:
-        connection.execute(sa.insert(table), rows[table.name])
+        batch = rows[table.name]
+        if table is PERMISSION and "key" in columns:
+            stamps = {"created_at": WRITTEN_AT, "updated_at": WRITTEN_AT}
+            keyed = [{**row, "key": f"key.{row['id']}", **stamps} for row in batch]
+            connection.execute(sa.insert(PERMISSION_WITH_KEY), keyed)
+            continue
+        connection.execute(sa.insert(table), batch)
 
 
 def read_catalog_rows(connection: sa.Connection) -> dict[str, list[dict[str, Any]]]:

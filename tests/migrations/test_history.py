@@ -8,6 +8,7 @@ from pytest_alembic import tests as builtin
 from pytest_alembic.runner import MigrationContext
 
 from tiergate.db import db
+from tiergate.models import metadata
 
 from .support import catalog_rows, merge_rows, read_catalog_rows, revisions_base_to_head
 from .support import write_catalog_rows as write_rows
@@ -49,10 +50,10 @@ def test_base_head_base_head(alembic_runner: MigrationContext) -> None:
     """Up, all the way down, and up again gives the same schema; base leaves no table."""
     alembic_runner.migrate_up_to("heads")
     first = _schema_snapshot(db.engine)
-    assert set(first) == set(db.metadata.tables) | {"alembic_version"}
+    assert set(first) == set(metadata().tables) | {"tiergate_alembic_version"}
 
     alembic_runner.migrate_down_to("base")
-    assert sa.inspect(db.engine).get_table_names() == ["alembic_version"]
+    assert sa.inspect(db.engine).get_table_names() == ["tiergate_alembic_version"]
 
     alembic_runner.migrate_up_to("heads")
     assert _schema_snapshot(db.engine) == first

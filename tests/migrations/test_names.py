@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from pytest_alembic.runner import MigrationContext
 
 from tiergate.db import MAX_NAME_LENGTH, NAMING_CONVENTION, db
+from tiergate.models import metadata
 
 KINDS = ("pk", "uq", "fk", "ck", "ix")
 
@@ -44,7 +45,7 @@ def live_names(engine: sa.Engine) -> dict[tuple[str, str], set[str]]:
     mariadb = engine.dialect.name == "mysql"
     names: dict[tuple[str, str], set[str]] = {}
     for table in inspector.get_table_names():
-        if table == "alembic_version":
+        if table == "tiergate_alembic_version":
             continue
         uniques = {uq["name"] for uq in inspector.get_unique_constraints(table)}
         foreign = {fk["name"] for fk in inspector.get_foreign_keys(table)}
@@ -68,7 +69,7 @@ def live_names(engine: sa.Engine) -> dict[tuple[str, str], set[str]]:
 def test_live_names_are_the_conventions(alembic_runner: MigrationContext) -> None:
     alembic_runner.migrate_up_to("heads")
     live = live_names(db.engine)
-    expected = expected_names(db.metadata)
+    expected = expected_names(metadata())
     if db.engine.dialect.name == "mysql":
         expected = {key: set() if key[1] == "pk" else names for key, names in expected.items()}
     every_name = [name for names in live.values() for name in names]

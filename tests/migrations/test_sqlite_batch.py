@@ -8,6 +8,7 @@ keeps the tiers' permission links alive.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -24,7 +25,9 @@ from flask import Flask
 
 from tiergate.catalog.models import Permission, SubscriptionTier
 from tiergate.db import NAMING_CONVENTION, db
-from tiergate.migrate import MIGRATIONS_DIR, migrate
+from tiergate.migrate import BRANCH_DIRS, MIGRATIONS_DIR, VERSION_TABLE
+from tiergate.models import metadata
+from tiergate.migrate import alembic_config as tiergate_alembic_config
 
 from ..conftest import make_app, migrate_to_head
 from .support import LINK
@@ -62,33 +65,34 @@ def versions(tmp_path: Path) -> Path:
 
 def alembic_config(versions: Path) -> Config:
     """Flask-Migrate's config (the shipped env.py) reading revisions from ``versions``."""
-    config = migrate.get_config()
-    config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(versions))
+    # The standalone app's users branch stays as shipped; tiergate's revisions come from the copy.
+    config = tiergate_alembic_config(["tiergate", "standalone"])
+    locations = [str(versions), str(BRANCH_DIRS["standalone"])]
+    config.set_main_option("version_locations", os.pathsep.join(locations))
     return config
 
 
 def shipped_head() -> str:
-    head = ScriptDirectory.from_config(migrate.get_config()).get_current_head()
+    head = ScriptDirectory.from_config(tiergate_alembic_config(["tiergate"])).get_current_head()
     assert head is not None
     return head
 
 
 def changed_metadata() -> sa.MetaData:
     """The models plus a unique ``slug`` and a ``feature_id`` foreign key on the tiers."""
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    for table in db.metadata.sorted_tables:
-        table.to_metadata(metadata)
+    changed = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    for table in metadata().sorted_tables:
+        table.to_metadata(changed)
     sa.Table(
         "tier_feature",
-        metadata,
+        changed,
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("label", sa.String(64), nullable=False),
     )
-    tier = metadata.tables["subscription_tier"]
+    tier = changed.tables["subscription_tier"]
     tier.append_column(sa.Column("slug", sa.String(64), nullable=True, unique=True))
     tier.append_column(sa.Column("feature_id", sa.Integer, sa.ForeignKey("tier_feature.id")))
-    return metadata
+    return changed
 
 
 def autogenerate_revision(versions: Path) -> str:
@@ -96,7 +100,12 @@ def autogenerate_revision(versions: Path) -> str:
     config = alembic_config(versions)
     config.attributes["target_metadata"] = changed_metadata()
     script = command.revision(
-        config, message="tier feature", autogenerate=True, rev_id=NEW_REVISION
+        config,
+        message="tier feature",
+        autogenerate=True,
+        rev_id=NEW_REVISION,
+        head="tiergate@head",
+        version_path=str(versions),
     )
     assert script is not None and not isinstance(script, list)
     return Path(script.path).read_text()
@@ -122,7 +131,9 @@ def tier_names() -> dict[str, set[str | None]]:
 
 def current_revision() -> str | None:
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        heads = [head for head in context.get_current_heads() if not head.startswith("u")]
+        return heads[0] if heads else None
 
 
 def test_revision_text_names_every_constraint(head_app: Flask, versions: Path) -> None:

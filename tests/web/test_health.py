@@ -2,16 +2,18 @@ import socket
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from flask_migrate import downgrade
 
 from tiergate.db import db
-from tiergate.migrate import MIGRATIONS_DIR
+from tiergate.migrate import BRANCH_DIRS, MIGRATIONS_DIR, downgrade_database
 
 from ..conftest import make_app
 
 
 def script_head():
-    return ",".join(sorted(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads()))
+    # The standalone app's branches: tiergate's own and its users'.
+    locations = [str(BRANCH_DIRS["tiergate"]), str(BRANCH_DIRS["standalone"])]
+    script = ScriptDirectory(str(MIGRATIONS_DIR), version_locations=locations)
+    return ",".join(sorted(script.get_heads()))
 
 
 def closed_port():
@@ -39,7 +41,7 @@ def test_healthy_at_head_on_every_backend(any_backend_app):
 
 
 def test_unmigrated_database_is_unhealthy_and_says_how_to_fix_it(app, client):
-    downgrade(revision="base")
+    downgrade_database("base")
     response = client.get("/healthz")
     body = response.get_json()
     assert response.status_code == 503
@@ -53,7 +55,9 @@ def test_unmigrated_database_is_unhealthy_and_says_how_to_fix_it(app, client):
 
 def test_database_migrated_by_newer_code_is_unhealthy(app, client):
     with db.engine.begin() as connection:
-        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+        connection.execute(
+            sa.text("UPDATE tiergate_alembic_version SET version_num = '9999_future'")
+        )
     response = client.get("/healthz")
     body = response.get_json()
     assert response.status_code == 503

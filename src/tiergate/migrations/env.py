@@ -15,8 +15,8 @@ from alembic import context
 from flask import current_app
 
 from tiergate.db import UTCDateTime
-from tiergate.extension import tiergate_metadatas
 from tiergate.migrate import VERSION_TABLE
+from tiergate.models import branch_metadatas
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
@@ -25,7 +25,9 @@ logger = logging.getLogger("alembic.env")
 
 state = current_app.extensions["tiergate"]
 # A caller may compare against other metadata (tests autogenerate a revision from a changed copy).
-target_metadata = config.attributes.get("target_metadata") or tiergate_metadatas(state)
+target_metadata = config.attributes.get("target_metadata") or branch_metadatas(
+    config.attributes.get("tiergate_branches") or ["tiergate", *state.migration_branches]
+)
 _metadatas = target_metadata if isinstance(target_metadata, list) else [target_metadata]
 _OURS = {name for meta in _metadatas for name in meta.tables}
 

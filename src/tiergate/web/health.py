@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from ..migrate import MIGRATIONS_DIR
+from ..migrate import BRANCH_DIRS, MIGRATIONS_DIR, VERSION_TABLE, branches
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +25,16 @@ class ScriptRevisions:
 
 
 @functools.cache
-def script_revisions() -> ScriptRevisions:
-    """Read the shipped migration scripts once per process: they cannot change at run time."""
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
+def _script_revisions(locations: tuple[str, ...]) -> ScriptRevisions:
+    # Read once per process and set of branches: the shipped scripts cannot change at run time.
+    script = ScriptDirectory(str(MIGRATIONS_DIR), version_locations=list(locations))
     known = frozenset(revision.revision for revision in script.walk_revisions())
     return ScriptRevisions(heads=frozenset(script.get_heads()), known=known)
+
+
+def script_revisions() -> ScriptRevisions:
+    """Return the shipped migration scripts of the current app's branches."""
+    return _script_revisions(tuple(str(BRANCH_DIRS[name]) for name in branches()))
 
 
 def _label(revisions: frozenset[str] | set[str]) -> str:
@@ -42,7 +47,8 @@ def database_health(engine: sa.Engine) -> tuple[int, dict[str, Any]]:
     try:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
-            current = set(MigrationContext.configure(connection).get_current_heads())
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            current = set(context.get_current_heads())
     except sa.exc.SQLAlchemyError as error:
         # The driver's message can name hosts and users: it goes to the log, not to the
         # (possibly public) response.

@@ -12,14 +12,14 @@ from tiergate.billing.providers.sandbox import stripe_objects, whop_objects
 from tiergate.billing.providers.sandbox.deliver import deliver
 from tiergate.billing.providers.stripe import StripeProvider
 from tiergate.billing.providers.whop import WhopProvider
-from tiergate.errors import register_error_handlers
+from tiergate.errors import TiergateError, domain_error_response
 
 
 def receiver(**config: Any) -> tuple[Flask, list[tuple[str, str]]]:
     """A stand-in webhook receiver that verifies with the configured secrets."""
     app = Flask("receiver")
     app.config.update(config)
-    register_error_handlers(app)
+    app.register_error_handler(TiergateError, domain_error_response)
     received: list[tuple[str, str]] = []
     stripe = StripeProvider(
         StripeSettings(None, ("whsec_other", config["TIERGATE_STRIPE_WEBHOOK_SECRET"]))
