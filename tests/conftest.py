@@ -41,9 +41,12 @@ def migrate_to_head(app: Flask) -> None:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated to head once per session; each test gets its own copy."""
+    """A SQLite file migrated to head once per session; each test gets its own copy.
+
+    The sandbox's branch is migrated too, so that sandbox apps can use a copy as well.
+    """
     path = tmp_path_factory.mktemp("template") / "head.sqlite3"
-    migrate_to_head(make_app(f"sqlite:///{path}"))
+    migrate_to_head(make_app(f"sqlite:///{path}", TIERGATE_SANDBOX=True))
     return path
 
 

@@ -183,16 +183,14 @@ def _duplicates(connection: sa.Connection, metadata: sa.MetaData) -> list[str]:
 def adopt_seed_tables(connection: sa.Connection) -> list[str]:
     """Give the seed's tables revision 0001's shape and stamp it; return the steps taken.
 
-    Commits the connection's open transaction first (SQLite's foreign_keys pragma needs that).
+    Call it only when seed_shape_differences() found none. It commits the connection's open
+    transaction first (SQLite's foreign_keys pragma needs none open).
     """
     if connection.in_transaction():
         connection.commit()
-    steps = _fill_timestamps(connection)
     if connection.dialect.name == "sqlite":
-        steps += _rebuild_sqlite(connection)
-    else:
-        steps += _alter_in_place(connection)
-    return [*steps, f"stamped {ADOPTED_REVISION} in {VERSION_TABLE}"]
+        return _rebuild_sqlite(connection)
+    return _alter_in_place(connection)
 
 
 def _fill_timestamps(connection: sa.Connection) -> list[str]:
@@ -204,7 +202,6 @@ def _fill_timestamps(connection: sa.Connection) -> list[str]:
         result = connection.execute(tier.update().where(column.is_(None)).values({column: now}))
         if result.rowcount:
             steps.append(f"set {result.rowcount} empty subscription_tier.{column.name} to now")
-    connection.commit()  # MariaDB: kept even if a later DDL statement fails
     return steps
 
 
@@ -220,6 +217,7 @@ def _rebuild_sqlite(connection: sa.Connection) -> list[str]:
     # would cascade). The pragma is ignored inside a transaction: set it outside.
     _sqlite_pragma(connection, "foreign_keys = OFF")
     try:
+        steps = _fill_timestamps(connection)
         operations = Operations(MigrationContext.configure(connection))
         metadata = target_metadata()
         inspector = sa.inspect(connection)
@@ -227,17 +225,19 @@ def _rebuild_sqlite(connection: sa.Connection) -> list[str]:
             _keep_extra_columns(table, inspector.get_columns(table.name))
             with operations.batch_alter_table(table.name, recreate="always", copy_from=table):
                 pass
+            steps.append(f"rebuilt {table.name} in revision 0001's shape")
         violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if violations:
             raise RuntimeError(f"adopting would break foreign keys: {violations[:5]}")
         _stamp(connection)
         connection.commit()
+        steps.append(f"stamped {ADOPTED_REVISION} in {VERSION_TABLE}")
     except BaseException:
         connection.rollback()
         raise
     finally:
         _sqlite_pragma(connection, "foreign_keys = ON")
-    return [f"rebuilt {name} in revision 0001's shape" for name in metadata.tables]
+    return steps
 
 
 def _sqlite_pragma(connection: sa.Connection, pragma: str) -> None:
@@ -269,7 +269,7 @@ def _alter_in_place(connection: sa.Connection) -> list[str]:
     none moves a row, so a failure leaves the data intact and a rerun finishes the work.
     """
     operations = Operations(MigrationContext.configure(connection))
-    steps: list[str] = []
+    steps = _fill_timestamps(connection)
     for table in target_metadata().sorted_tables:
         inspector = sa.inspect(connection)
         steps += _alter_columns(operations, table, inspector.get_columns(table.name))
@@ -279,7 +279,7 @@ def _alter_in_place(connection: sa.Connection) -> list[str]:
         steps += _add_checks(operations, table, inspector)
     _stamp(connection)
     connection.commit()
-    return steps
+    return [*steps, f"stamped {ADOPTED_REVISION} in {VERSION_TABLE}"]
 
 
 def _alter_columns(operations: Operations, table: sa.Table, live: list[Any]) -> list[str]:
@@ -306,7 +306,8 @@ def _alter_columns(operations: Operations, table: sa.Table, live: list[Any]) -> 
             existing_nullable=old["nullable"],
             **(using if retype else {}),
         )
-        steps.append(f"altered {table.name}.{column.name} to {column.type} {_null(column)}")
+        kind = column.type.compile(dialect=operations.get_bind().dialect)
+        steps.append(f"altered {table.name}.{column.name} to {kind} {_null(column)}")
     return steps
 
 

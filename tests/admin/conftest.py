@@ -47,7 +47,7 @@ def cast(console_app: Flask) -> Cast:
     emails = {"owner": "owner@acme.test", "staff": "staff@tiergate.test"}
     for role in ("admin", "member"):
         user = make_user(f"{role}@acme.test")
-        db.session.add(Membership(account=account, user=user, role=role))
+        db.session.add(Membership(account=account, user_id=user.id, role=role))
         emails[role] = user.email
     make_user(emails["staff"], staff=True)
     db.session.commit()

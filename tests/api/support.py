@@ -66,7 +66,7 @@ def build_world() -> World:
     acme = create_account("Acme", slug="acme", owner=users["owner"], actor=SYSTEM)
     other = create_account("Other", slug="other", owner=users["other_owner"], actor=SYSTEM)
     for role in ("admin", "member"):
-        db.session.add(Membership(account=acme, user=users[role], role=role))
+        db.session.add(Membership(account=acme, user_id=users[role].id, role=role))
     db.session.commit()
     subscribe(acme, "team")  # 10 seats: owner, admin, member and room for invitations
     world = World(acme=acme, other=other, users=users)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from flask import Blueprint, Flask, render_template_string
+from flask import Blueprint, Flask, render_template_string, request
 from flask.testing import FlaskClient
 
 from tiergate.accounts.apikeys import create_api_key
@@ -129,7 +129,19 @@ def test_an_account_key_acts_for_its_account(site: Flask) -> None:
     assert revoked.status_code == 401
 
 
-def test_the_account_in_the_url_must_be_the_callers(site: Flask) -> None:
+def test_an_application_views_own_account_id_is_not_taken_for_the_account(site: Flask) -> None:
+    acme = make_account("acme", owner="owner@acme.test")
+    other = make_account("other", owner="boss@other.test")
+    subscribe(acme, "pro")
+    client = browser_of(site, "owner@acme.test")
+    # The view's account_id means something of the application's: the caller's own account
+    # (acme, on pro) is decided, whatever the number.
+    page = client.get(f"/accounts/{other.id}/reports")
+    assert page.status_code == 200 and page.get_data(as_text=True).startswith("pro:")
+
+
+def test_an_application_rule_names_the_account_and_it_must_be_the_callers(site: Flask) -> None:
+    site.extensions["tiergate"].account_for_request = lambda: request.view_args.get("account_id")
     acme = make_account("acme", owner="owner@acme.test")
     other = make_account("other", owner="boss@other.test")
     subscribe(acme, "pro")
@@ -183,7 +195,7 @@ def test_entitlements_are_computed_once_per_request(site: Flask) -> None:
     assert cache.computations == computed + 1
     # One check and five can() calls: no statement runs twice within the request.
     assert len(cold) == len(set(cold)), [q for q in cold if cold.count(q) > 1]
-    assert len([q for q in cold if re.search(r"\bFROM subscription\s", q)]) == 1
+    assert len([q for q in cold if re.search(r"\bFROM tiergate_subscription\s", q)]) == 1
     with statements() as warm:
         assert client.get("/reports/export").status_code == 200
     assert cache.computations == computed + 1

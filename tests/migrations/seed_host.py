@@ -12,8 +12,14 @@ from typing import Any
 import sqlalchemy as sa
 
 
-def seed_metadata(*, without: tuple[str, ...] = ()) -> sa.MetaData:
-    """Return the seed's three tables; ``without`` leaves those subscription_tier columns out."""
+def seed_metadata(
+    *, without: tuple[str, ...] = (), extra: tuple[sa.Column[Any], ...] = ()
+) -> sa.MetaData:
+    """Return the seed's three tables.
+
+    ``without`` leaves those subscription_tier columns out; ``extra`` adds columns to
+    permission (a host's own additions).
+    """
     metadata = sa.MetaData()
     sa.Table(
         "permission",
@@ -21,6 +27,7 @@ def seed_metadata(*, without: tuple[str, ...] = ()) -> sa.MetaData:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("name", sa.String(128), unique=True, nullable=False),
         sa.Column("description", sa.Text, nullable=True),
+        *extra,
     )
     tier_columns = [
         sa.Column("id", sa.Integer, primary_key=True),
@@ -97,9 +104,15 @@ def _tier(
     }
 
 
-def build_seed(engine: sa.Engine, *, without: tuple[str, ...] = (), **changes: Any) -> None:
+def build_seed(
+    engine: sa.Engine,
+    *,
+    without: tuple[str, ...] = (),
+    extra: tuple[sa.Column[Any], ...] = (),
+    **changes: Any,
+) -> None:
     """Create the seed tables on ``engine`` and insert seed_rows() (``changes`` alter tier 2)."""
-    metadata = seed_metadata(without=without)
+    metadata = seed_metadata(without=without, extra=extra)
     rows = seed_rows()
     rows["subscription_tier"][1].update(changes)
     with engine.begin() as connection:

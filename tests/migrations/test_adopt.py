@@ -24,7 +24,7 @@ from .test_names import expected_names, live_names
 
 CATALOG = ("permission", "subscription_tier", "subscription_tier_permission")
 PERMISSION = sa.table("permission", sa.column("id"), sa.column("key"))
-TIER = sa.table("subscription_tier", sa.column("id"))
+TIER = sa.table("subscription_tier", sa.column("id"), sa.column("note"))
 LINK = sa.table("subscription_tier_permission", sa.column("tier_id"))
 MISSING_WHOP = "column subscription_tier.whop_product_key is missing"
 
@@ -82,7 +82,9 @@ def test_adopt_then_upgrade_keeps_every_row(seed_app: Flask) -> None:
     assert filled is not None
     assert found == expected
     assert catalog_names() == catalog_names(metadata())
-    command.check(alembic_config())  # the adopted tables are what the models say, types too
+    command.check(
+        alembic_config(["tiergate", "standalone"])
+    )  # the adopted tables are what the models say, types too
 
 
 def test_adopted_permissions_get_keys_and_links_cascade(seed_app: Flask) -> None:
@@ -136,3 +138,24 @@ def test_missing_tables_are_reported(seed_app: Flask) -> None:
     result = adopt(seed_app)
     assert result.exit_code == 1
     assert "table permission is missing" in result.output
+
+
+def test_the_hosts_extra_columns_are_kept(seed_app: Flask) -> None:
+    build_seed(db.engine)
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE subscription_tier ADD COLUMN note VARCHAR(20)")
+        connection.execute(sa.update(TIER).where(TIER.c.id == 2).values(note="kept"))
+    assert adopt(seed_app).exit_code == 0
+    upgrade_database("heads")
+    with db.engine.connect() as connection:
+        notes = connection.scalars(sa.select(TIER.c.note).order_by(TIER.c.id))
+        assert list(notes) == [None, "kept", None, None]
+
+
+def test_an_extra_required_column_is_refused(seed_app: Flask) -> None:
+    # A client-side default only: the database sees NOT NULL without a default.
+    build_seed(db.engine, extra=(sa.Column("owner", sa.Integer, nullable=False, default=1),))
+    result = adopt(seed_app)
+    assert result.exit_code == 1
+    assert "extra column permission.owner is NOT NULL without a default" in result.output
+    assert not sa.inspect(db.engine).has_table(VERSION_TABLE)

@@ -26,8 +26,8 @@ from flask import Flask
 from tiergate.catalog.models import Permission, SubscriptionTier
 from tiergate.db import NAMING_CONVENTION, db
 from tiergate.migrate import BRANCH_DIRS, MIGRATIONS_DIR, VERSION_TABLE
-from tiergate.models import metadata
 from tiergate.migrate import alembic_config as tiergate_alembic_config
+from tiergate.models import metadata
 
 from ..conftest import make_app, migrate_to_head
 from .support import LINK

@@ -56,13 +56,16 @@ def test_unmigrated_database_is_unhealthy_and_says_how_to_fix_it(app, client):
 def test_database_migrated_by_newer_code_is_unhealthy(app, client):
     with db.engine.begin() as connection:
         connection.execute(
-            sa.text("UPDATE tiergate_alembic_version SET version_num = '9999_future'")
+            sa.text(
+                "UPDATE tiergate_alembic_version SET version_num = '9999_future' "
+                "WHERE version_num LIKE '0%'"
+            )
         )
     response = client.get("/healthz")
     body = response.get_json()
     assert response.status_code == 503
     assert body["migrations"] == "unknown"
-    assert body["revision"] == "9999_future"
+    assert body["revision"].split(",")[0] == "9999_future"
     assert "9999_future" in body["message"]
     assert "does not know" in body["message"]
     assert "db upgrade" not in body["message"]

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from tiergate.accounts.models import Membership
 from tiergate.catalog.models import SubscriptionTier
@@ -80,7 +81,7 @@ def test_members_see_the_plan_but_cannot_buy(client, acme) -> None:
 
 def test_the_fallback_price_is_shown(client, acme) -> None:
     tier = db.session.scalars(
-        db.select(SubscriptionTier).where(SubscriptionTier.key == "team")
+        sa.select(SubscriptionTier).where(SubscriptionTier.key == "team")
     ).one()
     tier.fallback_price = "$49 / month"
     db.session.commit()
@@ -90,7 +91,7 @@ def test_the_fallback_price_is_shown(client, acme) -> None:
 
 def test_a_tier_without_a_provider_setup_has_no_button(client, acme) -> None:
     tier = db.session.scalars(
-        db.select(SubscriptionTier).where(SubscriptionTier.key == "team")
+        sa.select(SubscriptionTier).where(SubscriptionTier.key == "team")
     ).one()
     tier.stripe_lookup_key = None  # a Stripe tier without a price cannot be sold
     db.session.commit()

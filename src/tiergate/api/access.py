@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 import marshmallow as ma
 from flask import abort, request
 from flask_smorest import Blueprint
+from flask_wtf.csrf import CSRFError
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
@@ -24,7 +25,7 @@ from ..accounts.models import Account
 from ..accounts.principal import SAFE_METHODS, Principal, current_principal
 from ..db import begin_write_transaction, db
 from ..errors import TiergateError, domain_error_response
-from ..web.csrf import csrf
+from ..web.csrf import csrf, csrf_failed
 from .errors import COMMON_ERRORS, ErrorSchema, error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,6 +56,7 @@ class ApiBlueprint(Blueprint):
         # The one JSON error shape on the API's own routes; the application's pages keep theirs.
         self.register_error_handler(HTTPException, error_response)
         self.register_error_handler(TiergateError, domain_error_response)
+        self.register_error_handler(CSRFError, csrf_failed)
 
 
 def caller() -> Principal:

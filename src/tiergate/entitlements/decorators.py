@@ -60,8 +60,16 @@ def current_account_id() -> int | None:
     memo = request_memo()
     if _ACCOUNT not in memo:
         resolver = current_app.extensions["tiergate"].account_for_request
-        memo[_ACCOUNT] = resolver() if resolver is not None else default_account_id()
+        memo[_ACCOUNT] = default_account_id() if resolver is None else _resolved(resolver())
     return cast("int | None", memo[_ACCOUNT])
+
+
+def _resolved(account_id: int | None) -> int | None:
+    # The application's rule names the account; whether the caller may act for it is still
+    # tiergate's to check.
+    if account_id is not None and not current_principal().can_access(int(account_id)):
+        abort(404)  # another account's: its existence is not revealed
+    return account_id
 
 
 def default_account_id() -> int | None:

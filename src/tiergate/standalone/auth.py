@@ -121,10 +121,9 @@ def _minutes(seconds: int) -> str:
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
-def _configure_cookies(app: Flask) -> None:
-    """Session and remember-me cookies: HTTP-only, SameSite=Lax, Secure outside debug/tests."""
-    secure = not (app.config.get("DEBUG") or app.config.get("TESTING"))
-    defaults: dict[str, Any] = {
+def cookie_settings(secure: bool) -> dict[str, Any]:
+    """Session and remember-me cookies: HTTP-only, SameSite=Lax, Secure unless told not to."""
+    return {
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure,
@@ -133,11 +132,8 @@ def _configure_cookies(app: Flask) -> None:
         "REMEMBER_COOKIE_SECURE": secure,
         "REMEMBER_COOKIE_DURATION": timedelta(days=14),
     }
-    for name, value in defaults.items():
-        app.config.setdefault(name, value)
 
 
 def init_auth(app: Flask) -> None:
     """Bind Flask-Login with the standalone users, and the session cookie settings."""
-    _configure_cookies(app)
     login_manager.init_app(app)

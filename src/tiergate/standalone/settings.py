@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
+from .auth import cookie_settings
 
 ENV_PREFIX = "TIERGATE_"
 
@@ -76,6 +77,10 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> di
     settings["TESTING"] = settings.pop(ENV_PREFIX + "TESTING")
     settings["SECRET_KEY"] = settings.pop(ENV_PREFIX + "SECRET_KEY")
     settings.update(overrides or {})
+    # The caller's own cookie settings win; Secure is off only for debugging and tests.
+    secure = not (settings["DEBUG"] or settings["TESTING"])
+    for name, value in cookie_settings(secure).items():
+        settings.setdefault(name, value)
     if not settings[ENV_PREFIX + "DATABASE_URL"]:
         path = Path(instance_path) / "tiergate.sqlite3"
         settings[ENV_PREFIX + "DATABASE_URL"] = "sqlite:///" + str(path)

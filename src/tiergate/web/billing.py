@@ -91,7 +91,7 @@ def checkout(tier_key: str) -> Any:
             account,
             tier,
             success_url=url_for(
-                "account.overview", account=account.slug, checkout="done", _external=True
+                "tiergate.account.overview", account=account.slug, checkout="done", _external=True
             ),
             cancel_url=url_for("tiergate.web.pricing", _external=True),
         )

@@ -18,23 +18,37 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ScriptRevisions:
-    """The migration scripts shipped with the code: their head(s) and every known revision."""
+    """The migration scripts shipped with the code, for the app's enabled branches."""
 
+    #: The head of each enabled branch.
     heads: frozenset[str]
+    #: Every shipped revision, of any branch.
     known: frozenset[str]
+    #: The revisions of the enabled branches.
+    enabled: frozenset[str]
+
+
+def _revisions(names: list[str] | tuple[str, ...]) -> frozenset[str]:
+    locations = [str(BRANCH_DIRS[name]) for name in names]
+    script = ScriptDirectory(str(MIGRATIONS_DIR), version_locations=locations)
+    return frozenset(revision.revision for revision in script.walk_revisions())
 
 
 @functools.cache
-def _script_revisions(locations: tuple[str, ...]) -> ScriptRevisions:
+def _script_revisions(enabled: tuple[str, ...]) -> ScriptRevisions:
     # Read once per process and set of branches: the shipped scripts cannot change at run time.
-    script = ScriptDirectory(str(MIGRATIONS_DIR), version_locations=list(locations))
-    known = frozenset(revision.revision for revision in script.walk_revisions())
-    return ScriptRevisions(heads=frozenset(script.get_heads()), known=known)
+    locations = [str(BRANCH_DIRS[name]) for name in enabled]
+    script = ScriptDirectory(str(MIGRATIONS_DIR), version_locations=locations)
+    return ScriptRevisions(
+        heads=frozenset(script.get_heads()),
+        known=_revisions(tuple(BRANCH_DIRS)),
+        enabled=_revisions(enabled),
+    )
 
 
 def script_revisions() -> ScriptRevisions:
-    """Return the shipped migration scripts of the current app's branches."""
-    return _script_revisions(tuple(str(BRANCH_DIRS[name]) for name in branches()))
+    """Return the shipped migration scripts as the current app sees them."""
+    return _script_revisions(tuple(branches()))
 
 
 def _label(revisions: frozenset[str] | set[str]) -> str:
@@ -48,7 +62,8 @@ def database_health(engine: sa.Engine) -> tuple[int, dict[str, Any]]:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
             context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-            current = set(context.get_current_heads())
+            # A branch the app no longer enables (the sandbox's) leaves its revision behind.
+            current = set(context.get_current_heads()) - (expected.known - expected.enabled)
     except sa.exc.SQLAlchemyError as error:
         # The driver's message can name hosts and users: it goes to the log, not to the
         # (possibly public) response.

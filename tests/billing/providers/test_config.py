@@ -62,7 +62,7 @@ def test_the_sandbox_runs_when_the_environment_asks_for_it(monkeypatch) -> None:
     monkeypatch.setenv("TIERGATE_SANDBOX", "1")
     app = create_app(PRODUCTION)
     assert app.config["TIERGATE_SANDBOX"] is True
-    assert "sandbox.stripe_checkout_page" in app.view_functions
+    assert "tiergate.sandbox.stripe_checkout_page" in app.view_functions
     with app.app_context():
         assert stripe_settings().webhook_secrets == (SANDBOX_STRIPE_WEBHOOK_SECRET,)
 
@@ -73,7 +73,7 @@ def test_the_sandbox_runs_in_debug_mode() -> None:
 
 
 def test_without_the_sandbox_its_pages_do_not_exist(client) -> None:
-    assert "sandbox.stripe_checkout_page" not in client.application.view_functions
+    assert "tiergate.sandbox.stripe_checkout_page" not in client.application.view_functions
     assert client.get("/_sandbox/stripe/v1/prices").status_code == 404
 
 

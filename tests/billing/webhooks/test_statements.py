@@ -24,26 +24,26 @@ from .support import SubState, deliver, inbox, stripe_event
 AT = 1_767_268_800  # 2026-01-01 12:00 UTC
 
 #: The reads and writes of every delivery, whatever the backend.
-STORE = ["INSERT webhook_event"]
-MAP = ["SELECT subscription_tier", "SELECT account"]
-CLAIM = ["UPDATE webhook_event"]
-FINISH = ["UPDATE webhook_event"]
+STORE = ["INSERT tiergate_webhook_event"]
+MAP = ["SELECT subscription_tier", "SELECT tiergate_account"]
+CLAIM = ["UPDATE tiergate_webhook_event"]
+FINISH = ["UPDATE tiergate_webhook_event"]
 #: Applying a state inside its savepoint: the subscription locked, the account's entitlements
 #: version bumped, the subscription written and its audit event recorded.
 CREATE = [
     "SAVEPOINT",
-    "SELECT subscription",
-    "UPDATE account",
-    "INSERT subscription",
-    "INSERT audit_event",
+    "SELECT tiergate_subscription",
+    "UPDATE tiergate_account",
+    "INSERT tiergate_subscription",
+    "INSERT tiergate_audit_event",
     "RELEASE SAVEPOINT",
 ]
 UPDATE = [
     "SAVEPOINT",
-    "SELECT subscription",
-    "UPDATE account",
-    "INSERT audit_event",
-    "UPDATE subscription",
+    "SELECT tiergate_subscription",
+    "UPDATE tiergate_account",
+    "INSERT tiergate_audit_event",
+    "UPDATE tiergate_subscription",
     "RELEASE SAVEPOINT",
 ]
 #: SQLite has SQLAlchemy emit BEGIN (IMMEDIATE: the inbox writes); the others begin implicitly.
@@ -115,4 +115,9 @@ def test_a_duplicate_costs_the_refused_insert_and_one_look_up(inbox_app) -> None
     assert response.status_code == 200
     assert response.json["duplicate"] is True
     # The INSERT is refused by the unique key and rolled back; the stored row is then read.
-    assert duplicate == ["BEGIN IMMEDIATE", "INSERT webhook_event", "BEGIN", "SELECT webhook_event"]
+    assert duplicate == [
+        "BEGIN IMMEDIATE",
+        "INSERT tiergate_webhook_event",
+        "BEGIN",
+        "SELECT tiergate_webhook_event",
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from ...accounts import users
 from ...accounts.members import (
     assignable_roles,
     change_role,
@@ -140,6 +141,7 @@ def members() -> Any:
 def change_member_role(membership_id: int) -> Any:
     """Give a member another role."""
     membership = db.session.get(Membership, membership_id) or abort(404)
+    users.attach([membership])
     ctx = _managing(membership.account_id)
     if not isinstance(ctx, AccountContext):
         return ctx
@@ -168,6 +170,7 @@ def change_member_role(membership_id: int) -> Any:
 def remove(membership_id: int) -> Any:
     """Ask to confirm, then remove a member from the account."""
     membership = db.session.get(Membership, membership_id) or abort(404)
+    users.attach([membership])
     ctx = _managing(membership.account_id)
     if not isinstance(ctx, AccountContext):
         return ctx
@@ -178,7 +181,7 @@ def remove(membership_id: int) -> Any:
         ctx,
         lambda: remove_member(membership, actor=Actor.user(signed_in_user())),
         done=f"{email} was removed from {ctx.account.name}.",
-        template="account/confirm_remove.html",
+        template="tiergate/account/confirm_remove.html",
         membership=membership,
     )
 
@@ -245,6 +248,6 @@ def revoke(invitation_id: int) -> Any:
         ctx,
         lambda: revoke_invitation(invitation, actor=Actor.user(signed_in_user())),
         done=f"The invitation for {invitation.email} was revoked.",
-        template="account/confirm_revoke.html",
+        template="tiergate/account/confirm_revoke.html",
         invitation=invitation,
     )

@@ -65,7 +65,7 @@ def whop_create_checkout_configuration() -> Any:
         "mode": "payment",
         "plan_id": body["plan_id"],
         "purchase_url": url_for(
-            "sandbox.whop_checkout_page", configuration_id=configuration_id, _external=True
+            "tiergate.sandbox.whop_checkout_page", configuration_id=configuration_id, _external=True
         ),
         "redirect_url": body.get("redirect_url"),
         "updated_at": stamp,

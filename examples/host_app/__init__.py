@@ -1,0 +1,1 @@
+"""An example host application that embeds tiergate (see README.md)."""
