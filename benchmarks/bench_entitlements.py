@@ -151,7 +151,19 @@ def load(port: int, token: str, args: argparse.Namespace) -> tuple[float, float,
 
 
 def micro_benchmark(url: str, account_id: int, number: int) -> tuple[float, float]:
-    """Return nanoseconds per warm ``check()`` and per plain dict lookup."""
+    """Return nanoseconds per warm ``check()`` and per plain dict lookup, in a fresh process.
+
+    A fresh process holds one application, as a server's worker does (this one has built
+    others to seed the databases).
+    """
+    command = [sys.executable, "-m", "benchmarks.bench_entitlements", "--micro-only"]
+    command += [url, str(account_id), str(number)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    checked, looked_up = output.split()[-2:]
+    return float(checked), float(looked_up)
+
+
+def _micro_in_this_process(url: str, account_id: int, number: int) -> tuple[float, float]:
     app = create_app({"TIERGATE_DATABASE_URL": url, "SECRET_KEY": SECRET})
     with app.app_context():
         assert check(account_id, PERMISSION).allowed  # warm the cache
@@ -178,6 +190,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--micro-only"]:
+        url, account_id, number = argv[1:4]
+        checked, looked_up = _micro_in_this_process(url, int(account_id), int(number))
+        print(f"{checked} {looked_up}")
+        return 0
     args = parse_args(argv)
     print(
         f"requests: {args.rounds} rounds x {args.requests} to each endpoint, {args.clients} "

@@ -25,6 +25,7 @@ from .migrate import VERSION_TABLE, alembic_config
 
 ADOPTED_REVISION = "0001_initial_catalog"
 TIMESTAMPS = ("created_at", "updated_at")
+#: Revision 0001's CHECK, as that revision wrote it (a revision never changes).
 PROVIDERS = ("exempt", "stripe", "whop")
 
 

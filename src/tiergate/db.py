@@ -9,9 +9,11 @@ never to SQLAlchemy's ``Engine`` or ``Session`` classes, and nothing happens at 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -315,3 +317,40 @@ def _note_write(session: Session, flush_context: object) -> None:
 def _forget_write(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_WROTE, None)
+
+
+#: The kind of domain error a refusable transaction hands back instead of raising.
+RefusalT = TypeVar("RefusalT", bound=TiergateError)
+
+
+@dataclass
+class Refusal(Generic[RefusalT]):
+    """How a refusable transaction ended: ``error`` is the refusal it rolled back, else None."""
+
+    error: RefusalT | None = None
+
+
+@contextmanager
+def request_transaction() -> Iterator[None]:
+    """Commit the block when it ends normally; on any exception roll back and re-raise it."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+@contextmanager
+def refusable_transaction(refusal: type[RefusalT]) -> Iterator[Refusal[RefusalT]]:
+    """``request_transaction``, but a ``refusal`` is rolled back and kept in ``.error``.
+
+    For views that answer a refused change with the form or page again, not an error page;
+    every other exception is rolled back and raised.
+    """
+    outcome: Refusal[RefusalT] = Refusal()
+    try:
+        with request_transaction():
+            yield outcome
+    except refusal as error:
+        outcome.error = error

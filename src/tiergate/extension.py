@@ -57,6 +57,8 @@ class TierGateState:
     #: The account a request acts for, or None for tiergate's own rule (docs/embedding.md).
     account_for_request: Callable[[], int | None] | None
     mount: dict[str, str | None]
+    #: How an invited visitor signs up and joins at once (None: they log in first).
+    invitation_signup: Any = None
     #: Extra migration branches (the sandbox's, the standalone users') besides tiergate's own.
     migration_branches: list[str] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -195,12 +197,15 @@ def _bind_entitlements(app: Flask) -> None:
     from .entitlements.cache import EntitlementsCache
     from .entitlements.decorators import can, current_entitlements
     from .entitlements.policy import AccessPolicy
+    from .entitlements.services import register_cache
     from .entitlements.versions import CACHE_KEY
 
-    app.extensions[CACHE_KEY] = EntitlementsCache(
+    cache = EntitlementsCache(
         AccessPolicy.from_config(app.config),
         recheck_seconds=float(app.config["TIERGATE_ENTITLEMENTS_RECHECK_SECONDS"]),
     )
+    app.extensions[CACHE_KEY] = cache
+    register_cache(cache)
     app.add_template_global(can, "can")
     app.jinja_env.globals.setdefault("current_entitlements", current_entitlements)
 

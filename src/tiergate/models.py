@@ -54,6 +54,7 @@ def import_listeners() -> None:
     """Import the modules that declare session listeners (see ``db.session_listener``)."""
     from .audit import listeners as _audit  # noqa: F401
     from .billing.providers import resolve as _resolve  # noqa: F401
+    from .billing.webhooks import services as _webhooks  # noqa: F401
     from .entitlements import versions as _versions  # noqa: F401
 
     metadata()

@@ -128,3 +128,13 @@ def test_tiergate_command_upgrades_a_configured_database(database: Path) -> None
     result = CliRunner().invoke(build_cli(), ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
     assert current(database) == [revisions_base_to_head()[-1]]
+
+
+def test_downgrade_minus_one_steps_back_in_tiergates_own_branch(
+    db_runner: FlaskCliRunner, database: Path
+) -> None:
+    revisions = revisions_base_to_head()
+    run(db_runner, "upgrade")
+    output = run(db_runner, "downgrade", "-1")
+    assert "ambiguous" not in output
+    assert current(database) == [revisions[-2]]

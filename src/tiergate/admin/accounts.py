@@ -12,7 +12,7 @@ from ..accounts.models import Account
 from ..billing.models import Subscription
 from ..billing.services import exempt_grant_problem, grant_exempt_tier, revoke_exempt_tier
 from ..catalog.models import SubscriptionTier
-from ..db import db
+from ..db import db, refusable_transaction
 from ..entitlements.services import fresh_entitlements
 from ..errors import NotFound, TiergateError
 from ..web.forms import attach_error
@@ -85,7 +85,7 @@ def grant_tier(account_id: int) -> Any:
     account = _account_or_404(account_id)
     form = _grant_form()
     if form.validate_on_submit():
-        try:
+        with refusable_transaction(TiergateError) as refused:
             grant_exempt_tier(
                 account,
                 str(form.tier.data or ""),
@@ -93,13 +93,11 @@ def grant_tier(account_id: int) -> Any:
                 reason=str(form.reason.data or ""),
                 expires_at=form.expiry(),
             )
-        except TiergateError as error:
-            db.session.rollback()
-            attach_error(form, error, "tier")
-        else:
-            db.session.commit()
+        if refused.error is None:
             flash(f"Granted {form.tier.data} to {account.name}.", "success")
             return redirect(url_for("tiergate.admin.account", account_id=account_id))
+        attach_error(form, refused.error, "tier")
+    # An invalid form ends its read as a refused one did, so the page is drawn from fresh rows.
     db.session.rollback()
     return _account_page(_account_or_404(account_id), form, 422)
 
@@ -114,18 +112,16 @@ def revoke_grant(account_id: int) -> Any:
         return redirect(url_for("tiergate.admin.account", account_id=account_id))
     form = RevokeGrantForm()
     if form.validate_on_submit():
-        try:
+        with refusable_transaction(TiergateError) as refused:
             revoke_exempt_tier(account, actor=staff_actor(), reason=str(form.reason.data or ""))
-        except NotFound as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-        except TiergateError as error:
-            db.session.rollback()
-            attach_error(form, error, "reason")
-        else:
-            db.session.commit()
+        error = refused.error
+        if error is None:
             flash(f"Revoked the exempt grant of {account.name}.", "success")
             return redirect(url_for("tiergate.admin.account", account_id=account_id))
+        if isinstance(error, NotFound):
+            form.form_errors.append(error.message)
+        else:
+            attach_error(form, error, "reason")
     status = 422 if form.is_submitted() else 200
     return render_template(
         "tiergate/admin/revoke.html", account=account, grant=grant, form=form

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..audit.listeners import acting_as
-from ..db import db
+from ..db import db, refusable_transaction
 from ..errors import TiergateError
 from .blueprint import staff_actor
 from .forms import PermissionForm, TierForm, attach_problems
@@ -30,12 +30,9 @@ def save_catalog_form(
     if not parsed or form.errors or form.form_errors:
         db.session.rollback()
         return None
-    try:
-        with acting_as(staff_actor()):
-            result = write(values)
-    except TiergateError as error:
-        db.session.rollback()
+    with refusable_transaction(TiergateError) as refused, acting_as(staff_actor()):
+        result = write(values)
+    if (error := refused.error) is not None:
         attach_problems(form, error.details.get("problems") or [error.message])
         return None
-    db.session.commit()
     return result

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..billing.webhooks.models import EVENT_STATUSES, INBOX_PROVIDERS, WebhookEvent
+from ..billing.providers.registry import PAID_PROVIDERS
+from ..billing.webhooks.models import EVENT_STATUSES, WebhookEvent
 from ..billing.webhooks.services import PENDING_STATUSES, replay_event, replay_failed
-from ..db import db
+from ..db import db, refusable_transaction, request_transaction
 from ..errors import TiergateError
 from .blueprint import admin
 from .forms import ConfirmForm
@@ -33,7 +34,7 @@ def events() -> str:
         page=paginate(query, requested_page()),
         filters=filters,
         active_filters={name: value for name, value in filters.items() if value},
-        providers=INBOX_PROVIDERS,
+        providers=PAID_PROVIDERS,
         statuses=EVENT_STATUSES,
         replay_form=ConfirmForm(),
     )
@@ -59,17 +60,14 @@ def event(event_id: int) -> str:
 def replay(event_id: int) -> BaseResponse:
     """Apply one failed or unfinished event again."""
     if ConfirmForm().validate_on_submit():
-        try:
+        with refusable_transaction(TiergateError) as refused:
             row = replay_event(event_id)
-        except TiergateError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        if refused.error is not None:
+            flash(refused.error.message, "error")
+        elif row.status == "failed":
+            flash(f"Event {event_id} failed again: {row.last_error}", "error")
         else:
-            db.session.commit()
-            if row.status == "failed":
-                flash(f"Event {event_id} failed again: {row.last_error}", "error")
-            else:
-                flash(f"Event {event_id} replayed: {row.status}.", "success")
+            flash(f"Event {event_id} replayed: {row.status}.", "success")
     return redirect(url_for("tiergate.admin.event", event_id=event_id))
 
 
@@ -84,8 +82,8 @@ def replay_all() -> Any:
     """Ask to confirm, then apply every failed or unfinished event again, oldest first."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        rows = replay_failed()
-        db.session.commit()
+        with request_transaction():
+            rows = replay_failed()
         failing = sum(1 for row in rows if row.status == "failed")
         flash(
             f"Replayed {len(rows)} event{'s' if len(rows) != 1 else ''}: "

@@ -12,7 +12,7 @@ from ..audit.listeners import acting_as
 from ..catalog import services as catalog
 from ..catalog.models import Permission
 from ..catalog.schemas import permission_problems
-from ..db import db
+from ..db import db, request_transaction
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, PermissionForm
@@ -84,9 +84,8 @@ def delete_permission(permission_id: int) -> Any:
     form = ConfirmForm()
     if form.validate_on_submit():
         key = found.key
-        with acting_as(staff_actor()):
+        with request_transaction(), acting_as(staff_actor()):
             catalog.delete_permission(found)
-        db.session.commit()
         flash(f"Permission {key} deleted.", "success")
         return redirect(url_for("tiergate.admin.permissions"))
     tiers = ", ".join(tier.key for tier in found.tiers) or "no tier"

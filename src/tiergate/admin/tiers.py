@@ -15,7 +15,7 @@ from ..billing.models import Subscription
 from ..catalog import services as catalog
 from ..catalog.models import Permission, SubscriptionTier
 from ..catalog.schemas import tier_problems
-from ..db import db
+from ..db import db, refusable_transaction
 from ..errors import TiergateError
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
@@ -140,14 +140,11 @@ def revoke_tier_permission(tier_id: int, permission_id: int) -> BaseResponse:
 
 def _change_grant(tier: SubscriptionTier, permission_key: str, *, grant: bool) -> None:
     change = catalog.grant_permission if grant else catalog.revoke_permission
-    try:
-        with acting_as(staff_actor()):
-            changed = change(tier, permission_key)
-    except TiergateError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    with refusable_transaction(TiergateError) as refused, acting_as(staff_actor()):
+        changed = change(tier, permission_key)
+    if refused.error is not None:
+        flash(refused.error.message, "error")
         return
-    db.session.commit()
     verb = "now grants" if grant else "no longer grants"
     if changed:
         flash(f"Tier {tier.key} {verb} {permission_key}.", "success")
@@ -161,16 +158,12 @@ def delete_tier(tier_id: int) -> Any:
     problem = None
     if form.validate_on_submit():
         key = tier.key
-        try:
-            with acting_as(staff_actor()):
-                catalog.delete_tier(tier)
-        except TiergateError as error:
-            db.session.rollback()
-            problem = error.message
-        else:
-            db.session.commit()
+        with refusable_transaction(TiergateError) as refused, acting_as(staff_actor()):
+            catalog.delete_tier(tier)
+        if refused.error is None:
             flash(f"Tier {key} deleted.", "success")
             return redirect(url_for("tiergate.admin.tiers"))
+        problem = refused.error.message
         tier = _tier_or_404(tier_id)
     page = render_template(
         "tiergate/admin/confirm.html",

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
 
 from .. import __version__
-from ..errors import TiergateError, domain_error_response
-from .errors import ErrorSchema, error_response
+from .errors import ErrorSchema
 
 #: flask-smorest's settings, read from app.config under the TIERGATE_ prefix so that an
 #: application's own flask-smorest Api keeps its settings.

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..billing.services import ApplyResult, grant_exempt_tier, revoke_exempt_tier
 from ..catalog.models import SubscriptionTier
-from ..db import db
+from ..db import db, request_transaction
 from ..entitlements.check import UNKNOWN_PERMISSION
 from ..entitlements.services import check, entitlements_for
 from ..errors import ValidationError
@@ -89,15 +89,15 @@ def grant(body: dict[str, Any], account_id: int) -> dict[str, Any]:
     """Give the account an exempt tier (staff only); it replaces a previous exempt grant."""
     principal = staff()
     _, account = account_for(account_id)
-    result = grant_exempt_tier(
-        account,
-        body["tier"],
-        actor=principal.actor,
-        reason=body["reason"],
-        expires_at=body.get("expires_at"),
-    )
-    response = _grant_result(result)
-    db.session.commit()
+    with request_transaction():
+        result = grant_exempt_tier(
+            account,
+            body["tier"],
+            actor=principal.actor,
+            reason=body["reason"],
+            expires_at=body.get("expires_at"),
+        )
+        response = _grant_result(result)  # read before the commit expires the subscription
     response["entitlements"] = entitlements_for(account_id).to_dict()
     return response
 
@@ -110,8 +110,8 @@ def revoke(query: dict[str, Any], account_id: int) -> dict[str, Any]:
     """End the account's exempt grant now (staff only)."""
     principal = staff()
     _, account = account_for(account_id)
-    result = revoke_exempt_tier(account, actor=principal.actor, reason=query["reason"])
-    response = _grant_result(result)
-    db.session.commit()
+    with request_transaction():
+        result = revoke_exempt_tier(account, actor=principal.actor, reason=query["reason"])
+        response = _grant_result(result)
     response["entitlements"] = entitlements_for(account_id).to_dict()
     return response

@@ -9,7 +9,7 @@ from flask import abort
 from ..audit.listeners import acting_as
 from ..catalog import services as catalog
 from ..catalog.models import Permission, SubscriptionTier
-from ..db import db
+from ..db import request_transaction
 from ..errors import NotFound
 from .access import BEARER, OPTIONAL_BEARER, ApiBlueprint, caller, documented, staff
 from .schemas import (
@@ -71,9 +71,8 @@ def list_tiers() -> list[dict[str, Any]]:
 def create_tier(body: dict[str, Any]) -> dict[str, Any]:
     """Create a tier (staff only)."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         tier = catalog.create_tier(body.pop("key"), body.pop("name"), **body)
-    db.session.commit()
     return _tier(tier)
 
 
@@ -92,9 +91,8 @@ def get_tier(key: str) -> dict[str, Any]:
 def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:
     """Change some of a tier's fields (staff only)."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         tier = catalog.update_tier(key, **body)
-    db.session.commit()
     return _tier(tier)
 
 
@@ -104,9 +102,8 @@ def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:
 def delete_tier(key: str) -> None:
     """Delete a tier (staff only; not the default tier, nor one with subscriptions)."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         catalog.delete_tier(key)
-    db.session.commit()
 
 
 @tiers_api.put("/<key>/permissions/<permission>")
@@ -115,9 +112,8 @@ def delete_tier(key: str) -> None:
 def grant_permission(key: str, permission: str) -> dict[str, Any]:
     """Let a tier grant a permission (staff only); granting it twice changes nothing."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         catalog.grant_permission(key, permission)
-    db.session.commit()
     return _tier(catalog.get_tier(key))
 
 
@@ -127,9 +123,8 @@ def grant_permission(key: str, permission: str) -> dict[str, Any]:
 def revoke_permission(key: str, permission: str) -> dict[str, Any]:
     """Stop a tier granting a permission (staff only)."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         catalog.revoke_permission(key, permission)
-    db.session.commit()
     return _tier(catalog.get_tier(key))
 
 
@@ -153,9 +148,8 @@ def list_permissions() -> list[dict[str, Any]]:
 def create_permission(body: dict[str, Any]) -> dict[str, Any]:
     """Create a permission (staff only)."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         permission = catalog.create_permission(body["key"], body["name"], body.get("description"))
-    db.session.commit()
     return _permission(permission)
 
 
@@ -166,9 +160,8 @@ def create_permission(body: dict[str, Any]) -> dict[str, Any]:
 def update_permission(body: dict[str, Any], key: str) -> dict[str, Any]:
     """Change a permission's key, name or description (staff only)."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         permission = catalog.update_permission(key, **body)
-    db.session.commit()
     return _permission(permission)
 
 
@@ -178,6 +171,5 @@ def update_permission(body: dict[str, Any], key: str) -> dict[str, Any]:
 def delete_permission(key: str) -> None:
     """Delete a permission; the tiers that granted it stop granting it (staff only)."""
     principal = staff()
-    with acting_as(principal.actor):
+    with request_transaction(), acting_as(principal.actor):
         catalog.delete_permission(key)
-    db.session.commit()

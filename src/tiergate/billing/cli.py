@@ -8,7 +8,8 @@ from flask.cli import AppGroup, with_appcontext
 from ..audit.services import Actor
 from ..cli_support import command_transaction
 from ..db import db
-from .webhooks.models import EVENT_STATUSES, INBOX_PROVIDERS, WebhookEvent
+from .providers.registry import PAID_PROVIDERS, REGISTRY
+from .webhooks.models import EVENT_STATUSES, WebhookEvent
 from .webhooks.reconcile import ReconcileSummary, check_catalog, reconcile_subscription
 from .webhooks.services import list_events, replay_event, replay_failed
 
@@ -26,7 +27,7 @@ def _line(event: WebhookEvent) -> str:
 
 @events_cli.command("list")
 @click.option("--status", type=click.Choice(EVENT_STATUSES), help="Only events in this status.")
-@click.option("--provider", type=click.Choice(INBOX_PROVIDERS), help="Only this provider's.")
+@click.option("--provider", type=click.Choice(PAID_PROVIDERS), help="Only this provider's.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 def list_command(status: str | None, provider: str | None, limit: int) -> None:
     """List stored webhook events, newest first."""
@@ -43,7 +44,7 @@ def list_command(status: str | None, provider: str | None, limit: int) -> None:
 @events_cli.command("replay")
 @click.argument("event_id", type=int, required=False)
 @click.option("--failed", is_flag=True, help="Replay every failed or unfinished event.")
-@click.option("--provider", type=click.Choice(INBOX_PROVIDERS), help="With --failed: only these.")
+@click.option("--provider", type=click.Choice(PAID_PROVIDERS), help="With --failed: only these.")
 def replay_command(event_id: int | None, failed: bool, provider: str | None) -> None:
     """Apply a stored event (ID) or every failed one (--failed) again."""
     if (event_id is None) == (not failed):
@@ -67,7 +68,7 @@ def replay_command(event_id: int | None, failed: bool, provider: str | None) -> 
 
 
 @click.command("reconcile")
-@click.argument("provider", type=click.Choice(INBOX_PROVIDERS))
+@click.argument("provider", type=click.Choice(PAID_PROVIDERS))
 @with_appcontext
 def reconcile_command(provider: str) -> None:
     """Apply the provider's current state of every subscription, and report what changed."""
@@ -104,7 +105,8 @@ def check_catalog_command() -> None:
     with command_transaction(commit=False):
         findings = check_catalog()
     if not findings:
-        click.echo("no tier is sold through Stripe or Whop: nothing to check")
+        labels = " or ".join(provider.label for provider in REGISTRY)
+        click.echo(f"no tier is sold through {labels}: nothing to check")
         return
     for finding in findings:
         mark = "ok     " if finding.ok else "PROBLEM"

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..accounts.models import Account
 from ..catalog.models import SubscriptionTier
 from ..db import Base, TimestampMixin, UTCDateTime
+from .providers.registry import BILLING_PROVIDERS
 
-PROVIDERS: Final = ("exempt", "stripe", "whop")
+#: An exempt grant or any paid provider's subscription.
+PROVIDERS: Final = BILLING_PROVIDERS
 STATUSES: Final = (
     "trialing",
     "active",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 #: Currencies Stripe counts in whole units: an amount of 2000 JPY is ¥2,000, not ¥20.
@@ -72,3 +73,25 @@ def whop_interval(billing_period_days: float) -> tuple[str, int]:
     if days % 7 == 0:
         return "week", days // 7
     return "day", days
+
+
+@dataclass(frozen=True)
+class DisplayPrice:
+    """A tier's price as its provider sells it, with the text the page shows."""
+
+    provider: str
+    amount: Decimal
+    currency: str
+    #: "month", "year", "week" or "day"; None for a one-time price.
+    interval: str | None
+    interval_count: int
+    #: What the page shows, such as "$19/mo" or "€190/yr".
+    label: str
+
+
+def display_price(
+    provider: str, amount: Decimal, currency: str, interval: str | None, count: int
+) -> DisplayPrice:
+    """Return the display price of an amount in whole units, its label formatted."""
+    label = format_price(amount, currency, interval, count)
+    return DisplayPrice(provider, amount, currency.lower(), interval, count, label)

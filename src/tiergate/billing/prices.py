@@ -13,18 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import stripe
 from flask import current_app
 
 from ..errors import TiergateError
-from .price_format import format_price, major_amount, whop_interval
-from .providers import CatalogMismatch, get_provider
-from .providers.http import stripe_error
-from .providers.stripe import StripeProvider
-from .providers.whop import WhopProvider
+from .price_format import DisplayPrice
+from .providers import get_provider
+from .providers.registry import REGISTRY, find_paid_provider
 
 if TYPE_CHECKING:
     from ..catalog.models import SubscriptionTier
@@ -36,23 +32,7 @@ PRICES_TTL_SECONDS = 300.0
 #: How long a failed look-up is remembered, so a provider that is down is not asked on every
 #: page view; short, so its prices come back soon after it does.
 FAILURE_TTL_SECONDS = 30.0
-#: Stripe accepts at most this many lookup keys in one prices.list call.
-STRIPE_LOOKUP_KEYS_PER_CALL = 10
 EXTENSION = "tiergate.prices"
-
-
-@dataclass(frozen=True)
-class DisplayPrice:
-    """A tier's price as its provider sells it, with the text the page shows."""
-
-    provider: str
-    amount: Decimal
-    currency: str
-    #: "month", "year", "week" or "day"; None for a one-time price.
-    interval: str | None
-    interval_count: int
-    #: What the page shows, such as "$19/mo" or "€190/yr".
-    label: str
 
 
 @dataclass(frozen=True)
@@ -113,14 +93,14 @@ def display_prices(tiers: Iterable[SubscriptionTier]) -> dict[str, DisplayPrice 
 
 
 def _refs_by_provider(tiers: list[SubscriptionTier]) -> dict[str, dict[str, str]]:
-    refs: dict[str, dict[str, str]] = {"stripe": {}, "whop": {}}
+    refs: dict[str, dict[str, str]] = {provider.name: {} for provider in REGISTRY}
     for tier in tiers:
-        if not tier.is_customer_facing:
+        paid = find_paid_provider(tier.billing_provider)
+        if paid is None or not tier.is_customer_facing:
             continue
-        if tier.billing_provider == "stripe" and tier.stripe_lookup_key:
-            refs["stripe"][tier.stripe_lookup_key] = tier.key
-        elif tier.billing_provider == "whop" and tier.whop_product_key:
-            refs["whop"][tier.whop_product_key] = tier.key
+        key = paid.key_of(tier)
+        if key is not None:
+            refs[paid.name][key] = tier.key
     return refs
 
 
@@ -130,14 +110,10 @@ def _provider_prices(name: str, refs: tuple[str, ...]) -> Mapping[str, DisplayPr
     if cached is not None:
         return cached
     provider = get_provider(name)
-    if not getattr(provider, "api_configured", False):
+    if not provider.api_configured:
         return {}  # disabled: nothing to ask, and asking would only raise ProviderDisabled
     try:
-        if isinstance(provider, StripeProvider):
-            prices = _stripe_prices(provider, refs)
-        else:
-            assert isinstance(provider, WhopProvider)
-            prices = _whop_prices(provider, refs)
+        prices = provider.list_prices(refs)
     except (TiergateError, ValueError) as error:
         # ValueError: an amount the formatter cannot read is as unknown as none.
         logger.warning("%s prices are unknown, showing the catalog's: %s", name, error)
@@ -145,77 +121,3 @@ def _provider_prices(name: str, refs: tuple[str, ...]) -> Mapping[str, DisplayPr
         return {}
     cache.put(name, refs, prices, PRICES_TTL_SECONDS)
     return prices
-
-
-def _stripe_prices(
-    provider: StripeProvider, lookup_keys: tuple[str, ...]
-) -> dict[str, DisplayPrice]:
-    """Return the display price of each lookup key with exactly one active price."""
-    found: dict[str, list[dict[str, Any]]] = {key: [] for key in lookup_keys}
-    for start in range(0, len(lookup_keys), STRIPE_LOOKUP_KEYS_PER_CALL):
-        chunk = list(lookup_keys[start : start + STRIPE_LOOKUP_KEYS_PER_CALL])
-        try:
-            page = provider.client.v1.prices.list(
-                params={"lookup_keys": chunk, "active": True, "limit": 100}
-            )
-        except stripe.StripeError as error:
-            raise stripe_error(error, "listing the prices of the catalog") from error
-        for price in page.data:
-            data = price.to_dict()
-            found.setdefault(data.get("lookup_key") or "", []).append(data)
-    prices: dict[str, DisplayPrice] = {}
-    for key in lookup_keys:
-        if len(found[key]) != 1:
-            logger.warning(
-                "Stripe has %d active prices with lookup key %r; showing the catalog's price",
-                len(found[key]),
-                key,
-            )
-            continue
-        shown = _stripe_display_price(found[key][0])
-        if shown is not None:
-            prices[key] = shown
-    return prices
-
-
-def _stripe_display_price(price: dict[str, Any]) -> DisplayPrice | None:
-    amount = price.get("unit_amount_decimal") or price.get("unit_amount")
-    currency = str(price.get("currency") or "")
-    if amount is None or not currency:
-        return None  # tiered or usage-based: no single amount to show
-    recurring = price.get("recurring") or {}
-    interval = recurring.get("interval")
-    count = int(recurring.get("interval_count") or 1)
-    major = major_amount(Decimal(str(amount)), currency)
-    return _display("stripe", major, currency, interval, count)
-
-
-def _whop_prices(provider: WhopProvider, product_ids: tuple[str, ...]) -> dict[str, DisplayPrice]:
-    """Return the display price of each product with exactly one visible plan."""
-    prices: dict[str, DisplayPrice] = {}
-    for product_id in product_ids:
-        try:
-            plan = provider.find_plan(product_id)
-        except CatalogMismatch as mismatch:
-            logger.warning("%s; showing the catalog's price", mismatch.message)
-            continue
-        shown = _whop_display_price(plan)
-        if shown is not None:
-            prices[product_id] = shown
-    return prices
-
-
-def _whop_display_price(plan: Any) -> DisplayPrice | None:
-    recurring = str(plan.plan_type) == "renewal" and plan.billing_period
-    amount = plan.renewal_price if recurring else plan.initial_price
-    if amount is None or not plan.currency:
-        return None
-    interval, count = whop_interval(plan.billing_period) if recurring else (None, 1)
-    return _display("whop", Decimal(str(amount)), str(plan.currency), interval, count)
-
-
-def _display(
-    provider: str, amount: Decimal, currency: str, interval: str | None, count: int
-) -> DisplayPrice:
-    label = format_price(amount, currency, interval, count)
-    return DisplayPrice(provider, amount, currency.lower(), interval, count, label)

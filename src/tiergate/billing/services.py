@@ -14,7 +14,8 @@ from ..audit.services import Actor, record_audit_event, snapshot
 from ..catalog.models import SubscriptionTier
 from ..db import db, utcnow
 from ..errors import Conflict, NotFound, ValidationError
-from .models import PROVIDERS, STATUSES, Subscription
+from .models import STATUSES, Subscription
+from .providers.registry import BILLING_PROVIDERS
 
 #: The subscription columns a state sets; compared to tell a real change from a replay.
 STATE_FIELDS = (
@@ -98,7 +99,7 @@ def _resolve_tier(reference: str | int) -> SubscriptionTier:
 
 
 def _validate(state: SubscriptionState) -> SubscriptionTier:
-    if state.provider not in PROVIDERS:
+    if state.provider not in BILLING_PROVIDERS:
         raise ValidationError(f"unknown provider {state.provider!r}", field="provider")
     if state.status not in STATUSES:
         raise ValidationError(f"unknown subscription status {state.status!r}", field="status")

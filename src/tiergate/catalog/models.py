@@ -7,9 +7,13 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..billing.providers.registry import BILLING_PROVIDERS, find_paid_provider
 from ..db import Base, TimestampMixin
 
-BILLING_PROVIDERS: Final = ("exempt", "stripe", "whop")
+#: "billing_provider IN ('exempt', 'stripe', 'whop')", as the migrations create it.
+_BILLING_PROVIDER_CHECK: Final = (
+    f"billing_provider IN ({', '.join(repr(name) for name in BILLING_PROVIDERS)})"
+)
 
 subscription_tier_permission = sa.Table(
     "subscription_tier_permission",
@@ -55,9 +59,7 @@ class SubscriptionTier(TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("stripe_lookup_key", name="uq_subscription_tier_stripe_lookup_key"),
         sa.UniqueConstraint("whop_product_key", name="uq_subscription_tier_whop_product_key"),
-        sa.CheckConstraint(
-            "billing_provider IN ('exempt', 'stripe', 'whop')", name="billing_provider"
-        ),
+        sa.CheckConstraint(_BILLING_PROVIDER_CHECK, name="billing_provider"),
         sa.CheckConstraint("user_limit >= 1", name="user_limit_positive"),
     )
 
@@ -95,10 +97,9 @@ class SubscriptionTier(TimestampMixin, Base):
     @property
     def integration_problem(self) -> str | None:
         """Why the tier cannot be sold or granted, or None when it can."""
-        if self.billing_provider == "stripe" and not self.stripe_lookup_key:
-            return "a Stripe tier needs a stripe_lookup_key"
-        if self.billing_provider == "whop" and not self.whop_product_key:
-            return "a Whop tier needs a whop_product_key"
+        paid = find_paid_provider(self.billing_provider)
+        if paid is not None and paid.key_of(self) is None:
+            return f"a {paid.label} tier needs a {paid.key_field}"
         if self.billing_provider not in BILLING_PROVIDERS:
             return f"unknown billing provider {self.billing_provider!r}"
         return None

@@ -14,6 +14,24 @@ from .resolve import Entitlements, compute_entitlements, read_catalog
 from .versions import CACHE_KEY
 
 
+class _Caches:
+    """The caches of the applications bound in this process.
+
+    A process usually serves one application: then ``check()`` takes its cache directly, since
+    the ``current_app`` proxy alone costs more than the whole warm lookup. With several
+    applications (tests, a dispatcher), each check asks for the current one's.
+    """
+
+    only: EntitlementsCache | None = None
+    count = 0
+
+
+def register_cache(cache: EntitlementsCache) -> None:
+    """Note an application's cache (``TierGate.init_app``)."""
+    _Caches.count += 1
+    _Caches.only = cache if _Caches.count == 1 else None
+
+
 def get_cache() -> EntitlementsCache:
     """Return the current app's entitlements cache."""
     cache: EntitlementsCache = current_app.extensions[CACHE_KEY]
@@ -32,7 +50,7 @@ def entitlements_for(account: Account | int, now: datetime | None = None) -> Ent
 def check(account: Account | int, permission: str, now: datetime | None = None) -> CheckResult:
     """Decide whether the account may use ``permission``; explain a denial."""
     account_id = account if type(account) is int else account.id  # type: ignore[union-attr]
-    cache: EntitlementsCache = current_app.extensions[CACHE_KEY]
+    cache = _Caches.only or current_app.extensions[CACHE_KEY]
     return cache.check(account_id, permission, now)
 
 

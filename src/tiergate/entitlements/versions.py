@@ -19,11 +19,13 @@ from ..accounts.models import Account, Invitation, Membership
 from ..billing.models import Subscription
 from ..catalog.models import Permission, SubscriptionTier
 from ..db import session_listener
+from ..signals import catalog_changed, entitlements_changed, subscription_changed
 from .models import CATALOG_SCOPE, CacheVersion
 
 CACHE_KEY = "tiergate.entitlements_cache"
 _ACCOUNTS = "tiergate.touched_accounts"
 _CATALOG = "tiergate.touched_catalog"
+_SUBSCRIPTIONS = "tiergate.changed_subscriptions"
 _ACCOUNT_SCOPED = (Subscription, Membership, Invitation)
 _CATALOG_SCOPED = (SubscriptionTier, Permission)
 
@@ -83,21 +85,44 @@ def _bump_catalog(connection: sa.Connection) -> None:
         connection.execute(sa.insert(CacheVersion).values(name=CATALOG_SCOPE, version=1))
 
 
-def _forget(session: Session) -> None:
+@session_listener("after_flush")
+def _note_subscriptions(session: Session, flush_context: Any) -> None:
+    changed = session.info.setdefault(_SUBSCRIPTIONS, {})
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Subscription) and obj.id is not None:
+            changed[obj.id] = obj.account_id
+
+
+def _forget(session: Session) -> tuple[set[int], bool, dict[int, int]]:
     accounts = session.info.pop(_ACCOUNTS, set())
     catalog = session.info.pop(_CATALOG, False)
+    subscriptions = session.info.pop(_SUBSCRIPTIONS, {})
     if (accounts or catalog) and has_app_context():
         cache = current_app.extensions.get(CACHE_KEY)
         if cache is not None:
             cache.invalidate(accounts, catalog=catalog)
+    return accounts, catalog, subscriptions
 
 
 @session_listener("after_commit")
 def _forget_after_commit(session: Session) -> None:
-    _forget(session)
+    accounts, catalog, subscriptions = _forget(session)
+    if has_app_context():
+        _announce(accounts, catalog, subscriptions)
 
 
 @session_listener("after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     # The rolled-back change may already have been read into the cache inside the transaction.
     _forget(session)
+
+
+def _announce(accounts: set[int], catalog: bool, subscriptions: dict[int, int]) -> None:
+    """Send the signals of a committed change (tiergate.signals)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for subscription_id, account_id in sorted(subscriptions.items()):
+        subscription_changed.send(app, subscription_id=subscription_id, account_id=account_id)
+    if accounts:
+        entitlements_changed.send(app, account_ids=frozenset(accounts))
+    if catalog:
+        catalog_changed.send(app)

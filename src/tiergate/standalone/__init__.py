@@ -26,7 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .auth import init_auth
     from .settings import load_settings
     from .users import User
-    from .views import standalone_pages
+    from .views import StandaloneInvitationSignup, standalone_pages
 
     app = Flask("tiergate", instance_relative_config=True, static_folder=None)
     app.config.from_mapping(load_settings(app.instance_path, config))
@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_auth(app)
     state = TierGate().init_app(app, db=db, user_model=User, cli_group=False)
     state.migration_branches.append("standalone")
+    state.invitation_signup = StandaloneInvitationSignup()
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sqlite_durability(db.engine, app.config["TIERGATE_SQLITE_SYNCHRONOUS"])

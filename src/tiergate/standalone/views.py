@@ -1,4 +1,4 @@
-"""The standalone app's own pages: home, sign-up, log-in, log-out, and joining by invitation.
+"""The standalone app's own pages: home, sign-up, log-in and log-out.
 
 An application that embeds tiergate has its own log-in; it may mount this blueprint too when it
 uses tiergate's standalone users (``tiergate.standalone.users.User``).
@@ -25,18 +25,17 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..accounts.models import Account, Invitation
+from ..accounts.models import Account
 from ..accounts.principal import SAFE_METHODS
-from ..accounts.seats import accept_invitation, find_invitation
 from ..accounts.services import create_account, slugify
 from ..audit.services import Actor
-from ..db import begin_write_transaction, db, utcnow
-from ..errors import NotFound, TiergateError
+from ..db import begin_write_transaction, db, refusable_transaction
+from ..errors import TiergateError
 from ..web.csrf import csrf_failed, protect_from_csrf
-from ..web.forms import ActionForm, attach_error
+from ..web.forms import attach_error
 from .auth import TooManyLoginAttempts, authenticate
 from .forms import InvitationSignupForm, LoginForm, SignupForm
-from .users import User, create_user, find_user
+from .users import User, create_user
 
 standalone_pages = Blueprint("standalone", __name__)
 
@@ -95,7 +94,7 @@ def signup() -> Any:
         return redirect(url_for("standalone.index"))
     form = SignupForm()
     if form.validate_on_submit():
-        try:
+        with refusable_transaction(TiergateError) as refused:
             user = create_user(
                 form.email.data or "",
                 password=form.password.data or "",
@@ -104,14 +103,11 @@ def signup() -> Any:
             )
             name = (form.account_name.data or "").strip()
             create_account(name, owner=user, actor=Actor.user(user), slug=_free_slug(name))
-        except TiergateError as error:
-            db.session.rollback()
-            attach_error(form, error, "email", aliases={"name": "account_name"})
-        else:
-            db.session.commit()
+        if refused.error is None:
             _log_in(user)
             flash("Welcome to tiergate: your account is ready.", "success")
             return redirect(url_for("standalone.index"))
+        attach_error(form, refused.error, "email", aliases={"name": "account_name"})
     status = 422 if form.errors else 200
     return render_template("tiergate/accounts/signup.html", form=form), status
 
@@ -132,7 +128,8 @@ def login() -> Any:
     status = 200
     if form.validate_on_submit():
         max_failures, window = _login_settings()
-        try:
+        # Committed even when the log-in fails: the failure is counted.
+        with refusable_transaction(TooManyLoginAttempts) as refused:
             user = authenticate(
                 form.email.data or "",
                 form.password.data or "",
@@ -140,12 +137,10 @@ def login() -> Any:
                 max_failures=max_failures,
                 window=window,
             )
-        except TooManyLoginAttempts as error:
-            db.session.rollback()
+        if (error := refused.error) is not None:
             form.password.errors = [error.message]
             page = render_template("tiergate/accounts/login.html", form=form)
             return page, 429, {"Retry-After": str(error.details["retry_after"])}
-        db.session.commit()  # a failure is counted even though the log-in failed
         if user is not None:
             _log_in(user, remember=bool(form.remember.data))
             return redirect(target)
@@ -164,64 +159,19 @@ def logout() -> BaseResponse:
     return redirect(url_for("standalone.login"))
 
 
-def _invitation_state(invitation: Invitation) -> str:
-    if invitation.accepted_at is not None:
-        return "accepted"
-    if invitation.revoked_at is not None:
-        return "revoked"
-    return "pending" if invitation.is_pending(utcnow()) else "expired"
+class StandaloneInvitationSignup:
+    """An invited visitor chooses a password, becomes a standalone user and is logged in."""
 
+    def form(self) -> InvitationSignupForm:
+        return InvitationSignupForm()
 
-def _invitation_page(token: str, invitation: Invitation, form: Any, status: int = 200) -> Any:
-    page = render_template(
-        "tiergate/accounts/invitation.html",
-        token=token,
-        invitation=invitation,
-        account=db.session.get_one(Account, invitation.account_id),
-        state=_invitation_state(invitation),
-        existing_user=find_user(invitation.email) is not None,
-        form=form,
-    )
-    return page, status
+    def create_user(self, email: str, form: Any) -> User:
+        return create_user(
+            email,
+            password=form.password.data or "",
+            display_name=form.display_name.data or "",
+            actor=Actor.system("invitation"),
+        )
 
-
-@standalone_pages.route("/invitations/<token>", methods=["GET", "POST"])
-def invitation(token: str) -> Any:
-    """Show an invitation; accept it as the logged-in user or by signing up."""
-    try:
-        found = find_invitation(token)
-    except NotFound:
-        return render_template("tiergate/accounts/invitation_missing.html"), 404
-    logged_in = current_user.is_authenticated
-    form: ActionForm | InvitationSignupForm = ActionForm() if logged_in else InvitationSignupForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        return _invitation_page(token, found, form, 422 if form.errors else 200)
-    try:
-        if isinstance(form, ActionForm):
-            user = current_user._get_current_object()
-        else:
-            user = create_user(
-                found.email,
-                password=form.password.data or "",
-                display_name=form.display_name.data or "",
-                actor=Actor.system("invitation"),
-            )
-        accept_invitation(token, user, actor=Actor.user(user))
-    except TiergateError as error:
-        db.session.rollback()
-        db.session.refresh(found)
-        return _invitation_page(token, found, _with_error(form, error), error.status)
-    db.session.commit()
-    if not logged_in:
+    def log_in(self, user: User) -> None:
         _log_in(user)
-    session["account_id"] = found.account_id
-    flash("You joined the account.", "success")
-    return redirect(url_for("standalone.index"))
-
-
-def _with_error(form: Any, error: TiergateError) -> Any:
-    if isinstance(form, InvitationSignupForm):
-        attach_error(form, error, "password")
-    else:
-        form.form_errors.append(error.message)
-    return form

@@ -16,10 +16,11 @@ from ..accounts import users
 from ..audit.services import Actor
 from ..billing.providers import get_provider
 from ..billing.providers.config import whop_settings
+from ..billing.providers.registry import PAID_PROVIDERS
 from ..billing.providers.whop import WhopProvider
 from ..billing.services import apply_subscription_state
 from ..catalog.models import SubscriptionTier
-from ..db import begin_write_transaction, db
+from ..db import begin_write_transaction, db, refusable_transaction
 from ..entitlements.services import entitlements_for
 from ..errors import TiergateError
 from .account.context import (
@@ -33,7 +34,6 @@ from .account.overview import billing_provider_of, render_account
 from .forms import LicenseKeyForm
 
 customer_billing = Blueprint("billing", __name__, url_prefix="/billing")
-PAID_PROVIDERS = ("stripe", "whop")
 
 
 @customer_billing.before_request
@@ -140,16 +140,14 @@ def license_key() -> Any:
         return render_account(ctx, license_form=form, status=422)
     account = ctx.account
     db.session.commit()  # the key is checked with Whop before anything is written
-    try:
+    with refusable_transaction(TiergateError) as refused:
         provider = WhopProvider(whop_settings())
         state = provider.attach_license_key(account, form.license_key.data or "")
         begin_write_transaction()
         apply_subscription_state(state, actor=Actor.user(signed_in_user()))
-    except TiergateError as error:
-        db.session.rollback()
+    if (error := refused.error) is not None:
         form.license_key.errors = [*form.license_key.errors, error.message]
         return render_account(ctx, license_form=form, status=error.status)
-    db.session.commit()
     flash("The license key is attached: your plan is updated.", "success")
     return _to_account(ctx)
 

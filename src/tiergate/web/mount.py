@@ -35,8 +35,10 @@ def mount_blueprints(app: Flask, state: Any) -> None:
         _nest(parent, customer_billing, mount["pages"])
     if mount.get("account") is not None:
         from .account import account_pages
+        from .account.invitation import invitation_pages
 
         _nest(parent, account_pages, mount["account"])
+        _nest(parent, invitation_pages, mount["account"])
     if mount.get("admin") is not None:
         from ..admin import admin_blueprint
 

@@ -16,6 +16,7 @@ from tiergate.billing.providers import get_provider
 from tiergate.billing.providers.config import StripeSettings
 from tiergate.billing.providers.sandbox import flows
 from tiergate.catalog import services as catalog
+from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
 
 from ...accounts.factories import make_account, make_catalog
@@ -218,3 +219,28 @@ def test_catalog_check_reports_prices_that_do_not_resolve(inbox_app, monkeypatch
     assert "Whop is not configured: set TIERGATE_WHOP_API_KEY" in result.output
     assert "3 tiers checked, 3 problems" in result.output
     assert all(request.method == "GET" for request in fake.requests)
+
+
+def test_catalog_check_reports_a_tier_without_its_key_before_asking_the_provider(
+    inbox_app,
+) -> None:
+    db.session.execute(
+        sa.update(SubscriptionTier)
+        .where(SubscriptionTier.key == "pro")
+        .values(stripe_lookup_key=None)
+    )
+    db.session.commit()
+    result = inbox_app.test_cli_runner().invoke(args=["catalog", "check"])
+    assert result.exit_code == 1
+    missing = "sold through stripe but has no stripe_lookup_key"
+    assert f"PROBLEM  stripe  pro               {missing}" in result.output
+    assert "PROBLEM  stripe  team              Stripe is not configured" in result.output
+    assert "PROBLEM  whop    enterprise        Whop is not configured" in result.output
+
+
+def test_catalog_check_with_no_tier_sold_checks_nothing(inbox_app) -> None:
+    db.session.execute(sa.update(SubscriptionTier).values(billing_provider="exempt"))
+    db.session.commit()
+    result = inbox_app.test_cli_runner().invoke(args=["catalog", "check"])
+    assert result.exit_code == 0, result.output
+    assert "no tier is sold through Stripe or Whop: nothing to check" in result.output

@@ -12,14 +12,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...errors import TiergateError
+from .registry import PAID_PROVIDERS, paid_provider
 
 if TYPE_CHECKING:
     from ...accounts.models import Account
     from ...catalog.models import SubscriptionTier
+    from ..price_format import DisplayPrice
     from ..services import SubscriptionState
     from .listing import ListedSubscription
 
-PROVIDER_NAMES = ("stripe", "whop")
+#: The paid providers' names, under the name this module has always exported.
+PROVIDER_NAMES = PAID_PROVIDERS
 
 
 class ProviderDisabled(TiergateError):
@@ -105,6 +108,11 @@ class BillingProvider(Protocol):
 
     name: str
 
+    @property
+    def api_configured(self) -> bool:
+        """True when outbound API calls are possible (its API key is set)."""
+        ...
+
     def start_checkout(
         self, account: Account, tier: SubscriptionTier, *, success_url: str, cancel_url: str
     ) -> str:
@@ -131,23 +139,18 @@ class BillingProvider(Protocol):
         """Page through every subscription the provider holds, each mapped or with its error."""
         ...
 
+    def list_prices(self, keys: tuple[str, ...]) -> dict[str, DisplayPrice]:
+        """Return the price shown for each catalog key that has exactly one; skip the rest."""
+        ...
+
+    def check_catalog_key(self, key: str) -> str:
+        """Say what the provider sells under a catalog key, or raise a TiergateError."""
+        ...
+
 
 def get_provider(name: str) -> BillingProvider:
     """Return the provider called ``name`` configured from the current app."""
-    from .config import stripe_settings, whop_settings
-
-    if name == "stripe":
-        from .stripe import StripeProvider
-
-        return StripeProvider(stripe_settings())
-    if name == "whop":
-        from .whop import WhopProvider
-
-        return WhopProvider(whop_settings())
-    raise TiergateError(
-        f"unknown billing provider {name!r}: expected one of {', '.join(PROVIDER_NAMES)}",
-        provider=name,
-    )
+    return paid_provider(name).build()
 
 
 __all__ = [

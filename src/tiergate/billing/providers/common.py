@@ -7,24 +7,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ...errors import ValidationError
 from . import CatalogMismatch, ProviderDisabled, WebhookVerificationError
+from .registry import paid_provider
 
 if TYPE_CHECKING:
     from ...catalog.models import SubscriptionTier
 
 T = TypeVar("T")
 
-#: provider -> (the name people read, the tier field that names its price or product)
-PROVIDERS = {"stripe": ("Stripe", "stripe_lookup_key"), "whop": ("Whop", "whop_product_key")}
-
 
 def sold_through(tier: SubscriptionTier, provider: str) -> str:
     """Return the tier's price or product key at ``provider``, or raise ValidationError."""
-    label, key_field = PROVIDERS[provider]
-    key: str | None = getattr(tier, key_field)
-    if tier.billing_provider != provider or not key:
+    paid = paid_provider(provider)
+    key = paid.key_of(tier)
+    if tier.billing_provider != provider or key is None:
         raise ValidationError(
-            f"tier {tier.key!r} is not sold through {label} (it needs billing_provider "
-            f"'{provider}' and a {key_field})",
+            f"tier {tier.key!r} is not sold through {paid.label} (it needs billing_provider "
+            f"'{provider}' and a {paid.key_field})",
             tier=tier.key,
         )
     return key
@@ -45,7 +43,7 @@ def verify_with_any_secret(
     rejections: tuple[type[Exception], ...],
 ) -> T:
     """Return ``verify(secret)`` for the first configured secret that accepts the delivery."""
-    label = PROVIDERS[provider][0]
+    label = paid_provider(provider).label
     if not secrets:
         raise ProviderDisabled(
             f"{label} webhooks are not configured: set {setting}", provider=provider

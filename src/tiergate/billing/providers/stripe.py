@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -18,16 +19,21 @@ from .config import StripeSettings
 from .http import HttpxStripeClient, stripe_error
 from .listing import ListedSubscription
 from .resolve import checkout_metadata, existing_customer_id, from_unix, owner_email
-from .stripe_mapping import subscription_id_of, subscription_state
+from .stripe_mapping import display_price_of, subscription_id_of, subscription_state
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from ...accounts.models import Account
     from ...catalog.models import SubscriptionTier
+    from ..price_format import DisplayPrice
     from ..services import SubscriptionState
 
+logger = logging.getLogger(__name__)
+
 TOLERANCE_SECONDS = 300
+#: Stripe accepts at most this many lookup keys in one prices.list call.
+LOOKUP_KEYS_PER_CALL = 10
 
 SUBSCRIPTION_EVENTS = frozenset(
     {
@@ -106,6 +112,27 @@ class StripeProvider:
             lookup_key=lookup_key,
             price_ids=[price.id for price in found],
         )
+
+    def list_prices(self, keys: tuple[str, ...]) -> dict[str, DisplayPrice]:
+        """Return the display price of each lookup key with exactly one active price."""
+        found = self._active_prices(keys)
+        prices: dict[str, DisplayPrice] = {}
+        for key in keys:
+            if len(found[key]) != 1:
+                logger.warning(
+                    "Stripe has %d active prices with lookup key %r; showing the catalog's price",
+                    len(found[key]),
+                    key,
+                )
+                continue
+            shown = display_price_of(found[key][0])
+            if shown is not None:
+                prices[key] = shown
+        return prices
+
+    def check_catalog_key(self, key: str) -> str:
+        """Name the one active price with lookup key ``key``, or raise CatalogMismatch."""
+        return f"lookup key {key!r}: price {self.find_price(key).id}"
 
     def start_checkout(
         self,
@@ -193,6 +220,19 @@ class StripeProvider:
             for subscription in page.auto_paging_iter():
                 data = subscription.to_dict()
                 yield ListedSubscription.of(data["id"], partial(self._state, data, utcnow()))
+
+    def _active_prices(self, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
+        for start in range(0, len(keys), LOOKUP_KEYS_PER_CALL):
+            chunk = list(keys[start : start + LOOKUP_KEYS_PER_CALL])
+            with _calling("listing the prices of the catalog"):
+                page = self.client.v1.prices.list(
+                    params={"lookup_keys": chunk, "active": True, "limit": 100}
+                )
+            for price in page.data:
+                data = price.to_dict()
+                found.setdefault(data.get("lookup_key") or "", []).append(data)
+        return found
 
     def _retrieve(self, subscription_id: str) -> dict[str, Any]:
         with _calling(f"fetching subscription {subscription_id}"):

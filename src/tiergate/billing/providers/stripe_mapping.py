@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..price_format import DisplayPrice, display_price, major_amount
 from . import Event
 from .resolve import (
     from_unix,
@@ -76,3 +78,16 @@ def _id(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
     return str(value) if value else None
+
+
+def display_price_of(price: dict[str, Any]) -> DisplayPrice | None:
+    """Return what the pricing page shows for a Stripe price, or None without one amount."""
+    amount = price.get("unit_amount_decimal") or price.get("unit_amount")
+    currency = str(price.get("currency") or "")
+    if amount is None or not currency:
+        return None  # tiered or usage-based: no single amount to show
+    recurring = price.get("recurring") or {}
+    interval = recurring.get("interval")
+    count = int(recurring.get("interval_count") or 1)
+    major = major_amount(Decimal(str(amount)), currency)
+    return display_price("stripe", major, currency, interval, count)

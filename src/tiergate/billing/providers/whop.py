@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -20,6 +21,7 @@ from ...db import db, utcnow
 from ...errors import NotFound
 from ..models import Subscription
 from . import (
+    CatalogMismatch,
     Event,
     InvalidLicenseKey,
     ProviderDisabled,
@@ -36,13 +38,17 @@ from .whop_mapping import (
     VALID_LICENSE_STATUSES,
     membership_id_of,
     membership_state,
+    plan_display_price,
     product_id_of,
 )
 
 if TYPE_CHECKING:
     from ...accounts.models import Account
     from ...catalog.models import SubscriptionTier
+    from ..price_format import DisplayPrice
     from ..services import SubscriptionState
+
+logger = logging.getLogger(__name__)
 
 #: Event types that concern a membership; every other type is stored and ignored.
 HANDLED_EVENTS = frozenset(
@@ -116,6 +122,24 @@ class WhopProvider:
             product_id=product_id,
             plan_ids=[plan.id for plan in plans],
         )
+
+    def list_prices(self, keys: tuple[str, ...]) -> dict[str, DisplayPrice]:
+        """Return the display price of each product with exactly one visible plan."""
+        prices: dict[str, DisplayPrice] = {}
+        for product_id in keys:
+            try:
+                plan = self.find_plan(product_id)
+            except CatalogMismatch as mismatch:
+                logger.warning("%s; showing the catalog's price", mismatch.message)
+                continue
+            shown = plan_display_price(plan)
+            if shown is not None:
+                prices[product_id] = shown
+        return prices
+
+    def check_catalog_key(self, key: str) -> str:
+        """Name the one visible plan of product ``key``, or raise CatalogMismatch."""
+        return f"product {key!r}: plan {self.find_plan(key).id}"
 
     def start_checkout(
         self,

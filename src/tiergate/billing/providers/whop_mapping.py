@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ValidationError
+from ..price_format import DisplayPrice, display_price, whop_interval
 from . import Event
 from .resolve import from_iso, metadata_account, resolve_account_id, tier_for_whop_product
 
@@ -111,3 +113,13 @@ def _nested_or_flat(data: dict[str, Any], name: str) -> str | None:
 
 def _str(value: Any) -> str | None:
     return str(value) if value else None
+
+
+def plan_display_price(plan: Any) -> DisplayPrice | None:
+    """Return what the pricing page shows for a Whop plan, or None without an amount."""
+    recurring = str(plan.plan_type) == "renewal" and plan.billing_period
+    amount = plan.renewal_price if recurring else plan.initial_price
+    if amount is None or not plan.currency:
+        return None
+    interval, count = whop_interval(plan.billing_period) if recurring else (None, 1)
+    return display_price("whop", Decimal(str(amount)), str(plan.currency), interval, count)

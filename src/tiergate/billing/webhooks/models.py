@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ...db import Base, UTCDateTime, utcnow
+from ..providers.registry import PAID_PROVIDERS
 
-INBOX_PROVIDERS: Final = ("stripe", "whop")
+#: Only paid providers send webhooks.
+INBOX_PROVIDERS: Final = PAID_PROVIDERS
 EVENT_STATUSES: Final = ("received", "processed", "ignored", "failed")
 #: Statuses of an event that is finished: a redelivery is acknowledged and not applied again.
 DONE_STATUSES: Final = ("processed", "ignored")

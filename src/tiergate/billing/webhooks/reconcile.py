@@ -11,9 +11,8 @@ from ...audit.services import Actor
 from ...catalog.models import SubscriptionTier
 from ...db import begin_write_transaction, db
 from ...errors import TiergateError
-from ..providers import BillingProvider, ProviderDisabled, get_provider
-from ..providers.stripe import StripeProvider
-from ..providers.whop import WhopProvider
+from ..providers import BillingProvider, get_provider
+from ..providers.registry import PAID_PROVIDERS, PaidProvider, paid_provider
 from ..services import Outcome, apply_subscription_state
 from .services import describe_error
 
@@ -83,7 +82,7 @@ class CatalogFinding:
     message: str
 
 
-def check_catalog(providers: tuple[str, ...] = ("stripe", "whop")) -> list[CatalogFinding]:
+def check_catalog(providers: tuple[str, ...] = PAID_PROVIDERS) -> list[CatalogFinding]:
     """Check that every sold tier's price or product exists at its provider; change nothing."""
     findings: list[CatalogFinding] = []
     for name in providers:
@@ -92,33 +91,26 @@ def check_catalog(providers: tuple[str, ...] = ("stripe", "whop")) -> list[Catal
             .where(SubscriptionTier.billing_provider == name)
             .order_by(SubscriptionTier.key)
         ).all()
-        findings.extend(_check_provider(name, list(tiers)))
+        findings.extend(_check_provider(paid_provider(name), list(tiers)))
     return findings
 
 
-def _check_provider(name: str, tiers: list[SubscriptionTier]) -> list[CatalogFinding]:
+def _check_provider(paid: PaidProvider, tiers: list[SubscriptionTier]) -> list[CatalogFinding]:
     if not tiers:
         return []
-    provider = get_provider(name)
-    try:
-        assert isinstance(provider, StripeProvider | WhopProvider)
-        provider.client  # noqa: B018 - builds the SDK client, or says what is not configured
-    except ProviderDisabled as error:
-        return [CatalogFinding(tier.key, name, False, error.message) for tier in tiers]
-    return [_check_tier(provider, name, tier) for tier in tiers]
+    provider = get_provider(paid.name)
+    return [_check_tier(provider, paid, tier) for tier in tiers]
 
 
-def _check_tier(provider: BillingProvider, name: str, tier: SubscriptionTier) -> CatalogFinding:
-    key = tier.stripe_lookup_key if name == "stripe" else tier.whop_product_key
-    if not key:
-        what = "stripe_lookup_key" if name == "stripe" else "whop_product_key"
-        return CatalogFinding(tier.key, name, False, f"sold through {name} but has no {what}")
+def _check_tier(
+    provider: BillingProvider, paid: PaidProvider, tier: SubscriptionTier
+) -> CatalogFinding:
+    key = paid.key_of(tier)
+    if key is None:
+        message = f"sold through {paid.name} but has no {paid.key_field}"
+        return CatalogFinding(tier.key, paid.name, False, message)
     try:
-        if isinstance(provider, StripeProvider):
-            price = provider.find_price(key)
-            return CatalogFinding(tier.key, name, True, f"lookup key {key!r}: price {price.id}")
-        assert isinstance(provider, WhopProvider)
-        plan = provider.find_plan(key)
-        return CatalogFinding(tier.key, name, True, f"product {key!r}: plan {plan.id}")
+        # An unconfigured provider raises ProviderDisabled here, saying what to set.
+        return CatalogFinding(tier.key, paid.name, True, provider.check_catalog_key(key))
     except TiergateError as error:
-        return CatalogFinding(tier.key, name, False, error.message)
+        return CatalogFinding(tier.key, paid.name, False, error.message)

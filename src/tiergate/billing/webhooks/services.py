@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...audit.services import Actor
-from ...db import begin_write_transaction, db, utcnow
+from ...db import begin_write_transaction, db, session_listener, utcnow
 from ...errors import Conflict, NotFound, TiergateError, ValidationError
+from ...signals import webhook_event_processed
 from ..providers import Event, get_provider
 from ..services import SubscriptionState, apply_subscription_state
 from .models import DONE_STATUSES, EVENT_ID_LENGTH, EVENT_TYPE_LENGTH, WebhookEvent
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from ..providers import BillingProvider
 
 logger = logging.getLogger(__name__)
+_PROCESSED = "tiergate.processed_webhook_events"
 
 #: Events not yet applied: failed ones, and received ones whose processing never finished.
 PENDING_STATUSES: Final = ("failed", "received")
@@ -194,6 +198,23 @@ def _finish(row: WebhookEvent, *, handled: bool, failure: Exception | None) -> N
         row.last_error = None
         row.processed_at = utcnow()
     db.session.flush()
+    outcome = {"event_id": row.id, "provider": row.provider, "type": row.type}
+    db.session.info.setdefault(_PROCESSED, []).append({**outcome, "status": row.status})
+
+
+@session_listener("after_commit")
+def _announce_processed(session: Session) -> None:
+    """Send ``webhook_event_processed`` for each event whose outcome was just committed."""
+    processed = session.info.pop(_PROCESSED, [])
+    if processed and has_app_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        for outcome in processed:
+            webhook_event_processed.send(app, **outcome)
+
+
+@session_listener("after_rollback")
+def _forget_processed(session: Session) -> None:
+    session.info.pop(_PROCESSED, None)
 
 
 def describe_error(error: Exception) -> str:

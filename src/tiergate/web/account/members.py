@@ -20,7 +20,7 @@ from ...accounts.members import (
 from ...accounts.models import Invitation, Membership
 from ...accounts.seats import SeatLimitReached, invite_member, remove_member, revoke_invitation
 from ...audit.services import Actor
-from ...db import db, utcnow
+from ...db import db, refusable_transaction, utcnow
 from ...entitlements.services import fresh_entitlements, get_cache
 from ...errors import TiergateError
 from ..forms import ActionForm, InviteForm, RoleForm, attach_error, role_choices
@@ -116,7 +116,7 @@ def members() -> Any:
     if not form.validate_on_submit():
         return render_members(ctx, invite_form=form, status=422)
     user = signed_in_user()
-    try:
+    with refusable_transaction(TiergateError) as refused:
         ensure_may_manage(ctx.role, new_role=form.role.data)
         invitation, token = invite_member(
             ctx.account,
@@ -125,15 +125,13 @@ def members() -> Any:
             actor=Actor.user(user),
             invited_by=user,
         )
-    except SeatLimitReached as error:
-        db.session.rollback()
+    error = refused.error
+    if isinstance(error, SeatLimitReached):
         return render_members(ctx, invite_form=form, seat_error=error, status=error.status)
-    except TiergateError as error:
-        db.session.rollback()
+    if error is not None:
         attach_error(form, error, "email")
         return render_members(ctx, invite_form=form, status=error.status)
-    db.session.commit()
-    link = url_for("standalone.invitation", token=token, _external=True)
+    link = url_for("tiergate.invitations.invitation", token=token, _external=True)
     return render_members(ctx, invite_link=link, invited=invitation, status=201)
 
 
@@ -150,18 +148,16 @@ def change_member_role(membership_id: int) -> Any:
     form = _role_form(ctx, membership)
     if not form.validate_on_submit():
         return render_members(ctx, role_form=form, role_form_for=membership.id, status=422)
-    try:
+    with refusable_transaction(TiergateError) as refused:
         change_role(
             membership,
             form.role.data or "",
             manager_role=ctx.role,
             actor=Actor.user(signed_in_user()),
         )
-    except TiergateError as error:
-        db.session.rollback()
+    if (error := refused.error) is not None:
         form.role.errors = [*form.role.errors, error.message]
         return render_members(ctx, role_form=form, role_form_for=membership_id, status=error.status)
-    db.session.commit()
     flash(f"{membership.user.email} is now {membership.role}.", "success")
     return _back(ctx)
 
@@ -196,13 +192,10 @@ def _confirmed(
     form = ActionForm()
     problem = None
     if form.validate_on_submit():
-        try:
+        with refusable_transaction(TiergateError) as refused:
             action()
-        except TiergateError as error:
-            db.session.rollback()
-            problem = error
-        else:
-            db.session.commit()
+        problem = refused.error
+        if problem is None:
             flash(done, "success")
             return _back(ctx)
     html = render_template(template, ctx=ctx, form=form, problem=problem, **page)
@@ -222,18 +215,16 @@ def resend(invitation_id: int) -> Any:
         return ctx
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with refusable_transaction(TiergateError) as refused:
         ensure_may_manage(ctx.role, new_role=invitation.role)
         invitation, token = resend_invitation(invitation, actor=Actor.user(signed_in_user()))
-    except SeatLimitReached as error:
-        db.session.rollback()
+    error = refused.error
+    if isinstance(error, SeatLimitReached):
         return render_members(ctx, seat_error=error, status=error.status)
-    except TiergateError as error:
-        db.session.rollback()
+    if error is not None:
         flash(error.message, "error")
         return _back(ctx)
-    db.session.commit()
-    link = url_for("standalone.invitation", token=token, _external=True)
+    link = url_for("tiergate.invitations.invitation", token=token, _external=True)
     return render_members(ctx, invite_link=link, invited=invitation)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
 
-from ....db import db
+from ....db import request_transaction
 from . import flows, store
 from .blueprint import sandbox
 from .deliver import Delivery, deliver_all
@@ -36,8 +36,8 @@ def stripe_checkout_page(session_id: str) -> Any:
 @sandbox.post("/stripe/checkout/<session_id>/pay")
 def stripe_pay(session_id: str) -> Any:
     """Pay the checkout, deliver Stripe's signed events, then go to the success URL."""
-    events = flows.pay_stripe_checkout(session_id, trial=bool(request.form.get("trial")))
-    db.session.commit()
+    with request_transaction():
+        events = flows.pay_stripe_checkout(session_id, trial=bool(request.form.get("trial")))
     success = store.get("stripe", session_id, "checkout_session")
     target = str((success.data if success else {}).get("success_url") or "/")
     return _after(
@@ -67,10 +67,10 @@ def stripe_portal_page(session_id: str) -> Any:
 def stripe_cancel(session_id: str) -> Any:
     """Cancel a subscription from the portal and deliver Stripe's signed event."""
     store.get("stripe", session_id, "portal_session") or abort(404)
-    events = flows.cancel_stripe_subscription(
-        request.form["id"], at_period_end=request.form.get("when") == "period_end"
-    )
-    db.session.commit()
+    with request_transaction():
+        events = flows.cancel_stripe_subscription(
+            request.form["id"], at_period_end=request.form.get("when") == "period_end"
+        )
     return _after(
         deliver_all("stripe", events), url_for(".stripe_portal_page", session_id=session_id)
     )
@@ -95,8 +95,8 @@ def whop_checkout_page(configuration_id: str) -> Any:
 @sandbox.post("/whop/checkout/<configuration_id>/pay")
 def whop_pay(configuration_id: str) -> Any:
     """Buy the membership, deliver Whop's signed events, then go to the redirect URL."""
-    events = flows.pay_whop_checkout(configuration_id, trial=bool(request.form.get("trial")))
-    db.session.commit()
+    with request_transaction():
+        events = flows.pay_whop_checkout(configuration_id, trial=bool(request.form.get("trial")))
     row = store.get("whop", configuration_id, "checkout_configuration")
     return _after(
         deliver_all("whop", events), str((row.data if row else {}).get("redirect_url") or "/")
@@ -120,10 +120,10 @@ def whop_manage_page(membership_id: str) -> Any:
 @sandbox.post("/whop/manage/<membership_id>/cancel")
 def whop_cancel(membership_id: str) -> Any:
     """Cancel the membership and deliver Whop's signed event."""
-    events = flows.cancel_whop_membership(
-        membership_id, at_period_end=request.form.get("when") == "period_end"
-    )
-    db.session.commit()
+    with request_transaction():
+        events = flows.cancel_whop_membership(
+            membership_id, at_period_end=request.form.get("when") == "period_end"
+        )
     return _after(
         deliver_all("whop", events), url_for(".whop_manage_page", membership_id=membership_id)
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
-from ....db import db
+from ....db import request_transaction
 from ..config import SANDBOX_STRIPE_SECRET_KEY
 from . import store
 from . import stripe_objects as objects
@@ -81,8 +81,8 @@ def stripe_create_checkout_session() -> Any:
         "_price": items[0]["price"],
         "_subscription_metadata": (params.get("subscription_data") or {}).get("metadata") or {},
     }
-    store.put(PROVIDER, "checkout_session", session, session["client_reference_id"])
-    db.session.commit()
+    with request_transaction():
+        store.put(PROVIDER, "checkout_session", session, session["client_reference_id"])
     return store.public(session)
 
 
@@ -132,8 +132,8 @@ def stripe_create_portal_session() -> Any:
             "tiergate.sandbox.stripe_portal_page", session_id=session_id, _external=True
         ),
     }
-    store.put(PROVIDER, "portal_session", session)
-    db.session.commit()
+    with request_transaction():
+        store.put(PROVIDER, "portal_session", session)
     return session
 
 

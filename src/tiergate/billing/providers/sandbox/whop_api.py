@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
-from ....db import db
+from ....db import request_transaction
 from ..config import SANDBOX_WHOP_API_KEY
 from . import store
 from . import whop_objects as objects
@@ -72,8 +72,8 @@ def whop_create_checkout_configuration() -> Any:
         "_product_id": plans[body["plan_id"]],
     }
     account = str(configuration["metadata"].get("tiergate_account_id") or "") or None
-    store.put(PROVIDER, "checkout_configuration", configuration, account)
-    db.session.commit()
+    with request_transaction():
+        store.put(PROVIDER, "checkout_configuration", configuration, account)
     return store.public(configuration)
 
 

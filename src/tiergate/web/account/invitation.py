@@ -1,0 +1,132 @@
+"""Joining an account by invitation: /invitations/<token>.
+
+A logged-in user whose e-mail the invitation names accepts it with one button. A visitor is
+sent to log in (the application's log-in page), or, where the application lets people sign up
+on the spot (the standalone app does: ``TierGateState.invitation_signup``), chooses a
+password and joins.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf import FlaskForm
+
+from ...accounts import users
+from ...accounts.models import Account, Invitation
+from ...accounts.principal import SAFE_METHODS
+from ...accounts.seats import accept_invitation, find_invitation
+from ...audit.services import Actor
+from ...db import begin_write_transaction, db, refusable_transaction, utcnow
+from ...entitlements.decorators import SESSION_ACCOUNT
+from ...errors import NotFound, TiergateError
+from ..forms import ActionForm, attach_error
+
+invitation_pages = Blueprint("invitations", __name__)
+
+
+class InvitationSignup(Protocol):
+    """How an application lets an invited visitor sign up and join at once."""
+
+    def form(self) -> FlaskForm:
+        """Return the sign-up form (it validates the password and its confirmation)."""
+        ...
+
+    def create_user(self, email: str, form: FlaskForm) -> Any:
+        """Create the user for ``email`` from the form; flush, never commit."""
+        ...
+
+    def log_in(self, user: Any) -> None:
+        """Log the new user in (after the commit)."""
+        ...
+
+
+@invitation_pages.before_request
+def _open_write_transaction() -> None:
+    # SQLite: accepting writes; taking the write lock first keeps the seat check atomic.
+    if request.method not in SAFE_METHODS:
+        begin_write_transaction()
+
+
+def _signup() -> InvitationSignup | None:
+    signup: InvitationSignup | None = current_app.extensions["tiergate"].invitation_signup
+    return signup
+
+
+def _state(invitation: Invitation) -> str:
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.revoked_at is not None:
+        return "revoked"
+    return "pending" if invitation.is_pending(utcnow()) else "expired"
+
+
+def _login_url(token: str) -> str | None:
+    """The application's log-in page, coming back here; None without Flask-Login's view."""
+    manager = getattr(current_app, "login_manager", None)
+    view = getattr(manager, "login_view", None)
+    if not view:
+        return None
+    return url_for(view, next=url_for("tiergate.invitations.invitation", token=token))
+
+
+def _page(token: str, invitation: Invitation, form: Any, status: int = 200) -> Any:
+    user = users.current()
+    page = render_template(
+        "tiergate/accounts/invitation.html",
+        token=token,
+        invitation=invitation,
+        account=db.session.get_one(Account, invitation.account_id),
+        state=_state(invitation),
+        user_email=users.email_of(user).lower() if user is not None else None,
+        existing_user=users.find_by_email(invitation.email) is not None,
+        can_sign_up=_signup() is not None,
+        login_url=_login_url(token),
+        form=form,
+    )
+    return page, status
+
+
+@invitation_pages.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str) -> Any:
+    """Show an invitation; accept it as the logged-in user, or by signing up where allowed."""
+    try:
+        found = find_invitation(token)
+    except NotFound:
+        return render_template("tiergate/accounts/invitation_missing.html"), 404
+    user = users.current()
+    signup = _signup()
+    form = ActionForm() if user is not None or signup is None else signup.form()
+    if request.method == "GET" or not form.validate_on_submit():
+        return _page(token, found, form, 422 if form.errors else 200)
+    if user is None and signup is None:
+        return users.ask_to_log_in()
+    with refusable_transaction(TiergateError) as refused:
+        joining = user if user is not None else signup.create_user(found.email, form)  # type: ignore[union-attr]
+        accept_invitation(token, joining, actor=Actor.user(joining))
+    if (error := refused.error) is not None:
+        db.session.refresh(found)  # the page shows the invitation as it now is
+        return _page(token, found, _with_error(form, error), error.status)
+    if user is None and signup is not None:
+        signup.log_in(joining)
+    session[SESSION_ACCOUNT] = found.account_id
+    flash("You joined the account.", "success")
+    return redirect(url_for("tiergate.account.overview"))
+
+
+def _with_error(form: Any, error: TiergateError) -> Any:
+    if isinstance(form, ActionForm):
+        form.form_errors.append(error.message)
+    else:
+        attach_error(form, error, "password")
+    return form
