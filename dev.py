@@ -69,8 +69,8 @@ def run_tests(uv: str, env: dict[str, str], rest: list[str]) -> int:
     """Lint, type-check, then run pytest (its summary line comes last)."""
     run = [uv, "run", "--frozen"]
     for check in (
-        ["ruff", "check", "src", "tests", "benchmarks", "dev.py"],
-        ["ruff", "format", "--check", "src", "tests", "benchmarks", "dev.py"],
+        ["ruff", "check", "src", "tests", "benchmarks", "examples", "dev.py"],
+        ["ruff", "format", "--check", "src", "tests", "benchmarks", "examples", "dev.py"],
         ["mypy"],
     ):
         if subprocess.run([*run, *check], cwd=ROOT, env=env).returncode != 0:

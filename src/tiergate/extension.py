@@ -94,7 +94,7 @@ class TierGate:
             raise ConfigurationError(
                 "TierGate.init_app needs db=<the application's flask_sqlalchemy.SQLAlchemy>"
             )
-        if "sqlalchemy" not in app.extensions:
+        if app.extensions.get("sqlalchemy") is not db:
             raise ConfigurationError(
                 "call db.init_app(app) before TierGate.init_app(app, db=db, ...)"
             )

@@ -50,13 +50,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _own_the_app(app: Flask) -> None:
-    """What the standalone app applies app-wide: headers, API errors and flat commands."""
+    """What the standalone app applies app-wide: API errors and flat commands."""
     from ..api.errors import handle_http_error
-    from ..web.mount import security_headers_hook
     from .cli import standalone_commands
 
-    if app.config["TIERGATE_SECURITY_HEADERS"] == "app":
-        app.after_request(security_headers_hook(app))
     # JSON errors for every path under /api/, routing errors (404, 405) included.
     app.register_error_handler(HTTPException, handle_http_error)
     for command in standalone_commands():

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask
 from werkzeug.wrappers import Response
 
-from ..errors import TiergateError, domain_error_response
+from ..errors import ConfigurationError, TiergateError, domain_error_response
 
 
 def mount_blueprints(app: Flask, state: Any) -> None:
@@ -24,8 +24,14 @@ def mount_blueprints(app: Flask, state: Any) -> None:
     parent = parent_blueprint(app.config["TIERGATE_ASSETS_PATH"])
     init_csrf(app, parent)
     parent.register_error_handler(TiergateError, domain_error_response)
-    if app.config["TIERGATE_SECURITY_HEADERS"] == "blueprints":
-        parent.after_request(security_headers_hook(app))
+    headers = app.config["TIERGATE_SECURITY_HEADERS"]
+    if headers not in ("blueprints", "app"):
+        raise ConfigurationError(
+            f"TIERGATE_SECURITY_HEADERS={headers!r}: use 'blueprints' (tiergate's pages) or "
+            "'app' (every response)"
+        )
+    # On the whole app when asked for (the standalone app asks): headers, errors included.
+    (app if headers == "app" else parent).after_request(security_headers_hook(app))
     mount = state.mount
     if mount.get("pages") is not None:
         from .billing import customer_billing
