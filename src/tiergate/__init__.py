@@ -26,6 +26,17 @@ __all__ = ["TierGate", "__version__", "create_app", "include_object"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the standalone tiergate application (see ``tiergate.standalone``)."""
+    import click
+
+    from .errors import ConfigurationError
     from .standalone import create_app as create_standalone_app
 
-    return create_standalone_app(config)
+    try:
+        return create_standalone_app(config)
+    except ConfigurationError as error:
+        if click.get_current_context(silent=True) is None:
+            raise
+        # `flask --app tiergate ...`: Flask prints its own one-line error, not a traceback.
+        from flask.cli import NoAppException
+
+        raise NoAppException(error.message) from None

@@ -94,7 +94,8 @@ class TierGate:
             raise ConfigurationError(
                 "TierGate.init_app needs db=<the application's flask_sqlalchemy.SQLAlchemy>"
             )
-        if app.extensions.get("sqlalchemy") is not db:
+        registered: object = app.extensions.get("sqlalchemy")
+        if registered is not db:
             raise ConfigurationError(
                 "call db.init_app(app) before TierGate.init_app(app, db=db, ...)"
             )

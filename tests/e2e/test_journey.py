@@ -53,6 +53,11 @@ def sign_up(page: Page, server: Server, email: str, organisation: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_label("Repeat the password").fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()
+    # Sign-up answers alike whether or not the address is known: the new user logs in.
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 

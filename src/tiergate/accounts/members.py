@@ -17,7 +17,17 @@ from ..db import db, utcnow
 from ..errors import TiergateError, ValidationError
 from . import users
 from .models import ROLES, Account, Invitation, Membership
-from .seats import INVITATION_FIELDS, INVITATION_TTL, hash_token, reserve_seat
+from .seats import (
+    INVITATION_FIELDS,
+    INVITATION_TTL,
+    ensure_another_owner,
+    hash_token,
+    lock_invitation,
+    lock_membership,
+    refuse_member_or_invited,
+    reserve_seat,
+    revoke_invitation,
+)
 from .services import MEMBERSHIP_FIELDS, record_membership_event, validate_role
 
 MANAGER_ROLES = ("owner", "admin")
@@ -53,6 +63,15 @@ def ensure_may_manage(
         )
 
 
+def ensure_may_manage_invitation(manager_role: str | None, invitation: Invitation) -> None:
+    """Refuse unless ``manager_role`` may resend or revoke ``invitation`` (an owner's: owners)."""
+    ensure_may_manage(manager_role)
+    if invitation.role not in assignable_roles(manager_role):
+        raise MemberActionForbidden(
+            f"only an owner can resend or revoke an invitation to become {invitation.role}"
+        )
+
+
 def members_of(account: Account) -> list[Membership]:
     """Return the account's memberships with their users: owners, admins, then members."""
     order = sa.case({role: rank for rank, role in enumerate(ROLES)}, value=Membership.role)
@@ -81,20 +100,15 @@ def change_role(
 ) -> Membership:
     """Give a member another role; the account keeps at least one owner."""
     validate_role(role)
+    membership = lock_membership(membership)
     ensure_may_manage(manager_role, target_role=membership.role, new_role=role)
     if membership.role == role:
         return membership
-    if membership.role == "owner":
-        owners = db.session.scalar(
-            sa.select(sa.func.count(Membership.id)).where(
-                Membership.account_id == membership.account_id, Membership.role == "owner"
-            )
-        )
-        if owners == 1:
-            raise ValidationError(
-                "the last owner cannot become admin or member: make someone else owner first",
-                field="role",
-            )
+    ensure_another_owner(
+        membership,
+        "the last owner cannot become admin or member: make someone else owner first",
+        field="role",
+    )
     before = snapshot(membership, MEMBERSHIP_FIELDS)
     membership.role = role
     db.session.flush()
@@ -105,19 +119,24 @@ def change_role(
 def resend_invitation(
     invitation: Invitation,
     *,
+    manager_role: str | None,
     actor: Actor,
     now: datetime | None = None,
     ttl: timedelta = INVITATION_TTL,
 ) -> tuple[Invitation, str]:
     """Give an open invitation a new one-time token and a new expiry; return both.
 
-    The old link stops working. An expired invitation takes a seat again, so it needs one.
+    The old link stops working. An expired invitation takes a seat again, so it needs one;
+    and it is refused once its e-mail is a member or has a newer pending invitation.
     """
     now = now or utcnow()
+    ensure_may_manage_invitation(manager_role, lock_invitation(invitation))
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
         raise ValidationError("this invitation was already used or revoked: invite again")
+    account = db.session.get_one(Account, invitation.account_id)
     if not invitation.is_pending(now):
-        reserve_seat(db.session.get_one(Account, invitation.account_id), now)
+        reserve_seat(account, now)
+    refuse_member_or_invited(account, invitation.email, now, other_than=invitation.id)
     before = snapshot(invitation, INVITATION_FIELDS)
     token = secrets.token_urlsafe(32)
     invitation.token_hash = hash_token(token)
@@ -132,3 +151,11 @@ def resend_invitation(
         after=snapshot(invitation, INVITATION_FIELDS),
     )
     return invitation, token
+
+
+def revoke_pending_invitation(
+    invitation: Invitation, *, manager_role: str | None, actor: Actor, now: datetime | None = None
+) -> None:
+    """Revoke a pending invitation as a manager: an owner's invitation only by an owner."""
+    ensure_may_manage_invitation(manager_role, lock_invitation(invitation))
+    revoke_invitation(invitation, actor=actor, now=now)

@@ -4,6 +4,11 @@ Checking the limit and taking the seat happen in one transaction that holds the 
 write lock: ``SELECT ... FOR UPDATE`` on the account row on PostgreSQL and MariaDB; on SQLite
 the whole transaction starts with ``BEGIN IMMEDIATE`` (``begin_write_transaction``), because a
 deferred transaction that has read cannot reliably upgrade to a writer.
+
+Every change to an account's members or invitations takes that lock first, then reads what
+it checks with locking reads: one lock order (account row, then its members and invitations)
+for all of them, and under MariaDB's REPEATABLE READ a plain read after the lock could still
+see a snapshot from before it.
 """
 
 from __future__ import annotations
@@ -36,8 +41,14 @@ class SeatLimitReached(TiergateError):
     status = 409
 
 
+class AlreadyMember(Conflict):
+    """The invited user is already a member of the account."""
+
+    code = "already_member"
+
+
 def lock_account_for_seats(account_id: int) -> None:
-    """Hold the account's write lock until the transaction ends."""
+    """Hold the account's write lock until the transaction ends; take it before any check."""
     connection = begin_write_transaction()
     if connection.dialect.name == "sqlite":
         return  # BEGIN IMMEDIATE already holds the database's write lock
@@ -69,18 +80,71 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _refuse_existing(account: Account, email: str, now: datetime) -> None:
-    member = db.session.scalar(
+def lock_membership(membership: Membership) -> Membership:
+    """Lock the membership's account, then re-read the membership; NotFound when it is gone."""
+    begin_write_transaction()
+    identity = sa.inspect(membership).identity  # kept even when the row is expired or gone
+    if identity is None:
+        raise NotFound("this member was never added")
+    membership_id = identity[0]
+    account_id = db.session.scalar(
+        sa.select(Membership.account_id).where(Membership.id == membership_id)
+    )
+    if account_id is not None:
+        lock_account_for_seats(account_id)
+    current = db.session.scalar(
+        sa.select(Membership)
+        .where(Membership.id == membership_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if current is None:
+        raise NotFound("this member was already removed", membership=membership_id)
+    return current
+
+
+def ensure_another_owner(membership: Membership, message: str, **details: Any) -> None:
+    """Raise ValidationError(``message``) when ``membership`` is its account's last owner."""
+    if membership.role != "owner":
+        return
+    owners = db.session.scalars(
         sa.select(Membership.id)
-        .where(Membership.account_id == account.id)
+        .where(Membership.account_id == membership.account_id, Membership.role == "owner")
+        .with_for_update(read=True)  # PostgreSQL refuses FOR SHARE with count(): count here
+    ).all()
+    if len(owners) <= 1:
+        raise ValidationError(message, **details)
+
+
+def member_with_email(account_id: int, email: str) -> int | None:
+    """Return the id of the account's membership of a user with ``email``, if any (locking)."""
+    return db.session.scalar(
+        sa.select(Membership.id)
+        .where(Membership.account_id == account_id)
         .where(Membership.user_id.in_(users.ids_with_email(email)))
+        .with_for_update(read=True, of=Membership)
     )
-    if member is not None:
+
+
+def pending_invitations_for(account_id: int, email: str, now: datetime) -> list[Invitation]:
+    """Return the account's pending invitations of ``email`` (locking; call under the lock)."""
+    invitations = db.session.scalars(
+        sa.select(Invitation)
+        .where(Invitation.account_id == account_id, Invitation.email == email)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    return [invitation for invitation in invitations if invitation.is_pending(now)]
+
+
+def refuse_member_or_invited(
+    account: Account, email: str, now: datetime, *, other_than: int | None = None
+) -> None:
+    """Refuse ``email`` when it is a member or has a pending invitation (but ``other_than``)."""
+    if member_with_email(account.id, email) is not None:
         raise Conflict(f"{email} is already a member of {account.slug!r}", field="email")
-    pending = db.session.scalars(
-        sa.select(Invitation).where(Invitation.account_id == account.id, Invitation.email == email)
-    )
-    if any(invitation.is_pending(now) for invitation in pending):
+    pending = pending_invitations_for(account.id, email, now)
+    if any(invitation.id != other_than for invitation in pending):
         raise Conflict(f"{email} already has a pending invitation to {account.slug!r}")
 
 
@@ -99,7 +163,7 @@ def invite_member(
     email = normalise_email(email)
     validate_role(role)
     reserve_seat(account, now)
-    _refuse_existing(account, email, now)
+    refuse_member_or_invited(account, email, now)
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         account_id=account.id,
@@ -122,9 +186,9 @@ def add_member(
     validate_role(role)
     reserve_seat(account, now or utcnow())
     existing = db.session.scalar(
-        sa.select(Membership.id).where(
-            Membership.account_id == account.id, Membership.user_id == users.user_id(user)
-        )
+        sa.select(Membership.id)
+        .where(Membership.account_id == account.id, Membership.user_id == users.user_id(user))
+        .with_for_update(read=True)
     )
     if existing is not None:
         raise Conflict(f"{users.email_of(user)} is already a member of {account.slug!r}")
@@ -145,21 +209,18 @@ def find_invitation(token: str) -> Invitation:
     return invitation
 
 
-def accept_invitation(
-    token: str, user: Any, *, actor: Actor, now: datetime | None = None
-) -> Membership:
-    """Turn a pending invitation into the user's membership; the seat it held carries over."""
-    now = now or utcnow()
+def _locked_invitation(token: str) -> tuple[Invitation, Account]:
+    """Find the invitation, lock its account, and re-read the invitation under the lock."""
     begin_write_transaction()
     invitation = find_invitation(token)
     account = db.session.get_one(Account, invitation.account_id)
     lock_account_for_seats(account.id)
-    db.session.refresh(invitation)  # re-read under the lock: it may just have been accepted
-    if not invitation.is_pending(now):
-        raise ValidationError("this invitation has expired, was revoked or was already used")
-    email = users.email_of(user).strip().lower()
-    if invitation.email != email:
-        raise ValidationError(f"this invitation is for {invitation.email}, not {email}")
+    # Re-read under the lock (a locking read, for MariaDB): it may just have been accepted.
+    db.session.refresh(invitation, with_for_update={"read": True})
+    return invitation, account
+
+
+def _refuse_over_limit(account: Account, now: datetime) -> None:
     entitlements = fresh_entitlements(account.id, now, locking=True)
     # The invitation already counts as a seat; accepting converts it, unless a downgrade
     # since then left the account over its limit.
@@ -173,6 +234,31 @@ def accept_invitation(
             tier=entitlements.tier_key,
             upgrade_to=list(decision.upgrade_to),
         )
+
+
+def _invitee_checked(invitation: Invitation, account: Account, user: Any, now: datetime) -> None:
+    if not invitation.is_pending(now):
+        raise ValidationError("this invitation has expired, was revoked or was already used")
+    email = users.email_of(user).strip().lower()
+    if invitation.email != email:
+        raise ValidationError(f"this invitation is for {invitation.email}, not {email}")
+    if member_with_email(account.id, email) is not None:
+        raise AlreadyMember(f"{email} is already a member of {account.name}")
+
+
+def accept_invitation(
+    token: str, user: Any, *, actor: Actor, now: datetime | None = None
+) -> Membership:
+    """Turn a pending invitation into the user's membership; the seat it held carries over."""
+    now = now or utcnow()
+    invitation, account = _locked_invitation(token)
+    _invitee_checked(invitation, account, user, now)
+    # Invitations of the same e-mail from before one-per-e-mail was enforced would keep
+    # holding seats that nobody can take any more.
+    for stale in pending_invitations_for(account.id, invitation.email, now):
+        if stale.id != invitation.id:
+            _revoke(stale, actor, now)
+    _refuse_over_limit(account, now)
     before = snapshot(invitation, INVITATION_FIELDS)
     invitation.accepted_at = now
     membership = Membership(
@@ -185,11 +271,36 @@ def accept_invitation(
     return membership
 
 
+def settle_invitation_of_member(
+    token: str, user: Any, *, actor: Actor, now: datetime | None = None
+) -> None:
+    """Revoke a pending invitation of ``user`` that they cannot accept: they are a member."""
+    now = now or utcnow()
+    invitation, account = _locked_invitation(token)
+    email = users.email_of(user).strip().lower()
+    if invitation.email != email or not invitation.is_pending(now):
+        return
+    if member_with_email(account.id, email) is not None:
+        _revoke(invitation, actor, now)
+
+
+def lock_invitation(invitation: Invitation) -> Invitation:
+    """Lock the invitation's account, then re-read the invitation under the lock."""
+    lock_account_for_seats(invitation.account_id)
+    db.session.refresh(invitation, with_for_update={"read": True})
+    return invitation
+
+
 def revoke_invitation(invitation: Invitation, *, actor: Actor, now: datetime | None = None) -> None:
     """Revoke a pending invitation, freeing its seat."""
     now = now or utcnow()
+    lock_invitation(invitation)
     if not invitation.is_pending(now):
         raise ValidationError("only a pending invitation can be revoked")
+    _revoke(invitation, actor, now)
+
+
+def _revoke(invitation: Invitation, actor: Actor, now: datetime) -> None:
     before = snapshot(invitation, INVITATION_FIELDS)
     invitation.revoked_at = now
     db.session.flush()
@@ -198,14 +309,8 @@ def revoke_invitation(invitation: Invitation, *, actor: Actor, now: datetime | N
 
 def remove_member(membership: Membership, *, actor: Actor) -> None:
     """Remove a member from the account, freeing the seat; the last owner stays."""
-    if membership.role == "owner":
-        owners = db.session.scalar(
-            sa.select(sa.func.count(Membership.id)).where(
-                Membership.account_id == membership.account_id, Membership.role == "owner"
-            )
-        )
-        if owners == 1:
-            raise ValidationError("the last owner of an account cannot be removed")
+    membership = lock_membership(membership)
+    ensure_another_owner(membership, "the last owner of an account cannot be removed")
     before = snapshot(membership, ("account_id", "user_id", "role"))
     db.session.delete(membership)
     db.session.flush()

@@ -11,6 +11,10 @@ from flask import request
 from ..db import db
 
 PER_PAGE: Final = 50
+#: The last page any list can have: its offset still fits a 32-bit integer.
+MAX_PAGE: Final = (2**31 - 1) // PER_PAGE
+#: Longer search text than any column holds matches nothing (and SQLite refuses long patterns).
+MAX_SEARCH: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,12 @@ class Page:
 
 
 def requested_page() -> int:
-    """Return the ``?page=`` number asked for (1 when missing or not a positive number)."""
+    """Return the ``?page=`` number asked for (1 when missing or not a positive number).
+
+    A page beyond any list's end is the last possible one (an empty page), not an overflow.
+    """
     number = request.args.get("page", 1, type=int)
-    return number if number and number > 0 else 1
+    return min(number, MAX_PAGE) if number and number > 0 else 1
 
 
 def paginate(query: sa.Select[Any], number: int, per_page: int = PER_PAGE) -> Page:
@@ -61,4 +68,18 @@ def paginate(query: sa.Select[Any], number: int, per_page: int = PER_PAGE) -> Pa
 
 def contains(column: Any, text: str) -> sa.ColumnElement[bool]:
     """Match rows whose ``column`` contains ``text``, ignoring case, wildcards taken literally."""
+    if len(text) > _longest(column):
+        return sa.false()
     return sa.func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def starts_with(column: Any, text: str) -> sa.ColumnElement[bool]:
+    """Match rows whose ``column`` starts with ``text``, wildcards taken literally."""
+    if len(text) > _longest(column):
+        return sa.false()
+    return column.startswith(text, autoescape=True)
+
+
+def _longest(column: Any) -> int:
+    length = getattr(getattr(column, "type", None), "length", None)
+    return min(length, MAX_SEARCH) if isinstance(length, int) else MAX_SEARCH

@@ -14,7 +14,7 @@ from ..audit.models import AuditEvent
 from ..billing.models import Subscription
 from ..billing.webhooks.models import WebhookEvent
 from ..db import db
-from .pagination import contains
+from .pagination import MAX_SEARCH, contains, starts_with
 
 
 def account_search(text: str) -> sa.Select[Any]:
@@ -23,6 +23,8 @@ def account_search(text: str) -> sa.Select[Any]:
         selectinload(Account.subscriptions).selectinload(Subscription.tier)
     )
     text = text.strip()
+    if len(text) > MAX_SEARCH:
+        return query.where(sa.false()).order_by(Account.slug)  # longer than any column
     if text:
         members = sa.select(Membership.account_id).where(
             Membership.user_id.in_(users.ids_with_email_like(text))
@@ -118,5 +120,5 @@ def audit_search(actor: str, target_type: str, target_id: str, action: str) -> s
     if target_id:
         query = query.where(AuditEvent.target_id == target_id)
     if action:
-        query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+        query = query.where(starts_with(AuditEvent.action, action))
     return query.order_by(AuditEvent.id.desc())

@@ -26,6 +26,7 @@ from ..accounts.principal import SAFE_METHODS, Principal, current_principal
 from ..db import begin_write_transaction, db
 from ..errors import TiergateError, domain_error_response
 from ..web.csrf import csrf, csrf_failed
+from ..web.input import refuse_unstorable_input
 from .errors import COMMON_ERRORS, ErrorSchema, error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,6 +53,7 @@ class ApiBlueprint(Blueprint):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.before_request(refuse_unstorable_input)
         self.before_request(guard_request)
         # The one JSON error shape on the API's own routes; the application's pages keep theirs.
         self.register_error_handler(HTTPException, error_response)

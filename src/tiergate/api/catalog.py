@@ -19,7 +19,13 @@ from .schemas import (
     TierCreateSchema,
     TierFieldsSchema,
     TierSchema,
+    key_parameter,
 )
+
+#: The path parameters, documented with the rules of the keys they name.
+TIER_KEY = [key_parameter("key", SubscriptionTier)]
+PERMISSION_KEY = [key_parameter("key", Permission)]
+TIER_AND_PERMISSION = [*TIER_KEY, key_parameter("permission", Permission)]
 
 tiers_api = ApiBlueprint(
     "api_tiers",
@@ -76,7 +82,7 @@ def create_tier(body: dict[str, Any]) -> dict[str, Any]:
     return _tier(tier)
 
 
-@tiers_api.get("/<key>")
+@tiers_api.get("/<key>", parameters=TIER_KEY)
 @tiers_api.response(200, TierSchema)
 @documented(tiers_api, 404, security=OPTIONAL_BEARER)
 def get_tier(key: str) -> dict[str, Any]:
@@ -84,7 +90,7 @@ def get_tier(key: str) -> dict[str, Any]:
     return _tier(_visible_tier(key))
 
 
-@tiers_api.patch("/<key>")
+@tiers_api.patch("/<key>", parameters=TIER_KEY)
 @tiers_api.arguments(TierFieldsSchema)
 @tiers_api.response(200, TierSchema)
 @documented(tiers_api, 403, 404, 409, 422, security=BEARER)
@@ -96,7 +102,7 @@ def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:
     return _tier(tier)
 
 
-@tiers_api.delete("/<key>")
+@tiers_api.delete("/<key>", parameters=TIER_KEY)
 @tiers_api.response(204)
 @documented(tiers_api, 403, 404, 409, security=BEARER)
 def delete_tier(key: str) -> None:
@@ -106,7 +112,7 @@ def delete_tier(key: str) -> None:
         catalog.delete_tier(key)
 
 
-@tiers_api.put("/<key>/permissions/<permission>")
+@tiers_api.put("/<key>/permissions/<permission>", parameters=TIER_AND_PERMISSION)
 @tiers_api.response(200, TierSchema)
 @documented(tiers_api, 403, 404, security=BEARER)
 def grant_permission(key: str, permission: str) -> dict[str, Any]:
@@ -117,7 +123,7 @@ def grant_permission(key: str, permission: str) -> dict[str, Any]:
     return _tier(catalog.get_tier(key))
 
 
-@tiers_api.delete("/<key>/permissions/<permission>")
+@tiers_api.delete("/<key>/permissions/<permission>", parameters=TIER_AND_PERMISSION)
 @tiers_api.response(200, TierSchema)
 @documented(tiers_api, 403, 404, security=BEARER)
 def revoke_permission(key: str, permission: str) -> dict[str, Any]:
@@ -153,7 +159,7 @@ def create_permission(body: dict[str, Any]) -> dict[str, Any]:
     return _permission(permission)
 
 
-@permissions_api.patch("/<key>")
+@permissions_api.patch("/<key>", parameters=PERMISSION_KEY)
 @permissions_api.arguments(PermissionFieldsSchema)
 @permissions_api.response(200, PermissionSchema)
 @documented(permissions_api, 403, 404, 409, 422, security=BEARER)
@@ -165,7 +171,7 @@ def update_permission(body: dict[str, Any], key: str) -> dict[str, Any]:
     return _permission(permission)
 
 
-@permissions_api.delete("/<key>")
+@permissions_api.delete("/<key>", parameters=PERMISSION_KEY)
 @permissions_api.response(204)
 @documented(permissions_api, 403, 404, security=BEARER)
 def delete_permission(key: str) -> None:

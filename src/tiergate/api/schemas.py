@@ -7,17 +7,31 @@ without a lookup key, a key already taken).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from ..billing.models import STATUSES
 from ..catalog.models import BILLING_PROVIDERS, Permission, SubscriptionTier
-from ..catalog.schemas import KEY_PATTERN, MAX_INT
+from ..catalog.schemas import KEY_PATTERN, MAX_DESCRIPTION, MAX_INT
+from ..web.input import CONTROLS, STORABLE_TEXT
+
+#: Text with at least one visible character (the catalog refuses blank names and prices).
+NOT_BLANK: Final = rf"^[^{CONTROLS}]*[^\s{CONTROLS}][^{CONTROLS}]*$"
+#: An identifier: no whitespace at either end (the catalog's rule for provider keys).
+TRIMMED: Final = rf"^[^\s{CONTROLS}]([^{CONTROLS}]*[^\s{CONTROLS}])?$"
+KEY: Final = f"^{KEY_PATTERN.pattern}$"
 
 
 def _length(model: Any, column: str) -> int:
     return int(model.__table__.c[column].type.length)
+
+
+def key_parameter(name: str, model: Any) -> dict[str, Any]:
+    """Document a path parameter that names a tier or permission by its key."""
+    length = _length(model, "key")
+    schema = {"type": "string", "minLength": 1, "maxLength": length, "pattern": KEY}
+    return {"in": "path", "name": name, "required": True, "schema": schema}
 
 
 class StrictBoolean(fields.Boolean):
@@ -34,19 +48,37 @@ def _key(model: Any, *, required: bool = False) -> fields.String:
         required=required,
         validate=[
             validate.Length(min=1, max=_length(model, "key")),
-            validate.Regexp(f"^{KEY_PATTERN.pattern}$"),
+            validate.Regexp(KEY),
         ],
         metadata={"description": "Lower-case letters, digits, '.', '_' and '-'."},
     )
 
 
 def _text(
-    model: Any, column: str, *, nullable: bool = False, required: bool = False
+    model: Any,
+    column: str,
+    *,
+    nullable: bool = False,
+    required: bool = False,
+    pattern: str = NOT_BLANK,
 ) -> fields.String:
     return fields.String(
         required=required,
         allow_none=nullable,
-        validate=validate.Length(min=1, max=_length(model, column)),
+        validate=[validate.Length(min=1, max=_length(model, column)), validate.Regexp(pattern)],
+    )
+
+
+def _description() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=MAX_DESCRIPTION), validate.Regexp(STORABLE_TEXT)],
+    )
+
+
+def _reason() -> fields.String:
+    return fields.String(
+        required=True, validate=[validate.Length(min=1, max=1000), validate.Regexp(NOT_BLANK)]
     )
 
 
@@ -65,17 +97,15 @@ class TierFieldsSchema(StrictSchema):
 
     key = _key(SubscriptionTier)
     name = _text(SubscriptionTier, "name")
-    description = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    description = _description()
     rank = fields.Integer(strict=True, validate=_INT)
     user_limit = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_INT))
     is_customer_facing = StrictBoolean()
     billing_provider = fields.String(validate=validate.OneOf(BILLING_PROVIDERS))
     is_billing_exempt = StrictBoolean()
-    stripe_lookup_key = _text(SubscriptionTier, "stripe_lookup_key", nullable=True)
-    whop_product_key = _text(SubscriptionTier, "whop_product_key", nullable=True)
-    fallback_price = fields.String(
-        allow_none=True, validate=validate.Length(max=_length(SubscriptionTier, "fallback_price"))
-    )
+    stripe_lookup_key = _text(SubscriptionTier, "stripe_lookup_key", nullable=True, pattern=TRIMMED)
+    whop_product_key = _text(SubscriptionTier, "whop_product_key", nullable=True, pattern=TRIMMED)
+    fallback_price = _text(SubscriptionTier, "fallback_price", nullable=True)
 
 
 class TierCreateSchema(TierFieldsSchema):
@@ -117,7 +147,7 @@ class PermissionFieldsSchema(StrictSchema):
 
     key = _key(Permission)
     name = _text(Permission, "name")
-    description = fields.String(allow_none=True, validate=validate.Length(max=10_000))
+    description = _description()
 
 
 class PermissionCreateSchema(PermissionFieldsSchema):
@@ -138,7 +168,7 @@ class PermissionSchema(Schema):
 class CheckRequestSchema(StrictSchema):
     """The permission to decide."""
 
-    permission = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    permission = _key(Permission, required=True)
 
 
 class CheckResultSchema(Schema):
@@ -172,8 +202,8 @@ class EntitlementsSchema(Schema):
 class GrantRequestSchema(StrictSchema):
     """An exempt grant: the tier, why, and optionally until when."""
 
-    tier = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    tier = _key(SubscriptionTier, required=True)
+    reason = _reason()
     expires_at = fields.AwareDateTime(
         allow_none=True, metadata={"description": "ISO 8601 with a time zone; in the future."}
     )
@@ -182,7 +212,7 @@ class GrantRequestSchema(StrictSchema):
 class RevokeQuerySchema(StrictSchema):
     """Why the grant ends (kept in the audit log)."""
 
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+    reason = _reason()
 
 
 class SubscriptionSchema(Schema):

@@ -18,6 +18,8 @@ from .models import BILLING_PROVIDERS, Permission, SubscriptionTier
 #: Integer columns are 32-bit on every backend.
 MAX_INT: Final = 2**31 - 1
 KEY_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
+#: Descriptions are Text columns: MariaDB's TEXT holds 65,535 bytes, 4 per character at worst.
+MAX_DESCRIPTION: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def _length(model: Any, column: str) -> int:
 TIER_FIELDS: Final[dict[str, FieldSpec]] = {
     "key": FieldSpec(str, required=True, max_length=_length(SubscriptionTier, "key")),
     "name": FieldSpec(str, required=True, max_length=_length(SubscriptionTier, "name")),
-    "description": FieldSpec(str, nullable=True),
+    "description": FieldSpec(str, nullable=True, max_length=MAX_DESCRIPTION),
     "rank": FieldSpec(int, default=0),
     "user_limit": FieldSpec(int, default=1),
     "is_customer_facing": FieldSpec(bool, default=True),
@@ -59,7 +61,7 @@ TIER_FIELDS: Final[dict[str, FieldSpec]] = {
 PERMISSION_FIELDS: Final[dict[str, FieldSpec]] = {
     "key": FieldSpec(str, required=True, max_length=_length(Permission, "key")),
     "name": FieldSpec(str, required=True, max_length=_length(Permission, "name")),
-    "description": FieldSpec(str, nullable=True),
+    "description": FieldSpec(str, nullable=True, max_length=MAX_DESCRIPTION),
 }
 #: Tier columns that must be unique across the catalog.
 UNIQUE_TIER_FIELDS: Final = ("key", "stripe_lookup_key", "whop_product_key")

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..accounts.models import Account, Invitation, Membership
 from ..billing.models import Subscription
@@ -26,6 +26,8 @@ CACHE_KEY = "tiergate.entitlements_cache"
 _ACCOUNTS = "tiergate.touched_accounts"
 _CATALOG = "tiergate.touched_catalog"
 _SUBSCRIPTIONS = "tiergate.changed_subscriptions"
+#: Accounts whose version this transaction has already bumped (so locked): not bumped again.
+_BUMPED = "tiergate.bumped_accounts"
 _ACCOUNT_SCOPED = (Subscription, Membership, Invitation)
 _CATALOG_SCOPED = (SubscriptionTier, Permission)
 
@@ -53,21 +55,43 @@ def _changes(session: Session) -> tuple[set[int], bool]:
     return accounts, catalog
 
 
+def lock_accounts(session: Session, account_ids: set[int]) -> None:
+    """Lock the accounts' rows now, by bumping their entitlements versions; call it first.
+
+    Every writer of an account's subscriptions, memberships or invitations takes the account
+    row before any of those rows: one lock order, so concurrent writers for one account queue
+    on it instead of deadlocking (MariaDB's gap locks on a new subscription's key otherwise
+    cross with the account update). Called outside a savepoint, the bump counts for the whole
+    transaction and the flush does not repeat it.
+    """
+    if not account_ids:
+        return
+    _bump_accounts(session.connection(), account_ids)
+    session.info.setdefault(_ACCOUNTS, set()).update(account_ids)
+    if not session.in_nested_transaction():
+        session.info.setdefault(_BUMPED, set()).update(account_ids)
+
+
+def _bump_accounts(connection: sa.Connection, account_ids: set[int]) -> None:
+    connection.execute(
+        sa.update(Account)
+        .where(Account.id.in_(sorted(account_ids)))
+        .values(entitlements_version=Account.entitlements_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
 @session_listener("before_flush")
 def _bump_versions(session: Session, flush_context: Any, instances: Any) -> None:
     accounts, catalog = _changes(session)
+    accounts -= session.info.get(_BUMPED, set())
     if not accounts and not catalog:
         return
     connection = session.connection()
     if accounts:
         # Before the flush's own statements: the account row is locked first, the same order
         # as the seat lock, so concurrent writers queue instead of deadlocking.
-        connection.execute(
-            sa.update(Account)
-            .where(Account.id.in_(sorted(accounts)))
-            .values(entitlements_version=Account.entitlements_version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        _bump_accounts(connection, accounts)
         session.info.setdefault(_ACCOUNTS, set()).update(accounts)
     if catalog:
         _bump_catalog(connection)
@@ -83,6 +107,12 @@ def _bump_catalog(connection: sa.Connection) -> None:
     )
     if bumped.rowcount == 0:
         connection.execute(sa.insert(CacheVersion).values(name=CATALOG_SCOPE, version=1))
+
+
+@session_listener("after_transaction_end")
+def _forget_bumped(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_BUMPED, None)
 
 
 @session_listener("after_flush")

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -45,8 +46,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             sqlite_durability(db.engine, app.config["TIERGATE_SQLITE_SYNCHRONOUS"])
     app.register_blueprint(standalone_pages)
     _own_the_app(app)
+    _trust_proxies(app, app.config["TIERGATE_TRUSTED_PROXIES"])
     app.register_error_handler(TiergateError, domain_error_response)
     return app
+
+
+def _trust_proxies(app: Flask, proxies: int) -> None:
+    """Take the client's address, scheme and host from the headers of ``proxies`` proxies."""
+    if proxies > 0:
+        # Only the last ``proxies`` entries of X-Forwarded-For are believed: a client cannot
+        # choose its own address (and dodge the log-in throttle) by sending the header itself.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
 
 def _own_the_app(app: Flask) -> None:

@@ -1,13 +1,13 @@
-"""The standalone app's log-in: Flask-Login sessions, cookie settings and log-in throttling.
+"""The standalone app's log-in: Flask-Login sessions, cookie settings, credentials.
 
-Failed log-ins are counted in the database (``tiergate_login_failure``), per e-mail and
-client address, so the limit holds across every gunicorn worker and host.
+Failed log-ins are throttled in the database (``throttle``), so the limits hold across every
+gunicorn worker and host.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_login import LoginManager
 
-from ..db import db, utcnow
-from ..errors import TiergateError
-from .users import LoginFailure, User, hash_password, verify_password
+from ..db import db
+from .throttle import TooManyLoginAttempts
+from .users import User, hash_password, verify_password
+
+__all__ = ["TooManyLoginAttempts", "check_credentials", "init_auth", "login_manager"]
 
 login_manager = LoginManager()
 login_manager.login_view = "standalone.login"
@@ -34,91 +36,23 @@ def _dummy_user() -> User:
     return User(email="", password_hash=hash_password(secrets.token_urlsafe(16)))
 
 
-class TooManyLoginAttempts(TiergateError):
-    """Too many failed log-ins for this e-mail from this address: wait, then try again."""
-
-    code = "too_many_login_attempts"
-    status = 429
-
-
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.is_active else None
 
 
-def _window_start(now: datetime, window: timedelta) -> datetime:
-    return now - window
+def check_credentials(email: str, password: str) -> User | None:
+    """Return the active user with these credentials, or None; write nothing.
 
-
-def failures_since(email: str, ip_address: str, since: datetime) -> list[datetime]:
-    """Return the times of failed log-ins for ``email`` from ``ip_address`` after ``since``."""
-    query = sa.select(LoginFailure.created_at).where(
-        LoginFailure.email == email,
-        LoginFailure.ip_address == ip_address,
-        LoginFailure.created_at > since,
-    )
-    return sorted(db.session.scalars(query))
-
-
-def record_login_failure(email: str, ip_address: str, now: datetime, window: timedelta) -> None:
-    """Count one failed log-in, and forget this e-mail's failures older than the window."""
-    db.session.execute(
-        sa.delete(LoginFailure).where(
-            LoginFailure.email == email, LoginFailure.created_at <= _window_start(now, window)
-        )
-    )
-    db.session.add(LoginFailure(email=email, ip_address=ip_address, created_at=now))
-    db.session.flush()
-
-
-def clear_login_failures(email: str, ip_address: str) -> None:
-    """Forget the failed log-ins for ``email`` from ``ip_address`` (after a success)."""
-    db.session.execute(
-        sa.delete(LoginFailure).where(
-            LoginFailure.email == email, LoginFailure.ip_address == ip_address
-        )
-    )
-    db.session.flush()
-
-
-def authenticate(
-    email: str,
-    password: str,
-    *,
-    ip_address: str,
-    max_failures: int,
-    window: timedelta,
-    now: datetime | None = None,
-) -> User | None:
-    """Return the active user with these credentials, or None; refuse when throttled.
-
-    A failure is recorded (flushed): the caller commits it even though the log-in failed.
+    The slow part of a log-in (argon2): run it outside any write transaction, after
+    ``start_login_attempt`` has counted the attempt.
     """
-    now = now or utcnow()
-    email = (email or "").strip().lower()[:254]
-    ip_address = (ip_address or "unknown")[:45]
-    recent = failures_since(email, ip_address, _window_start(now, window))
-    if len(recent) >= max_failures:
-        retry_at = recent[-max_failures] + window
-        seconds = max(int((retry_at - now).total_seconds()) + 1, 1)
-        raise TooManyLoginAttempts(
-            f"too many failed log-ins for {email}: try again in {_minutes(seconds)}",
-            retry_after=seconds,
-        )
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         verify_password(_dummy_user(), password)
-    elif user.is_active and verify_password(user, password):
-        clear_login_failures(email, ip_address)
-        return user
-    record_login_failure(email, ip_address, now, window)
-    return None
-
-
-def _minutes(seconds: int) -> str:
-    minutes = (seconds + 59) // 60
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+        return None
+    return user if user.is_active and verify_password(user, password) else None
 
 
 def cookie_settings(secure: bool) -> dict[str, Any]:

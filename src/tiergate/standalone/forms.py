@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import ValidationError as FieldError
 
-from .users import MIN_PASSWORD_LENGTH
+from .passwords import COMMON_PASSWORD_MESSAGE, MIN_PASSWORD_LENGTH, is_common_password
+
+
+def _not_common(form: FlaskForm, field: Field) -> None:
+    if field.data and is_common_password(field.data):
+        raise FieldError(COMMON_PASSWORD_MESSAGE)
+
 
 _PASSWORD = [
     DataRequired("Choose a password."),
@@ -15,6 +22,7 @@ _PASSWORD = [
         max=1024,
         message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
     ),
+    _not_common,
 ]
 
 

@@ -59,6 +59,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # block further attempts until the oldest failure leaves the window.
     "LOGIN_MAX_FAILURES": (5, int),
     "LOGIN_FAILURE_WINDOW_MINUTES": (15.0, float),
+    # How many reverse proxies (TLS terminators, load balancers) stand in front of tiergate:
+    # their X-Forwarded-For/-Proto/-Host headers are believed, no one else's.
+    "TRUSTED_PROXIES": (0, int),
     # Largest request body accepted (bytes); larger ones get 413.
     "MAX_CONTENT_LENGTH": (1024 * 1024, int),
 }
@@ -97,6 +100,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> di
         str(settings[ENV_PREFIX + "SQLITE_SYNCHRONOUS"])
     )
     _check_sandbox(settings)
+    _check_trusted_proxies(settings)
     url = settings[ENV_PREFIX + "DATABASE_URL"]
     settings.setdefault("SQLALCHEMY_DATABASE_URI", url)
     settings.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _engine_options(url))
@@ -138,6 +142,20 @@ def _check_sandbox(settings: dict[str, Any]) -> None:
             "the billing sandbox cannot run with a Whop API key: unset TIERGATE_WHOP_API_KEY "
             "or TIERGATE_SANDBOX"
         )
+
+
+def _check_trusted_proxies(settings: dict[str, Any]) -> None:
+    value = settings[ENV_PREFIX + "TRUSTED_PROXIES"]
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = -1
+    if count < 0:
+        raise ConfigurationError(
+            f"TIERGATE_TRUSTED_PROXIES={value!r}: use the number of proxies in front of "
+            "tiergate (0 when browsers reach it directly)"
+        )
+    settings[ENV_PREFIX + "TRUSTED_PROXIES"] = count
 
 
 def _engine_options(url: str) -> dict[str, Any]:

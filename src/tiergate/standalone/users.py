@@ -20,9 +20,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from ..accounts.services import normalise_email
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import NAMING_CONVENTION, TimestampMixin, UTCDateTime, db
-from ..errors import Conflict, ValidationError
+from ..errors import Conflict
+from .passwords import MIN_PASSWORD_LENGTH, check_password
 
-MIN_PASSWORD_LENGTH = 8
+__all__ = ["MIN_PASSWORD_LENGTH", "LoginFailure", "LoginLock", "User", "create_user"]
 
 
 class StandaloneBase(DeclarativeBase):
@@ -53,14 +54,29 @@ class User(UserMixin, TimestampMixin, StandaloneBase):
 
 
 class LoginFailure(StandaloneBase):
-    """One failed log-in: who was tried, from where, when."""
+    """One log-in attempt that has not succeeded: who was tried, from where, when.
+
+    It is recorded before the password is verified and deleted when the log-in succeeds.
+    """
 
     __tablename__ = "tiergate_login_failure"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), nullable=False, index=True)
-    ip_address: Mapped[str] = mapped_column(sa.String(45), nullable=False)
+    ip_address: Mapped[str] = mapped_column(sa.String(45), nullable=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class LoginLock(StandaloneBase):
+    """A row locked while a log-in attempt is checked against the throttle and recorded.
+
+    E-mails and addresses hash into a fixed number of buckets, so the table stays small.
+    """
+
+    __tablename__ = "tiergate_login_lock"
+
+    bucket: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 @cache
@@ -74,12 +90,11 @@ def _password_hasher() -> PasswordHasher:
 
 
 def hash_password(password: str) -> str:
-    """Return the argon2 hash of ``password`` after checking its length."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"the password must be at least {MIN_PASSWORD_LENGTH} characters long",
-            field="password",
-        )
+    """Return the argon2 hash of ``password`` after checking it is long and uncommon enough.
+
+    Argon2 is slow on purpose: call it outside any write transaction.
+    """
+    check_password(password)
     return _password_hasher().hash(password)
 
 
@@ -103,15 +118,21 @@ def create_user(
     email: str,
     *,
     password: str | None = None,
+    password_hash: str | None = None,
     display_name: str = "",
     is_staff: bool = False,
     actor: Actor,
 ) -> User:
-    """Create a user; refuse an e-mail address that is already taken."""
+    """Create a user; refuse an e-mail address that is already taken.
+
+    ``password_hash`` (from ``hash_password``, computed before the write transaction) may be
+    given instead of ``password``.
+    """
     normalised = normalise_email(email)
     if find_user(normalised) is not None:
         raise Conflict(f"a user with e-mail {normalised} already exists", field="email")
-    password_hash = hash_password(password) if password is not None else None
+    if password is not None:
+        password_hash = hash_password(password)
     user = User(
         email=normalised,
         password_hash=password_hash,

@@ -26,16 +26,29 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..accounts.models import Account
-from ..accounts.principal import SAFE_METHODS
 from ..accounts.services import create_account, slugify
 from ..audit.services import Actor
-from ..db import begin_write_transaction, db, refusable_transaction
+from ..db import begin_write_transaction, db, refusable_transaction, request_transaction
 from ..errors import TiergateError
 from ..web.csrf import csrf_failed, protect_from_csrf
 from ..web.forms import attach_error
-from .auth import TooManyLoginAttempts, authenticate
+from ..web.input import refuse_bad_page_input
+from .auth import check_credentials
 from .forms import InvitationSignupForm, LoginForm, SignupForm
-from .users import User, create_user
+from .throttle import (
+    ThrottleLimits,
+    TooManyLoginAttempts,
+    clear_login_failures,
+    normalise_attempt,
+    start_login_attempt,
+)
+from .users import User, create_user, find_user, hash_password
+
+#: What sign-up answers, whether or not the address already has a user (it tells nobody).
+SIGNED_UP = (
+    "Thank you for signing up: log in with your e-mail address and password. An address "
+    "that was registered before keeps its account and its password."
+)
 
 standalone_pages = Blueprint("standalone", __name__)
 
@@ -46,15 +59,10 @@ def index() -> BaseResponse:
     return redirect(url_for("tiergate.web.pricing"))
 
 
+# The same input rules and CSRF check as tiergate's own pages, in that order.
+standalone_pages.before_request(refuse_bad_page_input)
 standalone_pages.before_request(protect_from_csrf)
 standalone_pages.register_error_handler(CSRFError, csrf_failed)
-
-
-@standalone_pages.before_request
-def _open_write_transaction() -> None:
-    # SQLite: a form post writes; taking the write lock first keeps seat checks atomic.
-    if request.method not in SAFE_METHODS:
-        begin_write_transaction()
 
 
 def _safe_next(target: str | None) -> str:
@@ -89,33 +97,63 @@ def _free_slug(name: str) -> str:
 
 @standalone_pages.route("/signup", methods=["GET", "POST"])
 def signup() -> Any:
-    """Create a user and an account they own, then log them in."""
+    """Create a user and an account they own; answer the same for a registered address."""
     if current_user.is_authenticated:
         return redirect(url_for("standalone.index"))
     form = SignupForm()
     if form.validate_on_submit():
-        with refusable_transaction(TiergateError) as refused:
-            user = create_user(
-                form.email.data or "",
-                password=form.password.data or "",
-                display_name=form.display_name.data or "",
-                actor=Actor.system("signup"),
-            )
-            name = (form.account_name.data or "").strip()
-            create_account(name, owner=user, actor=Actor.user(user), slug=_free_slug(name))
+        try:
+            with refusable_transaction(TiergateError) as refused:
+                # Argon2 first: the database's write lock is not held while it runs.
+                password_hash = hash_password(form.password.data or "")
+                _sign_up(form, password_hash)
+        except sa.exc.IntegrityError:
+            # The same address signed up at the same moment: the same answer as when taken.
+            pass
         if refused.error is None:
-            _log_in(user)
-            flash("Welcome to tiergate: your account is ready.", "success")
-            return redirect(url_for("standalone.index"))
+            flash(SIGNED_UP, "info")
+            return redirect(url_for("standalone.login"))
         attach_error(form, refused.error, "email", aliases={"name": "account_name"})
     status = 422 if form.errors else 200
     return render_template("tiergate/accounts/signup.html", form=form), status
 
 
-def _login_settings() -> tuple[int, timedelta]:
+def _sign_up(form: SignupForm, password_hash: str) -> None:
+    """Create the user and their account, unless the address is taken (then nothing)."""
+    begin_write_transaction()
+    email = form.email.data or ""
+    if find_user(email) is not None:
+        # Said nowhere: the page is the same as for a new user (a later version e-mails them).
+        return
+    user = create_user(
+        email,
+        password_hash=password_hash,
+        display_name=form.display_name.data or "",
+        actor=Actor.system("signup"),
+    )
+    name = (form.account_name.data or "").strip()
+    create_account(name, owner=user, actor=Actor.user(user), slug=_free_slug(name))
+
+
+def _throttle_limits() -> ThrottleLimits:
     config = current_app.config
     minutes = float(config["TIERGATE_LOGIN_FAILURE_WINDOW_MINUTES"])
-    return int(config["TIERGATE_LOGIN_MAX_FAILURES"]), timedelta(minutes=minutes)
+    return ThrottleLimits(int(config["TIERGATE_LOGIN_MAX_FAILURES"]), timedelta(minutes=minutes))
+
+
+def _attempt_log_in(form: LoginForm) -> User | None:
+    """Count the attempt (committed), then check the password outside any write transaction."""
+    email, ip_address = normalise_attempt(form.email.data or "", request.remote_addr)
+    # A fresh transaction whose first statement takes the throttle's lock (see throttle).
+    db.session.rollback()
+    with request_transaction():
+        start_login_attempt(email, ip_address, _throttle_limits())
+    user = check_credentials(email, form.password.data or "")
+    if user is not None:
+        with request_transaction():
+            begin_write_transaction()
+            clear_login_failures(email, ip_address)
+    return user
 
 
 @standalone_pages.route("/login", methods=["GET", "POST"])
@@ -127,17 +165,9 @@ def login() -> Any:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        max_failures, window = _login_settings()
-        # Committed even when the log-in fails: the failure is counted.
-        with refusable_transaction(TooManyLoginAttempts) as refused:
-            user = authenticate(
-                form.email.data or "",
-                form.password.data or "",
-                ip_address=request.remote_addr or "unknown",
-                max_failures=max_failures,
-                window=window,
-            )
-        if (error := refused.error) is not None:
+        try:
+            user = _attempt_log_in(form)
+        except TooManyLoginAttempts as error:
             form.password.errors = [error.message]
             page = render_template("tiergate/accounts/login.html", form=form)
             return page, 429, {"Retry-After": str(error.details["retry_after"])}
@@ -152,9 +182,11 @@ def login() -> Any:
 
 @standalone_pages.post("/logout")
 def logout() -> BaseResponse:
-    """Log out and forget the session."""
-    logout_user()
+    """Log out: forget the session and the "keep me logged in" cookie."""
     session.clear()
+    # After the clear: Flask-Login marks the remember cookie for deletion in the session,
+    # and deletes it when the response goes out.
+    logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("standalone.login"))
 

@@ -20,8 +20,11 @@ def mount_blueprints(app: Flask, state: Any) -> None:
     """Register the parts in ``state.mount`` under their prefixes; leave the others out."""
     from ..extension import parent_blueprint
     from .csrf import exempt_from_csrf, init_csrf
+    from .input import exempt_body_from_input_check, refuse_bad_page_input
 
     parent = parent_blueprint(app.config["TIERGATE_ASSETS_PATH"])
+    # First of the parent's checks: nothing below it sees text a database cannot store.
+    parent.before_request(refuse_bad_page_input)
     init_csrf(app, parent)
     parent.register_error_handler(TiergateError, domain_error_response)
     headers = app.config["TIERGATE_SECURITY_HEADERS"]
@@ -53,6 +56,7 @@ def mount_blueprints(app: Flask, state: Any) -> None:
         from ..billing.webhooks.views import webhooks
 
         exempt_from_csrf(app, webhooks)
+        exempt_body_from_input_check(webhooks)
         _nest(parent, webhooks, mount["webhooks"])
     if app.config["TIERGATE_SANDBOX"]:
         from ..billing.providers.sandbox import sandbox_blueprint

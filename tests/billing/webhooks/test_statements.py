@@ -28,20 +28,22 @@ STORE = ["INSERT tiergate_webhook_event"]
 MAP = ["SELECT subscription_tier", "SELECT tiergate_account"]
 CLAIM = ["UPDATE tiergate_webhook_event"]
 FINISH = ["UPDATE tiergate_webhook_event"]
-#: Applying a state inside its savepoint: the subscription locked, the account's entitlements
-#: version bumped, the subscription written and its audit event recorded.
+#: Applying a state: the account's entitlements version bumped first (which locks the account
+#: row before the subscription row, the one lock order that keeps concurrent events for one
+#: account from deadlocking), then inside its savepoint the subscription locked, written and
+#: its audit event recorded. The same statements as before, the account's UPDATE moved first.
 CREATE = [
+    "UPDATE tiergate_account",
     "SAVEPOINT",
     "SELECT tiergate_subscription",
-    "UPDATE tiergate_account",
     "INSERT tiergate_subscription",
     "INSERT tiergate_audit_event",
     "RELEASE SAVEPOINT",
 ]
 UPDATE = [
+    "UPDATE tiergate_account",
     "SAVEPOINT",
     "SELECT tiergate_subscription",
-    "UPDATE tiergate_account",
     "INSERT tiergate_audit_event",
     "UPDATE tiergate_subscription",
     "RELEASE SAVEPOINT",

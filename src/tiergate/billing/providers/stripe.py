@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -13,12 +12,22 @@ import stripe
 
 from ...db import utcnow
 from ...errors import NotFound
-from . import Event, ProviderDisabled, ProviderError, WebhookVerificationError
-from .common import sold_through, the_one, verify_with_any_secret
+from ..webhooks.models import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
+from . import Event, ProviderDisabled, ProviderError
+from .common import (
+    event_object,
+    event_text,
+    event_time,
+    parse_webhook_body,
+    sold_through,
+    the_one,
+    verify_with_any_secret,
+    with_operator_token,
+)
 from .config import StripeSettings
 from .http import HttpxStripeClient, stripe_error
 from .listing import ListedSubscription
-from .resolve import checkout_metadata, existing_customer_id, from_unix, owner_email
+from .resolve import checkout_metadata, existing_customer_id, owner_email
 from .stripe_mapping import display_price_of, subscription_id_of, subscription_state
 
 if TYPE_CHECKING:
@@ -58,7 +67,9 @@ def make_stripe_client(settings: StripeSettings) -> stripe.StripeClient:
         raise ProviderDisabled(
             "Stripe is not configured: set TIERGATE_STRIPE_SECRET_KEY", provider="stripe"
         )
-    http_client = HttpxStripeClient(settings.transport) if settings.transport else None
+    http_client = (
+        HttpxStripeClient(with_operator_token(settings.transport)) if settings.transport else None
+    )
     base_addresses: Any = {"api": settings.api_base} if settings.api_base else None
     return stripe.StripeClient(
         settings.secret_key,
@@ -188,8 +199,10 @@ class StripeProvider:
             "stripe",
             self.settings.webhook_secrets,
             "TIERGATE_STRIPE_WEBHOOK_SECRET",
-            lambda secret: stripe.Webhook.construct_event(
-                raw_body, signature, secret, TOLERANCE_SECONDS
+            # The signature half of stripe.Webhook.construct_event, on the raw body; the body
+            # is then parsed once, with its depth bounded and its shape checked.
+            lambda secret: stripe.WebhookSignature.verify_header(
+                raw_body.decode("utf-8"), signature, secret, TOLERANCE_SECONDS
             ),
             (stripe.SignatureVerificationError, ValueError),
         )
@@ -253,12 +266,11 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _event(raw_body: bytes) -> Event:
-    payload = json.loads(raw_body)
-    created = from_unix(payload.get("created"))
-    if not payload.get("id") or not payload.get("type") or created is None:
-        raise WebhookVerificationError(
-            "Stripe webhook body is not an event (id, type and created are required)",
-            provider="stripe",
-        )
-    data = (payload.get("data") or {}).get("object") or {}
-    return Event("stripe", payload["id"], payload["type"], created, data, payload)
+    """Return the event a verified body holds, or raise MalformedWebhook saying what is wrong."""
+    payload = parse_webhook_body("stripe", raw_body)
+    event_id = event_text("stripe", payload.get("id"), "id", EVENT_ID_LENGTH)
+    event_type = event_text("stripe", payload.get("type"), "type", EVENT_TYPE_LENGTH)
+    created = event_time("stripe", payload.get("created"), "created")
+    data = event_object("stripe", payload.get("data") or {}, "data")
+    subject = event_object("stripe", data.get("object") or {}, "data.object")
+    return Event("stripe", event_id, event_type, created, subject, payload)

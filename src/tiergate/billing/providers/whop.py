@@ -20,6 +20,7 @@ from whop_sdk.lib.verify_webhook import unwrap
 from ...db import db, utcnow
 from ...errors import NotFound
 from ..models import Subscription
+from ..webhooks.models import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
 from . import (
     CatalogMismatch,
     Event,
@@ -27,9 +28,18 @@ from . import (
     ProviderDisabled,
     ProviderError,
     ProviderObjectNotFound,
-    WebhookVerificationError,
 )
-from .common import sold_through, the_one, verify_with_any_secret
+from .common import (
+    MalformedWebhook,
+    event_object,
+    event_text,
+    event_time,
+    refuse_deep_nesting,
+    sold_through,
+    the_one,
+    verify_with_any_secret,
+    with_operator_token,
+)
 from .config import WhopSettings
 from .http import whop_error
 from .listing import ListedSubscription
@@ -69,7 +79,11 @@ def make_whop_client(settings: WhopSettings) -> Whop:
     environment = WhopEnvironment.PRODUCTION
     if settings.api_base:
         environment = WhopEnvironment(api=settings.api_base, vault=settings.api_base)
-    http = httpx.Client(transport=settings.transport, timeout=30) if settings.transport else None
+    http = (
+        httpx.Client(transport=with_operator_token(settings.transport), timeout=30)
+        if settings.transport
+        else None
+    )
     return Whop(
         token=settings.api_key,
         environment=environment,
@@ -211,11 +225,13 @@ class WhopProvider:
     def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
         """Verify the Standard Webhooks signature against each configured secret."""
         plain_headers = {str(name).lower(): str(value) for name, value in headers.items()}
+        # unwrap parses the body as well: refuse absurd nesting before its parser recurses.
+        refuse_deep_nesting("whop", raw_body)
         payload = verify_with_any_secret(
             "whop",
             self.settings.webhook_secrets,
             "TIERGATE_WHOP_WEBHOOK_SECRET",
-            lambda secret: unwrap(raw_body, headers=plain_headers, key=secret),
+            lambda secret: _unwrap(raw_body, plain_headers, secret),
             (StandardWebhookError, ValueError),
         )
         return _event(payload, plain_headers)
@@ -269,14 +285,35 @@ def _plain(model: Any) -> dict[str, Any]:
     return data
 
 
-def _event(payload: dict[str, Any], headers: Mapping[str, str]) -> Event:
-    event_id = payload.get("id") or headers.get("webhook-id")
-    event_type = payload.get("type") or payload.get("action")
-    created = from_iso(payload.get("timestamp") or headers.get("webhook-timestamp"))
-    data = payload.get("data")
-    if not event_id or not event_type or created is None or not isinstance(data, dict):
-        raise WebhookVerificationError(
-            "Whop webhook body is not an event (id, type, timestamp and data are required)",
-            provider="whop",
+def _unwrap(raw_body: bytes, headers: Mapping[str, str], secret: str) -> Any:
+    try:
+        return unwrap(raw_body, headers=headers, key=secret)
+    except ValueError as error:
+        # The key is never empty, so unwrap's ValueError means the signature matched and the
+        # body is not a JSON object: that is no reason to try the next secret.
+        raise MalformedWebhook(
+            f"Whop webhook body is not a JSON object: {error}", provider="whop"
+        ) from None
+
+
+def _event(payload: Any, headers: Mapping[str, str]) -> Event:
+    """Return the event a verified body holds, or raise MalformedWebhook saying what is wrong."""
+    payload = event_object("whop", payload, "body")
+    event_id = event_text(
+        "whop", payload.get("id") or headers.get("webhook-id"), "id", EVENT_ID_LENGTH
+    )
+    event_type = event_text(
+        "whop", payload.get("type") or payload.get("action"), "type", EVENT_TYPE_LENGTH
+    )
+    stamp = payload.get("timestamp") or headers.get("webhook-timestamp")
+    try:
+        parsed = from_iso(stamp)
+    except (ValueError, TypeError, OverflowError):
+        parsed = None
+    if parsed is None:
+        raise MalformedWebhook(
+            f"Whop webhook timestamp {str(stamp)[:40]!r} is not a date", provider="whop"
         )
-    return Event("whop", str(event_id), str(event_type), created, data, payload)
+    created = event_time("whop", int(parsed.timestamp()), "timestamp")
+    data = event_object("whop", payload.get("data"), "data")
+    return Event("whop", event_id, event_type, created, data, payload)

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...audit.services import Actor
-from ...db import begin_write_transaction, db, session_listener, utcnow
+from ...db import (
+    begin_write_transaction,
+    db,
+    is_deadlock_victim,
+    retry_deadlocks,
+    session_listener,
+    utcnow,
+)
+from ...entitlements.versions import lock_accounts
 from ...errors import Conflict, NotFound, TiergateError, ValidationError
 from ...signals import webhook_event_processed
 from ..providers import Event, get_provider
@@ -129,22 +137,48 @@ def process_event(row: WebhookEvent, *, provider: BillingProvider | None = None)
         begin_write_transaction()
     if row.status in DONE_STATUSES:
         return row
-    seen_attempts = row.attempts
     event = event_of(row)
     handled = event.type in handled_event_types(event.provider)
     # Outbound calls (the provider re-fetch) happen before the write lock is taken.
     states, failure = _states(event, provider) if handled else ([], None)
+    try:
+        # A deadlock victim's whole transaction is gone: claim and apply again from the start.
+        retry_deadlocks(
+            lambda: _claim_and_apply(row, event, states, handled=handled, failure=failure),
+            what=f"webhook {event.provider} {event.id}",
+            log=logger,
+        )
+    except Exception as error:  # noqa: BLE001 - the real error is recorded on the event
+        # The transaction ended under the apply (the last deadlock, or the server rolled it
+        # back): record the error that ended it, with its attempt, in a transaction of its own.
+        logger.warning("webhook %s %s: applying failed", event.provider, event.id, exc_info=True)
+        db.session.rollback()
+        _claim_and_apply(row, event, [], handled=handled, failure=error)
+    return row
+
+
+def _claim_and_apply(
+    row: WebhookEvent,
+    event: Event,
+    states: Sequence[SubscriptionState],
+    *,
+    handled: bool,
+    failure: Exception | None,
+) -> None:
+    seen_attempts = row.attempts
     begin_write_transaction()
     if not _claim(row.id, seen_attempts):
         # Another delivery or replay of the same event took it first; a locking read shows
         # its outcome even under MariaDB's REPEATABLE READ snapshot.
         db.session.refresh(row, with_for_update={"read": True})
-        return row
+        return
     set_committed_value(row, "attempts", seen_attempts + 1)
     if failure is None and states:
+        # The accounts' rows first, then the subscriptions': the one lock order of every
+        # writer, so concurrent events for one account queue instead of deadlocking.
+        lock_accounts(db.session(), {state.account_id for state in states})
         failure = _apply(event, states)
     _finish(row, handled=handled, failure=failure)
-    return row
 
 
 def _states(
@@ -178,12 +212,21 @@ def _claim(row_id: int, seen_attempts: int) -> bool:
 
 def _apply(event: Event, states: Sequence[SubscriptionState]) -> Exception | None:
     actor = Actor.provider(event.provider, event.id)
+    # All of an event's states or none: a failure leaves nothing partial behind.
+    savepoint = db.session.begin_nested()
     try:
-        # All of an event's states or none: a failure leaves nothing partial behind.
-        with db.session.begin_nested():
-            for state in states:
-                apply_subscription_state(state, actor=actor)
+        for state in states:
+            apply_subscription_state(state, actor=actor)
+        savepoint.commit()
     except Exception as error:  # noqa: BLE001 - any failure is recorded on the event
+        try:
+            savepoint.rollback()
+        except SQLAlchemyError:
+            # The database ended the whole transaction (a deadlock victim, say) and the
+            # savepoint with it: raise the error that ended it, not the savepoint's.
+            raise error from None
+        if is_deadlock_victim(error):
+            raise  # run the whole transaction again (PostgreSQL keeps it after the savepoint)
         logger.warning("webhook %s %s: applying failed", event.provider, event.id, exc_info=True)
         return error
     return None

@@ -54,9 +54,15 @@ def _error(error: TiergateError) -> tuple[Response, int]:
 
 
 def _read_body() -> bytes:
-    # Set per request so that a body without Content-Length (chunked) is cut off too.
-    request.max_content_length = MAX_BODY_BYTES
-    return request.get_data(cache=False)
+    """Return the raw body, or raise RequestEntityTooLarge when it is over MAX_BODY_BYTES."""
+    # Set per request so that a body without Content-Length (chunked) is limited too. Werkzeug
+    # stops reading a stream at the limit without saying whether more followed, so one byte
+    # more is allowed through: a body that reaches it is too large, not cut off.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    body = request.get_data(cache=False)
+    if len(body) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def commit_keeping(row: WebhookEvent) -> None:

@@ -25,9 +25,20 @@ from flask_wtf import FlaskForm
 from ...accounts import users
 from ...accounts.models import Account, Invitation
 from ...accounts.principal import SAFE_METHODS
-from ...accounts.seats import accept_invitation, find_invitation
+from ...accounts.seats import (
+    AlreadyMember,
+    accept_invitation,
+    find_invitation,
+    settle_invitation_of_member,
+)
 from ...audit.services import Actor
-from ...db import begin_write_transaction, db, refusable_transaction, utcnow
+from ...db import (
+    begin_write_transaction,
+    db,
+    refusable_transaction,
+    request_transaction,
+    utcnow,
+)
 from ...entitlements.decorators import SESSION_ACCOUNT
 from ...errors import NotFound, TiergateError
 from ..forms import ActionForm, attach_error
@@ -115,6 +126,8 @@ def invitation(token: str) -> Any:
         joining = user if user is not None else signup.create_user(found.email, form)  # type: ignore[union-attr]
         accept_invitation(token, joining, actor=Actor.user(joining))
     if (error := refused.error) is not None:
+        if isinstance(error, AlreadyMember) and user is not None:
+            _settle(token, user, found.account_id)
         db.session.refresh(found)  # the page shows the invitation as it now is
         return _page(token, found, _with_error(form, error), error.status)
     if user is None and signup is not None:
@@ -122,6 +135,16 @@ def invitation(token: str) -> Any:
     session[SESSION_ACCOUNT] = found.account_id
     flash("You joined the account.", "success")
     return redirect(url_for("tiergate.account.overview"))
+
+
+def _settle(token: str, user: Any, account_id: int) -> None:
+    """Revoke the invitation a member cannot accept, so it stops holding a seat."""
+    # Its own transaction: the refused acceptance was rolled back.
+    with request_transaction():
+        settle_invitation_of_member(token, user, actor=Actor.user(user))
+    # The page then shows the invitation as withdrawn; this says why.
+    name = db.session.get_one(Account, account_id).name
+    flash(f"You are already a member of {name}: this invitation is no longer needed.", "error")
 
 
 def _with_error(form: Any, error: TiergateError) -> Any:

@@ -16,9 +16,10 @@ from ...accounts.members import (
     members_of,
     pending_invitations,
     resend_invitation,
+    revoke_pending_invitation,
 )
 from ...accounts.models import Invitation, Membership
-from ...accounts.seats import SeatLimitReached, invite_member, remove_member, revoke_invitation
+from ...accounts.seats import SeatLimitReached, invite_member, remove_member
 from ...audit.services import Actor
 from ...db import db, refusable_transaction, utcnow
 from ...entitlements.services import fresh_entitlements, get_cache
@@ -79,6 +80,7 @@ def render_members(
         entitlements=entitlements,
         members=members,
         invitations=pending_invitations(ctx.account, now),
+        invitation_roles=assignable_roles(ctx.role),
         role_forms=role_forms,
         invite_form=invite_form or _invite_form(ctx, formdata=None),
         invite_link=invite_link,
@@ -206,18 +208,27 @@ def _open_invitation(invitation_id: int) -> Invitation:
     return db.session.get(Invitation, invitation_id) or abort(404)
 
 
+def _managing_invitation(invitation: Invitation) -> AccountContext | tuple[str, int]:
+    """Return the context when the user may resend or revoke ``invitation``, else a page."""
+    ctx = _managing(invitation.account_id)
+    if isinstance(ctx, AccountContext) and invitation.role not in assignable_roles(ctx.role):
+        return not_allowed_page("Only an owner can change an owner's invitation.", ctx)
+    return ctx
+
+
 @account_pages.post("/invitations/<int:invitation_id>/resend")
 def resend(invitation_id: int) -> Any:
     """Make a new one-time link for an invitation (the old link stops working)."""
     invitation = _open_invitation(invitation_id)
-    ctx = _managing(invitation.account_id)
+    ctx = _managing_invitation(invitation)
     if not isinstance(ctx, AccountContext):
         return ctx
     if not ActionForm().validate_on_submit():
         abort(400)
     with refusable_transaction(TiergateError) as refused:
-        ensure_may_manage(ctx.role, new_role=invitation.role)
-        invitation, token = resend_invitation(invitation, actor=Actor.user(signed_in_user()))
+        invitation, token = resend_invitation(
+            invitation, manager_role=ctx.role, actor=Actor.user(signed_in_user())
+        )
     error = refused.error
     if isinstance(error, SeatLimitReached):
         return render_members(ctx, seat_error=error, status=error.status)
@@ -232,12 +243,14 @@ def resend(invitation_id: int) -> Any:
 def revoke(invitation_id: int) -> Any:
     """Ask to confirm, then revoke a pending invitation, freeing its seat."""
     invitation = _open_invitation(invitation_id)
-    ctx = _managing(invitation.account_id)
+    ctx = _managing_invitation(invitation)
     if not isinstance(ctx, AccountContext):
         return ctx
     return _confirmed(
         ctx,
-        lambda: revoke_invitation(invitation, actor=Actor.user(signed_in_user())),
+        lambda: revoke_pending_invitation(
+            invitation, manager_role=ctx.role, actor=Actor.user(signed_in_user())
+        ),
         done=f"The invitation for {invitation.email} was revoked.",
         template="tiergate/account/confirm_revoke.html",
         invitation=invitation,

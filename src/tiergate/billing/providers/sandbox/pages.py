@@ -66,10 +66,13 @@ def stripe_portal_page(session_id: str) -> Any:
 @sandbox.post("/stripe/portal/<session_id>/cancel")
 def stripe_cancel(session_id: str) -> Any:
     """Cancel a subscription from the portal and deliver Stripe's signed event."""
-    store.get("stripe", session_id, "portal_session") or abort(404)
+    session = store.get("stripe", session_id, "portal_session") or abort(404)
+    subscription = store.get("stripe", request.form.get("id", ""), "subscription")
+    if subscription is None or subscription.data["customer"] != session.data["customer"]:
+        abort(404)  # a portal session manages its own customer's subscriptions only
     with request_transaction():
         events = flows.cancel_stripe_subscription(
-            request.form["id"], at_period_end=request.form.get("when") == "period_end"
+            subscription.object_id, at_period_end=request.form.get("when") == "period_end"
         )
     return _after(
         deliver_all("stripe", events), url_for(".stripe_portal_page", session_id=session_id)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, request, url_for
 
 from ....db import request_transaction
+from ..common import is_sandbox_operator
 from ..config import SANDBOX_STRIPE_SECRET_KEY
 from . import store
 from . import stripe_objects as objects
@@ -103,7 +104,15 @@ def stripe_list_subscriptions() -> Any:
     """List subscriptions in pages (``limit``, ``starting_after``), any status."""
     params = objects.decode_form(list(request.args.items(multi=True)))
     limit = max(1, min(int(params.get("limit") or 10), 100))
+    customer = params.get("customer")
+    if customer is None and not is_sandbox_operator(request.headers):
+        # The sandbox's key is public: only the app itself may list every customer's.
+        return objects.error(
+            "The sandbox lists one customer's subscriptions: pass customer.", 400, param="customer"
+        )
     rows = [store.public(row.data) for row in store.list_objects(PROVIDER, "subscription")]
+    if customer is not None:
+        rows = [row for row in rows if row["customer"] == customer]
     if params.get("status") not in (None, "all"):
         rows = [row for row in rows if row["status"] == params["status"]]
     after = params.get("starting_after")

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, request, url_for
 
 from ....db import request_transaction
+from ..common import is_sandbox_operator
 from ..config import SANDBOX_WHOP_API_KEY
 from . import store
 from . import whop_objects as objects
@@ -92,8 +93,13 @@ def whop_get_membership(id_or_license_key: str) -> Any:
 def whop_list_memberships() -> Any:
     """List memberships in cursor pages (``first``, ``after``), filtered by product."""
     wanted = set(_list_arg("product_ids"))
+    users = set(_list_arg("user_ids"))
+    if not users and not is_sandbox_operator(request.headers):
+        # The sandbox's key is public: only the app itself may list every user's.
+        return objects.error("The sandbox lists one user's memberships: pass user_ids.", 400)
     rows = [with_manage_url(row.data) for row in store.list_objects(PROVIDER, "membership")]
     rows = [row for row in rows if not wanted or row["product_id"] in wanted]
+    rows = [row for row in rows if not users or row["user_id"] in users]
     first = max(1, min(int(request.args.get("first") or 10), 100))
     after = request.args.get("after")
     if after:
