@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -14,6 +11,7 @@ from tiergate.accounts.seats import invite_member
 from tiergate.db import begin_write_transaction, db
 from tiergate.errors import Conflict
 
+from ..racing import race
 from .factories import NOW, SYSTEM, make_account, make_catalog, subscribe
 
 ATTEMPTS = 20
@@ -27,26 +25,19 @@ def _prepare(slug: str) -> int:
 
 
 def _race(app: Flask, account_id: int) -> list[str]:
-    barrier = threading.Barrier(ATTEMPTS)
-
     def attempt(index: int) -> str:
-        with app.app_context():
-            try:
-                barrier.wait()
-                begin_write_transaction()
-                account = db.session.get_one(Account, account_id)
-                invite_member(account, "same@acme.test", actor=SYSTEM, now=NOW)
-                db.session.commit()
-                return "invited"
-            except Conflict as error:
-                db.session.rollback()
-                assert "already has a pending invitation" in error.message
-                return error.code
-            finally:
-                db.session.remove()
+        try:
+            begin_write_transaction()
+            account = db.session.get_one(Account, account_id)
+            invite_member(account, "same@acme.test", actor=SYSTEM, now=NOW)
+            db.session.commit()
+            return "invited"
+        except Conflict as error:
+            db.session.rollback()
+            assert "already has a pending invitation" in error.message
+            return error.code
 
-    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
-        return list(pool.map(attempt, range(ATTEMPTS)))
+    return race(app, ATTEMPTS, attempt)
 
 
 def _assert_exactly_one_invitation(outcomes: list[str], account_id: int) -> None:

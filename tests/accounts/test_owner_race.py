@@ -7,9 +7,6 @@ page does; on MariaDB that read fixes the REPEATABLE READ snapshot before the lo
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -22,6 +19,7 @@ from tiergate.audit.services import Actor
 from tiergate.db import begin_write_transaction, db
 from tiergate.errors import NotFound, ValidationError
 
+from ..racing import race
 from .factories import make_account, make_catalog, make_user, subscribe
 
 ATTEMPTS = 20
@@ -75,19 +73,11 @@ def _act(action: str, membership_id: int, actor: Actor) -> str:
 
 
 def _race(app: Flask, actions: tuple[str, str], owners: tuple[int, int]) -> list[str]:
-    barrier = threading.Barrier(ATTEMPTS)
-
     def attempt(index: int) -> str:
-        with app.app_context():
-            try:
-                barrier.wait()
-                actor = Actor.system(f"racer{index}")
-                return _act(actions[index % 2], owners[index % 2], actor)
-            finally:
-                db.session.remove()
+        actor = Actor.system(f"racer{index}")
+        return _act(actions[index % 2], owners[index % 2], actor)
 
-    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
-        return list(pool.map(attempt, range(ATTEMPTS)))
+    return race(app, ATTEMPTS, attempt)
 
 
 def _last_audit_id() -> int:

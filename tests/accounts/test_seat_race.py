@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -14,6 +11,7 @@ from tiergate.accounts.seats import SeatLimitReached, invite_member
 from tiergate.db import begin_write_transaction, db
 from tiergate.entitlements.services import fresh_entitlements
 
+from ..racing import race
 from .factories import NOW, SYSTEM, make_account, make_catalog, subscribe
 
 ATTEMPTS = 20
@@ -30,26 +28,19 @@ def _prepare_one_free_seat() -> int:
 
 
 def _race(app: Flask, account_id: int) -> list[str]:
-    barrier = threading.Barrier(ATTEMPTS)
-
     def attempt(index: int) -> str:
-        with app.app_context():
-            try:
-                barrier.wait()
-                begin_write_transaction()
-                account = db.session.get_one(Account, account_id)
-                invite_member(account, f"racer{index}@acme.test", actor=SYSTEM, now=NOW)
-                db.session.commit()
-                return "invited"
-            except SeatLimitReached as error:
-                db.session.rollback()
-                assert (error.details["used"], error.details["limit"]) == (3, 3)
-                return error.code
-            finally:
-                db.session.remove()
+        try:
+            begin_write_transaction()
+            account = db.session.get_one(Account, account_id)
+            invite_member(account, f"racer{index}@acme.test", actor=SYSTEM, now=NOW)
+            db.session.commit()
+            return "invited"
+        except SeatLimitReached as error:
+            db.session.rollback()
+            assert (error.details["used"], error.details["limit"]) == (3, 3)
+            return error.code
 
-    with ThreadPoolExecutor(max_workers=ATTEMPTS) as pool:
-        return list(pool.map(attempt, range(ATTEMPTS)))
+    return race(app, ATTEMPTS, attempt)
 
 
 def _assert_exactly_one_seat_taken(outcomes: list[str], account_id: int) -> None:
