@@ -16,11 +16,13 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tiergate.db import db, utcnow
+from tiergate.accounts.models import Account
+from tiergate.accounts.seats import invite_member
+from tiergate.db import begin_write_transaction, db, utcnow
 from tiergate.standalone import auth, users
 from tiergate.standalone.users import LoginFailure
 
-from ..accounts.factories import PASSWORD, make_account, make_catalog
+from ..accounts.factories import PASSWORD, SYSTEM, make_account, make_catalog, subscribe
 from ..backends import BACKENDS
 from ..browsing import csrf_token_of
 from ..conftest import app_on_copy, http_client
@@ -164,7 +166,20 @@ def test_no_write_lock_is_held_while_argon2_runs(app: Flask, catalog: None, lock
         "confirm": "a long new password",
     }
     assert post_form(http_client(app), "/signup", signup).status_code == 302
-    assert lock_probe.calls >= 3
+    # Joining by invitation signs up too: its hash is computed before the seat's write lock.
+    begin_write_transaction()
+    account = db.session.scalars(sa.select(Account).where(Account.slug == "acme")).one()
+    subscribe(account, "pro")  # a free seat for the invitation
+    begin_write_transaction()
+    _, token = invite_member(account, "invited@example.test", actor=SYSTEM)
+    db.session.commit()
+    joined = post_form(
+        http_client(app),
+        f"/invitations/{token}",
+        {"password": "another long password", "confirm": "another long password"},
+    )
+    assert joined.status_code == 302
+    assert lock_probe.calls >= 4
     assert lock_probe.locked == []
 
 

@@ -197,10 +197,13 @@ class StandaloneInvitationSignup:
     def form(self) -> InvitationSignupForm:
         return InvitationSignupForm()
 
-    def create_user(self, email: str, form: Any) -> User:
+    def prepare(self, form: Any) -> str:
+        return hash_password(form.password.data or "")
+
+    def create_user(self, email: str, form: Any, prepared: str) -> User:
         return create_user(
             email,
-            password=form.password.data or "",
+            password_hash=prepared,
             display_name=form.display_name.data or "",
             actor=Actor.system("invitation"),
         )

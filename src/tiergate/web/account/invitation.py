@@ -24,7 +24,6 @@ from flask_wtf import FlaskForm
 
 from ...accounts import users
 from ...accounts.models import Account, Invitation
-from ...accounts.principal import SAFE_METHODS
 from ...accounts.seats import (
     AlreadyMember,
     accept_invitation,
@@ -53,20 +52,17 @@ class InvitationSignup(Protocol):
         """Return the sign-up form (it validates the password and its confirmation)."""
         ...
 
-    def create_user(self, email: str, form: FlaskForm) -> Any:
-        """Create the user for ``email`` from the form; flush, never commit."""
+    def prepare(self, form: FlaskForm) -> Any:
+        """Do the slow part (hash the password) before the write transaction; return it."""
+        ...
+
+    def create_user(self, email: str, form: FlaskForm, prepared: Any) -> Any:
+        """Create the user for ``email`` from the form and ``prepared``; flush, never commit."""
         ...
 
     def log_in(self, user: Any) -> None:
         """Log the new user in (after the commit)."""
         ...
-
-
-@invitation_pages.before_request
-def _open_write_transaction() -> None:
-    # SQLite: accepting writes; taking the write lock first keeps the seat check atomic.
-    if request.method not in SAFE_METHODS:
-        begin_write_transaction()
 
 
 def _signup() -> InvitationSignup | None:
@@ -122,8 +118,14 @@ def invitation(token: str) -> Any:
         return _page(token, found, form, 422 if form.errors else 200)
     if user is None and signup is None:
         return users.ask_to_log_in()
+    # Outside the write transaction: on SQLite it holds the whole database's lock.
+    try:
+        prepared = signup.prepare(form) if user is None and signup is not None else None
+    except TiergateError as error:
+        return _page(token, found, _with_error(form, error), error.status)
     with refusable_transaction(TiergateError) as refused:
-        joining = user if user is not None else signup.create_user(found.email, form)  # type: ignore[union-attr]
+        begin_write_transaction()
+        joining = user if user is not None else signup.create_user(found.email, form, prepared)  # type: ignore[union-attr]
         accept_invitation(token, joining, actor=Actor.user(joining))
     if (error := refused.error) is not None:
         if isinstance(error, AlreadyMember) and user is not None:
