@@ -67,6 +67,31 @@ STAFF_CASES = {
         {"key": "gold", "name": "Gold", "billing_provider": "stripe"},
         422,
     ),
+    "tier: whop without a product key": (
+        "POST",
+        "/api/v1/tiers",
+        {"key": "gold", "name": "Gold", "billing_provider": "whop", "whop_product_key": None},
+        422,
+    ),
+    "tier: change to stripe and clear its key": (
+        "PATCH",
+        "/api/v1/tiers/partner",
+        {"billing_provider": "stripe", "stripe_lookup_key": None},
+        422,
+    ),
+    # The body is valid on its own; the tier it would leave behind is not (no lookup key).
+    "tier: change to stripe without a lookup key": (
+        "PATCH",
+        "/api/v1/tiers/partner",
+        {"billing_provider": "stripe"},
+        409,
+    ),
+    "tier: clear the lookup key of a stripe tier": (
+        "PATCH",
+        "/api/v1/tiers/pro",
+        {"stripe_lookup_key": None},
+        409,
+    ),
     "tier: key with capitals": ("POST", "/api/v1/tiers", {"key": "Gold", "name": "Gold"}, 422),
     "tier: key taken": ("POST", "/api/v1/tiers", {"key": "pro", "name": "Pro again"}, 409),
     "tier: unknown tier": ("PATCH", "/api/v1/tiers/nope", {"name": "X"}, 404),
@@ -85,17 +110,18 @@ STAFF_CASES = {
         {"key": "audit.read"},
         409,
     ),
+    # A well-formed grant that the catalog or the clock rules out: 404 or 409, not 422.
     "grant: unknown tier": (
         "PUT",
         "/api/v1/accounts/{acme}/exempt-grant",
         {"tier": "nope", "reason": "x"},
-        422,
+        404,
     ),
     "grant: a stripe tier": (
         "PUT",
         "/api/v1/accounts/{acme}/exempt-grant",
         {"tier": "pro", "reason": "x"},
-        422,
+        409,
     ),
     "grant: missing reason": (
         "PUT",
@@ -107,7 +133,7 @@ STAFF_CASES = {
         "PUT",
         "/api/v1/accounts/{acme}/exempt-grant",
         {"tier": "partner", "reason": "x", "expires_at": "2001-01-01T00:00:00+00:00"},
-        422,
+        409,
     ),
     "grant: expiry without a time zone": (
         "PUT",
@@ -157,14 +183,45 @@ def test_validation_errors_name_the_field(world: World, new_client) -> None:
     assert "permission" in body["message"]
 
 
-def test_an_unknown_permission_is_refused_by_name(world: World, new_client) -> None:
+def test_an_unknown_permission_is_a_denial_with_its_reason(world: World, new_client) -> None:
+    # As @require_permission and check() answer it: a denial, not an input error (I6).
     response = new_client().post(
         f"/api/v1/accounts/{world.acme.id}/check",
         json={"permission": "reports.exprot"},
         headers=world.headers("account_key"),
     )
-    body = assert_error_shape(response, 422, "unknown_permission")
-    assert "reports.exprot" in body["message"]
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["allowed"] is False
+    assert body["reason"] == "unknown_permission"
+    assert body["permission"] == "reports.exprot"
+    assert body["upgrade_to"] == []
+
+
+def test_refused_grants_name_the_problem(world: World, new_client) -> None:
+    client, headers = new_client(), world.headers("staff_key")
+    path = f"/api/v1/accounts/{world.acme.id}/exempt-grant"
+    body = assert_error_shape(
+        client.put(path, json={"tier": "nope", "reason": "x"}, headers=headers), 404, "not_found"
+    )
+    assert "'nope'" in body["message"]
+    body = assert_error_shape(
+        client.put(path, json={"tier": "pro", "reason": "x"}, headers=headers), 409, "conflict"
+    )
+    assert "'pro'" in body["message"] and "stripe" in body["message"]
+    past = {"tier": "partner", "reason": "x", "expires_at": "2001-01-01T00:00:00+00:00"}
+    body = assert_error_shape(client.put(path, json=past, headers=headers), 409, "conflict")
+    assert "not in the future" in body["message"]
+
+
+def test_a_tier_change_that_clashes_with_the_tier_names_the_rule(world: World, new_client) -> None:
+    response = new_client().patch(
+        "/api/v1/tiers/partner",
+        json={"billing_provider": "whop"},
+        headers=world.headers("staff_key"),
+    )
+    body = assert_error_shape(response, 409, "conflict")
+    assert "whop_product_key" in body["message"]
 
 
 def test_an_oversized_body_gets_413(world: World, new_client) -> None:
@@ -221,6 +278,6 @@ def test_a_refused_grant_leaves_the_subscriptions_alone(world: World, new_client
         json={"tier": "enterprise", "reason": "x"},
         headers=world.headers("staff_key"),
     )
-    assert_error_shape(response, 422, "validation_error")
+    assert_error_shape(response, 409, "conflict")
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count(Subscription.id))) == count

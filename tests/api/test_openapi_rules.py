@@ -54,3 +54,24 @@ def test_key_path_parameters_document_the_key_rules(app: Flask, client: FlaskCli
             }
             assert parameters["key"]["pattern"].startswith("^[a-z0-9]"), path
             assert parameters["key"]["maxLength"] == 32, path
+
+
+def test_the_provider_key_rule_is_stated_in_the_document(app: Flask, client: FlaskClient) -> None:
+    doc = document(client)
+    create = doc["components"]["schemas"]["TierCreate"]["anyOf"]
+    assert {"properties": {"billing_provider": {"enum": ["exempt"]}}} in create
+    stripe = next(b for b in create if b["properties"]["billing_provider"]["enum"] == ["stripe"])
+    assert stripe["required"] == ["billing_provider", "stripe_lookup_key"]
+    assert stripe["properties"]["stripe_lookup_key"] == {"type": "string"}  # not null
+    changes = doc["components"]["schemas"]["TierFields"]["anyOf"]
+    whop = next(b for b in changes if b["properties"]["billing_provider"]["enum"] == ["whop"])
+    assert whop["required"] == ["billing_provider"]  # the key may already be on the tier
+
+
+def test_refusals_about_existing_state_are_documented(app: Flask, client: FlaskClient) -> None:
+    paths = document(client)["paths"]
+    grant = paths["/api/v1/accounts/{account_id}/exempt-grant"]["put"]["responses"]
+    assert "tier" in grant["404"]["description"]
+    assert "expires_at" in grant["409"]["description"]
+    update = paths["/api/v1/tiers/{key}"]["patch"]["responses"]
+    assert "stripe_lookup_key" in update["409"]["description"]

@@ -12,6 +12,7 @@ from flask_smorest import Api
 
 from .. import __version__
 from .errors import ErrorSchema
+from .schemas import SchemaRulesPlugin
 
 #: flask-smorest's settings, read from app.config under the TIERGATE_ prefix so that an
 #: application's own flask-smorest Api keeps its settings.
@@ -48,10 +49,11 @@ def mount_api(app: Flask, parent: Blueprint, prefix: str) -> None:
         app,
         config_prefix=CONFIG_PREFIX,
         spec_kwargs={
+            "extra_plugins": [SchemaRulesPlugin()],
             "info": {
                 "description": "Tiers, permissions and entitlements of tiergate "
                 f'{__version__}. Errors: {{"error", "message", ...}}.',
-            }
+            },
         },
     )
     api.spec.components.security_scheme(

@@ -100,14 +100,22 @@ def read_only(view: F) -> F:
     return view
 
 
-def documented(blp: Blueprint, *statuses: int, security: list[dict[str, Any]]) -> Callable[[F], F]:
-    """Document the error statuses a view can answer with, in the one error shape."""
+def documented(
+    blp: Blueprint,
+    *statuses: int,
+    security: list[dict[str, Any]],
+    descriptions: dict[int, str] | None = None,
+) -> Callable[[F], F]:
+    """Document the error statuses a view can answer with, in the one error shape.
+
+    ``descriptions`` says, for this operation, when a status is answered (the general text
+    otherwise).
+    """
+    texts = {**_DESCRIPTIONS, **(descriptions or {})}
 
     def decorator(view: F) -> F:
         for status in sorted({*COMMON_ERRORS, *statuses}):
-            view = blp.alt_response(status, schema=ErrorSchema, description=_DESCRIPTIONS[status])(
-                view
-            )
+            view = blp.alt_response(status, schema=ErrorSchema, description=texts[status])(view)
         return cast(F, blp.doc(security=security)(view))
 
     return decorator

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from ..billing.services import ApplyResult, grant_exempt_tier, revoke_exempt_tier
+from ..billing.services import (
+    ApplyResult,
+    exempt_grant_problem,
+    grant_exempt_tier,
+    revoke_exempt_tier,
+)
 from ..catalog.models import SubscriptionTier
-from ..db import db, request_transaction
-from ..entitlements.check import UNKNOWN_PERMISSION
+from ..catalog.services import get_tier
+from ..db import db, request_transaction, utcnow
 from ..entitlements.services import check, entitlements_for
-from ..errors import ValidationError
+from ..errors import Conflict
 from .access import BEARER, ApiBlueprint, account_for, documented, read_only, staff
 from .schemas import (
     CheckRequestSchema,
@@ -48,20 +54,11 @@ def get_entitlements(account_id: int) -> dict[str, Any]:
 def check_permission(body: dict[str, Any], account_id: int) -> dict[str, Any]:
     """Decide whether the account may use a permission, with the reason for a denial.
 
-    A permission the catalog does not know is refused with 422 (`unknown_permission`).
+    A permission the catalog does not know is denied, as `@require_permission` denies it:
+    200 with `allowed: false` and `reason: "unknown_permission"`.
     """
     _, account = account_for(account_id)
-    result = check(account, body["permission"])
-    if result.reason == UNKNOWN_PERMISSION:
-        raise UnknownPermission(
-            f"no permission {body['permission']!r} in the catalog",
-            field="permission",
-        )
-    return result.to_dict()
-
-
-class UnknownPermission(ValidationError):
-    code = UNKNOWN_PERMISSION
+    return check(account, body["permission"]).to_dict()
 
 
 def _grant_result(result: ApplyResult) -> dict[str, Any]:
@@ -81,21 +78,53 @@ def _grant_result(result: ApplyResult) -> dict[str, Any]:
     }
 
 
+def _refuse_grant(tier_key: str, expires_at: datetime | None, now: datetime) -> None:
+    """Refuse a well-formed grant that the catalog or the clock rules out: 404 or 409.
+
+    The body already passed its schema; what is left is about existing state, so the answer
+    is the one HTTP has for it, not 422: no such tier (404), a tier that is sold rather than
+    exempt, or an expiry already past (409).
+    """
+    tier = get_tier(tier_key)
+    problem = exempt_grant_problem(tier)
+    if problem:
+        raise Conflict(f"cannot grant {tier_key!r}: {problem}", field="tier")
+    if expires_at is not None and expires_at <= now:
+        raise Conflict(
+            f"the grant would expire at {expires_at.isoformat()}, which is not in the future",
+            field="expires_at",
+        )
+
+
 @accounts_api.put("/<int(max=2147483647):account_id>/exempt-grant")
 @accounts_api.arguments(GrantRequestSchema)
 @accounts_api.response(200, GrantResultSchema)
-@documented(accounts_api, 403, 404, 422, security=BEARER)
+@documented(
+    accounts_api,
+    403,
+    404,
+    409,
+    422,
+    security=BEARER,
+    descriptions={
+        404: "No such account (or one the caller may not see), or no such tier.",
+        409: "The tier is not an exempt tier, or `expires_at` is not in the future.",
+    },
+)
 def grant(body: dict[str, Any], account_id: int) -> dict[str, Any]:
     """Give the account an exempt tier (staff only); it replaces a previous exempt grant."""
     principal = staff()
     _, account = account_for(account_id)
+    now = utcnow()
     with request_transaction():
+        _refuse_grant(body["tier"], body.get("expires_at"), now)
         result = grant_exempt_tier(
             account,
             body["tier"],
             actor=principal.actor,
             reason=body["reason"],
             expires_at=body.get("expires_at"),
+            now=now,
         )
         response = _grant_result(result)  # read before the commit expires the subscription
     response["entitlements"] = entitlements_for(account_id).to_dict()

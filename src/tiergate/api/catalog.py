@@ -10,7 +10,7 @@ from ..audit.listeners import acting_as
 from ..catalog import services as catalog
 from ..catalog.models import Permission, SubscriptionTier
 from ..db import request_transaction
-from ..errors import NotFound
+from ..errors import Conflict, NotFound, ValidationError
 from .access import BEARER, OPTIONAL_BEARER, ApiBlueprint, caller, documented, staff
 from .schemas import (
     PermissionCreateSchema,
@@ -93,12 +93,28 @@ def get_tier(key: str) -> dict[str, Any]:
 @tiers_api.patch("/<key>", parameters=TIER_KEY)
 @tiers_api.arguments(TierFieldsSchema)
 @tiers_api.response(200, TierSchema)
-@documented(tiers_api, 403, 404, 409, 422, security=BEARER)
+@documented(
+    tiers_api,
+    403,
+    404,
+    409,
+    422,
+    security=BEARER,
+    descriptions={
+        409: "Conflicts with the current state: a key already taken, or changes that clash "
+        "with the tier's other fields (a stripe tier without a stripe_lookup_key).",
+    },
+)
 def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:
     """Change some of a tier's fields (staff only)."""
     principal = staff()
-    with request_transaction(), acting_as(principal.actor):
-        tier = catalog.update_tier(key, **body)
+    try:
+        with request_transaction(), acting_as(principal.actor):
+            tier = catalog.update_tier(key, **body)
+    except ValidationError as refusal:
+        # The body passed its schema, its own rules across fields included: what the catalog
+        # still refuses is the tier these changes would leave behind, a clash with its state.
+        raise Conflict(refusal.message, **refusal.details) from None
     return _tier(tier)
 
 

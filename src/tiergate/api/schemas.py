@@ -1,17 +1,22 @@
 """Marshmallow schemas of the JSON API: they validate requests and document the OpenAPI spec.
 
-Field limits mirror the catalog's rules (``tiergate.catalog.schemas``), so a request the
-schema accepts is refused by a service only for a rule across fields or rows (a stripe tier
-without a lookup key, a key already taken).
+Field limits mirror the catalog's rules (``tiergate.catalog.schemas``), and so does the one
+rule across a tier's fields (a stripe or whop tier names its product there): it is validated
+here and stated in the document as an ``anyOf`` (see ``SchemaRulesPlugin``). A request the
+schema accepts is then refused only for what it meets in the database: a key already taken,
+a change that clashes with the tier's other fields (409), a tier that does not exist (404).
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+import copy
+from typing import Any, ClassVar, Final
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from apispec import BasePlugin
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..billing.models import STATUSES
+from ..billing.providers.registry import REGISTRY as PAID_PROVIDER_REGISTRY
 from ..catalog.models import BILLING_PROVIDERS, Permission, SubscriptionTier
 from ..catalog.schemas import KEY_PATTERN, MAX_DESCRIPTION, MAX_INT
 from ..web.input import CONTROLS, STORABLE_TEXT
@@ -92,8 +97,42 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+#: A tier sold through a provider names its product there (``catalog.schemas.tier_problems``).
+PROVIDER_KEYS: Final = {provider.name: provider.key_field for provider in PAID_PROVIDER_REGISTRY}
+
+
+def provider_key_rule(*, create: bool) -> dict[str, Any]:
+    """Return the JSON Schema of the provider-key rule, for a new tier or for changes.
+
+    A new tier is exempt unless it says otherwise, and a stripe (whop) tier needs its
+    stripe_lookup_key (whop_product_key). Changes may not set a provider and, in the same
+    body, clear its key; whether a change fits the tier's current fields is a 409.
+    """
+    unsold = [provider for provider in BILLING_PROVIDERS if provider not in PROVIDER_KEYS]
+    branches: list[dict[str, Any]] = [{"properties": {"billing_provider": {"enum": unsold}}}]
+    for provider, key in PROVIDER_KEYS.items():
+        required = ["billing_provider", key] if create else ["billing_provider"]
+        properties = {"billing_provider": {"enum": [provider]}, key: {"type": "string"}}
+        branches.append({"required": required, "properties": properties})
+    return {"anyOf": branches}
+
+
+class SchemaRulesPlugin(BasePlugin):
+    """Add a schema's rules across fields (its ``OPENAPI_RULES``) to its OpenAPI component."""
+
+    def schema_helper(
+        self, name: str, definition: dict[str, Any], **kwargs: Any
+    ) -> dict[str, Any] | None:
+        rules = getattr(kwargs.get("schema"), "OPENAPI_RULES", None)
+        return copy.deepcopy(rules) if rules else None
+
+
 class TierFieldsSchema(StrictSchema):
     """A tier's writable fields; all optional (an update changes only the fields given)."""
+
+    #: A new tier must name its provider's key; changes only may not clear it in passing.
+    CREATE: ClassVar[bool] = False
+    OPENAPI_RULES: ClassVar[dict[str, Any]] = provider_key_rule(create=False)
 
     key = _key(SubscriptionTier)
     name = _text(SubscriptionTier, "name")
@@ -107,9 +146,19 @@ class TierFieldsSchema(StrictSchema):
     whop_product_key = _text(SubscriptionTier, "whop_product_key", nullable=True, pattern=TRIMMED)
     fallback_price = _text(SubscriptionTier, "fallback_price", nullable=True)
 
+    @validates_schema
+    def _provider_key(self, data: dict[str, Any], **kwargs: Any) -> None:
+        key = PROVIDER_KEYS.get(data.get("billing_provider", ""))
+        if key is None or (key not in data and not self.CREATE) or data.get(key) is not None:
+            return
+        raise ValidationError(f"a {data['billing_provider']} tier needs a {key}", key)
+
 
 class TierCreateSchema(TierFieldsSchema):
     """A new tier: key and name are required; other fields take their defaults."""
+
+    CREATE = True
+    OPENAPI_RULES = provider_key_rule(create=True)
 
     key = _key(SubscriptionTier, required=True)
     name = _text(SubscriptionTier, "name", required=True)

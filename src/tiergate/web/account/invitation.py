@@ -121,8 +121,8 @@ def invitation(token: str) -> Any:
     # Outside the write transaction: on SQLite it holds the whole database's lock.
     try:
         prepared = signup.prepare(form) if user is None and signup is not None else None
-    except TiergateError as error:
-        return _page(token, found, _with_error(form, error), error.status)
+    except TiergateError as refusal:
+        return _page(token, found, _with_error(form, refusal), refusal.status)
     with refusable_transaction(TiergateError) as refused:
         begin_write_transaction()
         joining = user if user is not None else signup.create_user(found.email, form, prepared)  # type: ignore[union-attr]
