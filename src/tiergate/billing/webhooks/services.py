@@ -13,14 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...audit.services import Actor
-from ...db import (
-    begin_write_transaction,
-    db,
-    is_deadlock_victim,
-    retry_deadlocks,
-    session_listener,
-    utcnow,
-)
+from ...db import begin_write_transaction, db, session_listener, utcnow
+from ...deadlocks import is_deadlock_victim, retry_deadlocks
 from ...entitlements.versions import lock_accounts
 from ...errors import Conflict, NotFound, TiergateError, ValidationError
 from ...signals import webhook_event_processed
