@@ -38,7 +38,3 @@ def apply_defaults(app: Flask) -> None:
     for name, value in DEFAULTS.items():
         app.config.setdefault(PREFIX + name, value)
 
-
-def setting(config: Any, name: str) -> Any:
-    """Return the TIERGATE_ setting ``name`` of ``config``."""
-    return config.get(PREFIX + name, DEFAULTS.get(name))
