@@ -61,7 +61,6 @@ class TierGateState:
     invitation_signup: Any = None
     #: Extra migration branches (the sandbox's, the standalone users') besides tiergate's own.
     migration_branches: list[str] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class TierGate:
