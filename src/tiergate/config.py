@@ -37,4 +37,3 @@ def apply_defaults(app: Flask) -> None:
     """Give ``app.config`` every TIERGATE_* default it does not set itself."""
     for name, value in DEFAULTS.items():
         app.config.setdefault(PREFIX + name, value)
-
