@@ -175,19 +175,12 @@ def _name_keys(connection: sa.Connection, table: sa.Table, inspector: Any) -> li
     live = {
         tuple(uq["column_names"]): uq["name"] for uq in inspector.get_unique_constraints(table.name)
     }
-    for constraint in table.constraints:
-        if not isinstance(constraint, sa.UniqueConstraint):
-            continue
-        columns = tuple(constraint.columns.keys())
-        name = str(constraint.name)
-        if columns not in live:
-            Operations(MigrationContext.configure(connection)).create_unique_constraint(
-                name, table.name, list(columns)
-            )
-            steps.append(f"added unique {table.name}.{name}")
-        elif live[columns] != name:
-            steps.append(_rename(connection, table.name, live[columns], name, "unique"))
-    return steps
+    wanted = [
+        (tuple(constraint.columns.keys()), str(constraint.name))
+        for constraint in table.constraints
+        if isinstance(constraint, sa.UniqueConstraint)
+    ]
+    return steps + _name_by_columns(connection, table.name, live, wanted, "unique")
 
 
 def _name_indexes(connection: sa.Connection, table: sa.Table, inspector: Any) -> list[str]:
@@ -196,17 +189,27 @@ def _name_indexes(connection: sa.Connection, table: sa.Table, inspector: Any) ->
         for ix in inspector.get_indexes(table.name)
         if not ix["unique"] and not ix.get("duplicates_constraint")
     }
+    wanted = [(tuple(index.columns.keys()), str(index.name)) for index in table.indexes]
+    return _name_by_columns(connection, table.name, live, wanted, "index")
+
+
+def _name_by_columns(
+    connection: sa.Connection,
+    table: str,
+    live: dict[tuple[str, ...], str],
+    wanted: list[tuple[tuple[str, ...], str]],
+    kind: str,
+) -> list[str]:
+    """Create each wanted unique constraint or index the table lacks, rename the misnamed."""
+    operations = Operations(MigrationContext.configure(connection))
+    create = operations.create_unique_constraint if kind == "unique" else operations.create_index
     steps = []
-    for index in table.indexes:
-        columns = tuple(index.columns.keys())
-        name = str(index.name)
+    for columns, name in wanted:
         if columns not in live:
-            Operations(MigrationContext.configure(connection)).create_index(
-                name, table.name, list(columns)
-            )
-            steps.append(f"added index {table.name}.{name}")
+            create(name, table, list(columns))
+            steps.append(f"added {kind} {table}.{name}")
         elif live[columns] != name:
-            steps.append(_rename(connection, table.name, live[columns], name, "index"))
+            steps.append(_rename(connection, table, live[columns], name, kind))
     return steps
 
 
