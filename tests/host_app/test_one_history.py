@@ -28,7 +28,7 @@ from .conftest import GENERATED_ENV_WARNING, another_process, invoke, table_name
 
 pytestmark = GENERATED_ENV_WARNING
 
-TIERGATE_HEAD = "0004_webhook_events"
+TIERGATE_HEAD = "0005_billing_lifecycle"
 BACKENDS = ("sqlite", "postgresql")
 
 

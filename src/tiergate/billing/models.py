@@ -26,6 +26,9 @@ STATUSES: Final = (
     "expired",
 )
 
+#: How often a subscription renews ("once": a one-time, lifetime purchase).
+INTERVALS: Final = ("day", "week", "month", "year", "once")
+
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
@@ -39,6 +42,8 @@ class Subscription(TimestampMixin, Base):
         sa.UniqueConstraint("provider", "provider_subscription_id"),
         sa.CheckConstraint(_in("provider", PROVIDERS), name="provider"),
         sa.CheckConstraint(_in("status", STATUSES), name="status"),
+        sa.CheckConstraint(_in("billing_interval", INTERVALS), name="billing_interval"),
+        sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +62,21 @@ class Subscription(TimestampMixin, Base):
         sa.Boolean, nullable=False, default=False, server_default=sa.false()
     )
     trial_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    current_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The end of the last period paid for: a past_due subscription's grace runs from here.
+    paid_through: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    billing_interval: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    quantity: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
+    #: A change the provider will make at the period end (a downgrade's schedule).
+    scheduled_tier_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscription_tier.id", ondelete="SET NULL"), nullable=True
+    )
+    scheduled_change_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The subscription that replaced this one (a switch across providers): this one is set
+    #: to cancel at its period end, and stays shown until it ends.
+    successor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("tiergate_subscription.id", ondelete="SET NULL"), nullable=True
+    )
     # The high-water mark: the provider's timestamp of the last state applied to this row.
     provider_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     #: The staff user (the application's ``user_model``) who granted an exempt tier.
@@ -68,7 +88,8 @@ class Subscription(TimestampMixin, Base):
     #: The granting staff user, when a page loaded it (``tiergate.accounts.users.attach``).
     __allow_unmapped__ = True  # ``granted_by`` below is not a column
     granted_by: Any = None
-    tier: Mapped[SubscriptionTier] = relationship()
+    tier: Mapped[SubscriptionTier] = relationship(foreign_keys=[tier_id])
+    scheduled_tier: Mapped[SubscriptionTier | None] = relationship(foreign_keys=[scheduled_tier_id])
 
     def __repr__(self) -> str:
         return (

@@ -25,6 +25,12 @@ STATE_FIELDS = (
     "current_period_end",
     "cancel_at_period_end",
     "trial_end",
+    "current_period_start",
+    "paid_through",
+    "billing_interval",
+    "quantity",
+    "scheduled_tier_id",
+    "scheduled_change_at",
     "provider_customer_id",
     "granted_by_id",
     "grant_reason",
@@ -56,6 +62,13 @@ class SubscriptionState:
     current_period_end: datetime | None = None
     cancel_at_period_end: bool = False
     trial_end: datetime | None = None
+    current_period_start: datetime | None = None
+    #: The end of the last period paid for (None: the period end, when paid).
+    paid_through: datetime | None = None
+    billing_interval: str | None = None
+    quantity: int = 1
+    scheduled_tier_id: int | None = None
+    scheduled_change_at: datetime | None = None
     provider_customer_id: str | None = None
     granted_by_id: int | None = None
     grant_reason: str | None = None
@@ -270,6 +283,12 @@ def _state_of(subscription: Subscription) -> SubscriptionState:
         current_period_end=subscription.current_period_end,
         cancel_at_period_end=subscription.cancel_at_period_end,
         trial_end=subscription.trial_end,
+        current_period_start=subscription.current_period_start,
+        paid_through=subscription.paid_through,
+        billing_interval=subscription.billing_interval,
+        quantity=subscription.quantity,
+        scheduled_tier_id=subscription.scheduled_tier_id,
+        scheduled_change_at=subscription.scheduled_change_at,
         provider_customer_id=subscription.provider_customer_id,
         granted_by_id=subscription.granted_by_id,
         grant_reason=subscription.grant_reason,

@@ -15,6 +15,9 @@ _BILLING_PROVIDER_CHECK: Final = (
     f"billing_provider IN ({', '.join(repr(name) for name in BILLING_PROVIDERS)})"
 )
 
+#: Stripe's longest free trial (``trial_period_days``), and so the catalog's.
+MAX_TRIAL_DAYS: Final = 730
+
 subscription_tier_permission = sa.Table(
     "subscription_tier_permission",
     Base.metadata,
@@ -59,8 +62,17 @@ class SubscriptionTier(TimestampMixin, Base):
     __table_args__ = (
         sa.UniqueConstraint("stripe_lookup_key", name="uq_subscription_tier_stripe_lookup_key"),
         sa.UniqueConstraint("whop_product_key", name="uq_subscription_tier_whop_product_key"),
+        sa.UniqueConstraint(
+            "stripe_yearly_lookup_key", name="uq_subscription_tier_stripe_yearly_lookup_key"
+        ),
+        sa.UniqueConstraint(
+            "whop_yearly_product_key", name="uq_subscription_tier_whop_yearly_product_key"
+        ),
         sa.CheckConstraint(_BILLING_PROVIDER_CHECK, name="billing_provider"),
         sa.CheckConstraint("user_limit >= 1", name="user_limit_positive"),
+        sa.CheckConstraint(
+            f"trial_days >= 0 AND trial_days <= {MAX_TRIAL_DAYS}", name="trial_days_range"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,6 +92,19 @@ class SubscriptionTier(TimestampMixin, Base):
     # hold no granting subscription (at most one tier has it; the catalog service keeps it so).
     rank: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
     is_default: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    # Billing lifecycle: the yearly price beside the primary (monthly) one, the free trial
+    # given at checkout, a quantity that follows the seats, and add-ons bought beside a plan.
+    stripe_yearly_lookup_key: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    whop_yearly_product_key: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    trial_days: Mapped[int] = mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
+    per_seat: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False, server_default=sa.false()
+    )
+    is_addon: Mapped[bool] = mapped_column(
         sa.Boolean, nullable=False, default=False, server_default=sa.false()
     )
 
