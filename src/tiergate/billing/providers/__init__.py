@@ -67,6 +67,18 @@ class UnknownTier(TiergateError):
     status = 422
 
 
+class NotOurs(TiergateError):
+    """A provider object tiergate did not sell: no tiergate metadata and no catalog price.
+
+    A provider account may bill other products too; their events are recorded and ignored
+    (answered 2xx), unlike an object that is tiergate's but names an unknown price, which
+    fails and stays replayable.
+    """
+
+    code = "not_ours"
+    status = 200
+
+
 class CatalogMismatch(TiergateError):
     """The catalog names a price or product the provider does not have exactly once."""
 
