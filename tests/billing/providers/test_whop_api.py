@@ -199,7 +199,8 @@ def test_the_api_version_date_is_a_setting(app, fake, account) -> None:
             api_version_date=version,
         )
         WhopProvider(settings).attach_license_key(account, "LK-1")
-        assert fake.last("GET", f"{API}/memberships/LK-1").headers.get("Api-Version-Date") == version
+        sent = fake.last("GET", f"{API}/memberships/LK-1")
+        assert sent.headers.get("Api-Version-Date") == version
 
 
 def test_a_completed_lifetime_license_key_attaches_unless_no_longer_valid(

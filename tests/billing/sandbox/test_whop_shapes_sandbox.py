@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from whop_sdk.core.pydantic_utilities import parse_obj_as
+from whop_sdk.types import Membership, MembershipLegacy
 
 from tiergate.billing.models import Subscription
 from tiergate.billing.providers import Event, ProviderError, get_provider
@@ -80,6 +82,8 @@ def test_webhooks_in_either_shape_give_the_state_the_api_gives(
     buy(sandbox_app.test_client(), account)
     payload = inbox.last("membership.activated")
     data = payload["data"]
+    # Each shape is the published SDK type: the Stainless SDK's v1 or whop-sdk 2.6's dated.
+    parse_obj_as(MembershipLegacy if shape == "v1" else Membership, data)
     if shape == "v1":
         assert "current_period_end" not in data and data["renewal_period_end"]
         assert data["user"]["id"] and data["product"]["id"] == "prod_enterprise"

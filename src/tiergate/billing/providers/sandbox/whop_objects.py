@@ -14,6 +14,7 @@ from typing import Any, Final
 from flask import current_app, has_app_context
 
 from ....catalog.models import SubscriptionTier
+from ....errors import ConfigurationError
 from ..config import DEFAULT_WHOP_API_VERSION_DATE, split_secrets
 from . import store
 
@@ -30,7 +31,7 @@ def webhook_shape() -> str:
     config = current_app.config if has_app_context() else {}
     shape = str(config.get("TIERGATE_SANDBOX_WHOP_SHAPE") or "dated")
     if shape not in SHAPES:
-        raise ValueError(
+        raise ConfigurationError(
             f"TIERGATE_SANDBOX_WHOP_SHAPE={shape!r}: expected one of {', '.join(SHAPES)}"
         )
     return shape
@@ -72,7 +73,9 @@ def plan(tier: SubscriptionTier, purchase_url: str) -> dict[str, Any]:
     return _plan(tier, purchase_url, cents, stamp)
 
 
-def _plan(tier: SubscriptionTier, purchase_url: str, cents: int, stamp: str | None) -> dict:
+def _plan(
+    tier: SubscriptionTier, purchase_url: str, cents: int, stamp: str | None
+) -> dict[str, Any]:
     return {
         "id": "plan_sbx_" + str(tier.whop_product_key).removeprefix("prod_"),
         "adaptive_pricing_enabled": False,
@@ -167,7 +170,14 @@ def in_shape(member: dict[str, Any], shape: str) -> dict[str, Any]:
     if shape == "dated":
         # The dated Membership names its buyer by user_id only.
         return {key: value for key, value in public.items() if key != "user"}
-    user = member.get("user") or {"id": member.get("user_id"), "username": member.get("user_id")}
+    buyer = member.get("user") or {}
+    user = {
+        "id": member.get("user_id"),
+        "username": buyer.get("username") or member.get("user_id"),
+        "name": buyer.get("name"),
+        "email": None,
+        "profile_pic": "",
+    }
     return {
         "id": member["id"],
         "status": member["status"],
@@ -176,7 +186,7 @@ def in_shape(member: dict[str, Any], shape: str) -> dict[str, Any]:
         "updated_at": member["updated_at"],
         "manage_url": public.get("manage_url"),
         "member": None,
-        "user": {"email": None, **user},
+        "user": user,
         "renewal_period_start": member.get("current_period_start"),
         "renewal_period_end": member.get("current_period_end"),
         "cancel_at_period_end": member["cancel_at_period_end"],
@@ -192,6 +202,7 @@ def in_shape(member: dict[str, Any], shape: str) -> dict[str, Any]:
         "metadata": dict(member.get("metadata") or {}),
         "payment_collection_paused": False,
         "custom_field_responses": [],
+        "initial_price_paid": f"${member['initial_price']['amount']}",
     }
 
 
