@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from tiergate.entitlements.services import entitlements_for
@@ -54,6 +56,32 @@ def test_v1_and_dated_lives_end_in_the_same_rows(inbox_app, acme) -> None:
     assert rows["v1"] == rows["dated"]
     [row] = rows["dated"]
     assert row[4:7] == ("canceled", at("2026-04-01T00:00:00"), True)
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    shapes=st.lists(st.sampled_from(["dated", "v1"]), min_size=len(LIFE), max_size=len(LIFE)),
+    order=st.permutations(range(len(LIFE))),
+    repeats=st.lists(st.integers(0, len(LIFE) - 1), max_size=3),
+)
+def test_any_order_and_duplication_of_a_life_in_mixed_shapes_ends_in_order(
+    inbox_app, acme, shapes, order, repeats
+) -> None:
+    """Whatever shape each event has, redelivered in any order, the result is in-order's."""
+    client = inbox_app.test_client()
+    names = [f"{shape}_{scenario}" for shape, scenario in zip(shapes, LIFE, strict=True)]
+    clean_billing()
+    assert {deliver(client, name, acme.id).status_code for name in names} == {200}
+    in_order = subscription_rows()
+    clean_billing()
+    shuffled = [names[i] for i in order] + [names[i] for i in repeats]
+    assert {deliver(client, name, acme.id).status_code for name in shuffled} == {200}
+    assert subscription_rows() == in_order
+    assert in_order[0][4:7] == ("canceled", at("2026-04-01T00:00:00"), True)
 
 
 @pytest.mark.parametrize("shape", ["dated", "v1"])
