@@ -24,7 +24,13 @@ DEFAULTS: dict[str, Any] = {
     "WHOP_API_KEY": None,
     "WHOP_WEBHOOK_SECRET": None,
     "WHOP_COMPANY_ID": None,
+    # The dated Whop API (Api-Version-Date) of outbound calls; empty sends none.
+    "WHOP_API_VERSION_DATE": "2026-10-15-1",
     "SANDBOX": False,
+    # The sandbox's Whop webhooks: "dated" (current API) or "v1" (renewal_period_* shape).
+    "SANDBOX_WHOP_SHAPE": "dated",
+    # Whop products the sandbox sells as one-time ("lifetime") plans, comma-separated.
+    "SANDBOX_WHOP_ONE_TIME_PRODUCTS": None,
     "PUBLIC_URL": None,
     # "blueprints": security headers on tiergate's own pages only; "app": on every response.
     "SECURITY_HEADERS": "blueprints",

@@ -53,7 +53,10 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WHOP_API_KEY": (None, str),
     "WHOP_WEBHOOK_SECRET": (None, str),
     "WHOP_COMPANY_ID": (None, str),
+    "WHOP_API_VERSION_DATE": ("2026-10-15-1", str),
     "SANDBOX": (False, _bool),
+    "SANDBOX_WHOP_SHAPE": ("dated", str),
+    "SANDBOX_WHOP_ONE_TIME_PRODUCTS": (None, str),
     "PUBLIC_URL": (None, str),
     # Log-in throttling: this many failures per e-mail and client address within the window
     # block further attempts until the oldest failure leaves the window.

@@ -189,7 +189,8 @@ def test_whop_membership_maps_in_both_payload_shapes(account, shape) -> None:
         ("canceling", "active", True),
         ("past_due", "past_due", False),
         ("unresolved", "unpaid", False),
-        ("completed", "expired", False),
+        # A completed one-time purchase keeps access; with a period end it stops there.
+        ("completed", "active", True),
         ("expired", "expired", False),
         ("canceled", "canceled", False),
         ("drafted", "incomplete", False),

@@ -12,7 +12,11 @@ from tiergate.billing.providers import (
     ProviderUnavailable,
     get_provider,
 )
-from tiergate.billing.providers.config import WhopSettings
+from tiergate.billing.providers.config import (
+    DEFAULT_WHOP_API_VERSION_DATE,
+    WhopSettings,
+    whop_settings,
+)
 from tiergate.billing.providers.sandbox import whop_objects
 from tiergate.billing.providers.whop import WhopProvider
 from tiergate.catalog.models import SubscriptionTier
@@ -170,3 +174,42 @@ def test_an_answer_the_sdk_cannot_read_is_a_clear_provider_error(provider, fake,
 def test_unconfigured_whop_is_disabled_with_a_clear_message(account) -> None:
     with pytest.raises(ProviderDisabled, match="Whop is not configured: set TIERGATE_WHOP_API_KEY"):
         get_provider("whop").attach_license_key(account, "LK-1")
+
+
+def test_outbound_calls_pin_the_api_version_date(provider, fake, account) -> None:
+    provider.attach_license_key(account, "LK-1")
+    provider.list_prices(("prod_enterprise",))
+    for path in (f"{API}/memberships/LK-1", f"{API}/plans"):
+        assert fake.last("GET", path).headers["Api-Version-Date"] == "2026-10-15-1"
+
+
+def test_the_api_version_date_is_a_setting(app, fake, account) -> None:
+    assert whop_settings().api_version_date == DEFAULT_WHOP_API_VERSION_DATE == "2026-10-15-1"
+    app.config["TIERGATE_WHOP_API_VERSION_DATE"] = "2027-01-15"
+    assert whop_settings().api_version_date == "2027-01-15"
+    app.config["TIERGATE_WHOP_API_VERSION_DATE"] = ""
+    assert whop_settings().api_version_date is None
+    for version in ("2027-01-15", None):
+        settings = WhopSettings(
+            api_key="apik_123",
+            webhook_secrets=(),
+            api_base="http://whop.test/api/v1",
+            transport=fake.transport(),
+            max_retries=0,
+            api_version_date=version,
+        )
+        WhopProvider(settings).attach_license_key(account, "LK-1")
+        sent = fake.last("GET", f"{API}/memberships/LK-1")
+        assert sent.headers.get("Api-Version-Date") == version
+
+
+def test_a_completed_lifetime_license_key_attaches_unless_no_longer_valid(
+    provider, fake, account
+) -> None:
+    lifetime = membership(status="completed", current_period_end=None, renewal_price=None)
+    fake.on("GET", f"{API}/memberships/LK-1", 200, lifetime)
+    state = provider.attach_license_key(account, "LK-1", tier=tier("enterprise"))
+    assert (state.status, state.billing_interval) == ("active", "once")
+    fake.on("GET", f"{API}/memberships/LK-1", 200, {**lifetime, "valid": False})
+    with pytest.raises(InvalidLicenseKey, match="is completed, not active"):
+        provider.attach_license_key(account, "LK-1")

@@ -18,6 +18,10 @@ SANDBOX_WHOP_WEBHOOK_SECRET = "ws_tiergate_sandbox"
 
 SANDBOX_PREFIX = "/_sandbox"
 
+#: The dated Whop API version tiergate reads (``Api-Version-Date``): the one whop-sdk 2.6's
+#: types describe. Pinned so that a membership re-fetched from Whop always has that shape.
+DEFAULT_WHOP_API_VERSION_DATE = "2026-10-15-1"
+
 
 @dataclass(frozen=True)
 class StripeSettings:
@@ -40,6 +44,8 @@ class WhopSettings:
     company_id: str | None = None
     transport: httpx.BaseTransport | None = None
     max_retries: int = 2
+    #: Sent as ``Api-Version-Date`` on every outbound call (None: send none, Whop's default).
+    api_version_date: str | None = DEFAULT_WHOP_API_VERSION_DATE
 
 
 def split_secrets(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -72,8 +78,11 @@ def whop_settings(config: Mapping[str, Any] | None = None) -> WhopSettings:
     key = config.get("TIERGATE_WHOP_API_KEY") or None
     secrets = split_secrets(config.get("TIERGATE_WHOP_WEBHOOK_SECRET"))
     company = config.get("TIERGATE_WHOP_COMPANY_ID") or None
+    version = config.get("TIERGATE_WHOP_API_VERSION_DATE", DEFAULT_WHOP_API_VERSION_DATE) or None
     if not config.get("TIERGATE_SANDBOX"):
-        return WhopSettings(api_key=key, webhook_secrets=secrets, company_id=company)
+        return WhopSettings(
+            api_key=key, webhook_secrets=secrets, company_id=company, api_version_date=version
+        )
     return WhopSettings(
         api_key=key or SANDBOX_WHOP_API_KEY,
         webhook_secrets=secrets or (SANDBOX_WHOP_WEBHOOK_SECRET,),
@@ -81,6 +90,7 @@ def whop_settings(config: Mapping[str, Any] | None = None) -> WhopSettings:
         company_id=company or "biz_tiergatesandbox",
         transport=sandbox_transport(),
         max_retries=0,
+        api_version_date=version,
     )
 
 

@@ -67,16 +67,23 @@ def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[Subscriptio
 
 
 def tier_for_whop_product(product_id: str | None) -> SubscriptionTier:
-    """Return the tier whose ``whop_product_key`` is ``product_id``."""
+    """Return the tier selling ``product_id`` (its monthly or its yearly Whop product)."""
     tier = None
     if product_id:
-        tier = db.session.scalar(
-            sa.select(SubscriptionTier).where(SubscriptionTier.whop_product_key == product_id)
-        )
+        tiers = db.session.scalars(
+            sa.select(SubscriptionTier).where(
+                sa.or_(
+                    SubscriptionTier.whop_product_key == product_id,
+                    SubscriptionTier.whop_yearly_product_key == product_id,
+                )
+            )
+        ).all()
+        # The primary product wins should a misconfigured catalog name it twice.
+        tier = min(tiers, key=lambda t: t.whop_product_key != product_id, default=None)
     if tier is None:
         raise UnknownTier(
             f"no tier has the Whop product {product_id!r}: set a tier's whop_product_key "
-            "to it, then replay the event",
+            "(or whop_yearly_product_key) to it, then replay the event",
             provider="whop",
             product_id=product_id,
         )

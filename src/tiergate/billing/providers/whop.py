@@ -15,12 +15,10 @@ from standardwebhooks import WebhookVerificationError as StandardWebhookError
 from whop_sdk import Whop, WhopEnvironment
 from whop_sdk.core.api_error import ApiError
 from whop_sdk.core.parse_error import ParsingError
-from whop_sdk.lib.verify_webhook import unwrap
 
 from ...db import db, utcnow
 from ...errors import NotFound
 from ..models import Subscription
-from ..webhooks.models import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
 from . import (
     CatalogMismatch,
     Event,
@@ -30,10 +28,6 @@ from . import (
     ProviderObjectNotFound,
 )
 from .common import (
-    MalformedWebhook,
-    event_object,
-    event_text,
-    event_time,
     refuse_deep_nesting,
     sold_through,
     the_one,
@@ -43,7 +37,8 @@ from .common import (
 from .config import WhopSettings
 from .http import whop_error
 from .listing import ListedSubscription
-from .resolve import checkout_metadata, from_iso
+from .resolve import checkout_metadata
+from .whop_events import event_from_payload, unwrap_body
 from .whop_mapping import (
     VALID_LICENSE_STATUSES,
     membership_id_of,
@@ -66,6 +61,10 @@ HANDLED_EVENTS = frozenset(
         "membership.activated",
         "membership.deactivated",
         "membership.updated",
+        "membership.cancel_at_period_end_changed",
+        # The v2 API's names (whop.readme.io), still sent to webhooks created back then.
+        "membership.went_valid",
+        "membership.went_invalid",
         "payment.succeeded",
         "payment.failed",
     }
@@ -87,6 +86,8 @@ def make_whop_client(settings: WhopSettings) -> Whop:
     return Whop(
         token=settings.api_key,
         environment=environment,
+        # Pinned, so a re-fetched membership always has the shape this version names.
+        api_version_date=settings.api_version_date,
         httpx_client=http,
         max_retries=settings.max_retries,
     )
@@ -209,7 +210,7 @@ class WhopProvider:
         except ProviderObjectNotFound:
             raise InvalidLicenseKey("Whop knows no membership with this license key") from None
         status = membership.get("status")
-        if status not in VALID_LICENSE_STATUSES:
+        if status not in VALID_LICENSE_STATUSES or membership.get("valid") is False:
             raise InvalidLicenseKey(
                 f"the membership of this license key is {status}, not active", status=status
             )
@@ -231,10 +232,10 @@ class WhopProvider:
             "whop",
             self.settings.webhook_secrets,
             "TIERGATE_WHOP_WEBHOOK_SECRET",
-            lambda secret: _unwrap(raw_body, plain_headers, secret),
+            lambda secret: unwrap_body(raw_body, plain_headers, secret),
             (StandardWebhookError, ValueError),
         )
-        return _event(payload, plain_headers)
+        return event_from_payload(payload, plain_headers)
 
     def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
         """Fetch one membership from Whop and return its state as of now."""
@@ -257,11 +258,10 @@ class WhopProvider:
         """Page through the memberships of every Whop product in the catalog."""
         from ...catalog.models import SubscriptionTier
 
-        products = db.session.scalars(
-            sa.select(SubscriptionTier.whop_product_key).where(
-                SubscriptionTier.whop_product_key.is_not(None)
-            )
+        keys = db.session.execute(
+            sa.select(SubscriptionTier.whop_product_key, SubscriptionTier.whop_yearly_product_key)
         ).all()
+        products = sorted({key for row in keys for key in row if key})
         if not products:
             return
         with _calling("listing memberships"):
@@ -283,37 +283,3 @@ def _plain(model: Any) -> dict[str, Any]:
     """Return an SDK model as plain JSON data, the same shape a webhook carries."""
     data: dict[str, Any] = json.loads(model.json(by_alias=True))
     return data
-
-
-def _unwrap(raw_body: bytes, headers: Mapping[str, str], secret: str) -> Any:
-    try:
-        return unwrap(raw_body, headers=headers, key=secret)
-    except ValueError as error:
-        # The key is never empty, so unwrap's ValueError means the signature matched and the
-        # body is not a JSON object: that is no reason to try the next secret.
-        raise MalformedWebhook(
-            f"Whop webhook body is not a JSON object: {error}", provider="whop"
-        ) from None
-
-
-def _event(payload: Any, headers: Mapping[str, str]) -> Event:
-    """Return the event a verified body holds, or raise MalformedWebhook saying what is wrong."""
-    payload = event_object("whop", payload, "body")
-    event_id = event_text(
-        "whop", payload.get("id") or headers.get("webhook-id"), "id", EVENT_ID_LENGTH
-    )
-    event_type = event_text(
-        "whop", payload.get("type") or payload.get("action"), "type", EVENT_TYPE_LENGTH
-    )
-    stamp = payload.get("timestamp") or headers.get("webhook-timestamp")
-    try:
-        parsed = from_iso(stamp)
-    except (ValueError, TypeError, OverflowError):
-        parsed = None
-    if parsed is None:
-        raise MalformedWebhook(
-            f"Whop webhook timestamp {str(stamp)[:40]!r} is not a date", provider="whop"
-        )
-    created = event_time("whop", int(parsed.timestamp()), "timestamp")
-    data = event_object("whop", payload.get("data"), "data")
-    return Event("whop", event_id, event_type, created, data, payload)

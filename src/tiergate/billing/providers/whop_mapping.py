@@ -1,4 +1,16 @@
-"""Whop memberships (nested or flat payloads) to tiergate's normalised subscription state."""
+"""Whop memberships to tiergate's normalised subscription state, in every shape Whop sends.
+
+Whop serialises a membership in one of several shapes, depending on the webhook's API version
+and on the ``Api-Version-Date`` of an API call:
+
+- the dated shape (whop-sdk 2.x ``Membership``): flat ``product_id``/``user_id``/``plan_id``,
+  ``current_period_start``/``current_period_end``, ``billing_period_days``;
+- the v1 shape (Whop's documented webhook examples, the Stainless SDK's ``Membership``):
+  nested ``user``/``product``/``plan``/``company``, ``renewal_period_start``/
+  ``renewal_period_end`` and no ``current_period_*``;
+- the older v2/v5 shape (``membership.went_valid``): Unix timestamps, ``valid``, ``quantity``
+  and an expanded ``plan`` with ``plan_type`` and ``billing_period``.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +18,48 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
+from ...db import db
 from ...errors import ValidationError
+from ..models import Subscription
 from ..price_format import DisplayPrice, display_price, whop_interval
-from . import Event
-from .resolve import from_iso, metadata_account, resolve_account_id, tier_for_whop_product
+from . import Event, NotOurs, UnknownTier
+from .resolve import (
+    ACCOUNT_KEY,
+    TIER_KEY,
+    from_iso,
+    metadata_account,
+    resolve_account_id,
+    tier_for_whop_product,
+)
 
 if TYPE_CHECKING:
+    from ...catalog.models import SubscriptionTier
     from ..services import SubscriptionState
 
 #: Whop membership status -> the Subscription model's status. ``canceling`` still grants
-#: access until the period ends, so it is ``active`` with ``cancel_at_period_end``.
+#: access until the period ends, so it is ``active`` with ``cancel_at_period_end``;
+#: ``completed`` is a paid one-time purchase, which keeps access (unless ``valid`` is false).
 STATUS_MAP = {
     "trialing": "trialing",
     "active": "active",
     "canceling": "active",
     "past_due": "past_due",
     "unresolved": "unpaid",
-    "completed": "expired",
+    "completed": "active",
     "expired": "expired",
     "canceled": "canceled",
     "drafted": "incomplete",
 }
 
 #: Statuses under which a license key proves a paid, current membership.
-VALID_LICENSE_STATUSES = frozenset({"trialing", "active", "canceling"})
+VALID_LICENSE_STATUSES = frozenset({"trialing", "active", "canceling", "completed"})
+
+#: Model statuses that grant the tier: their paid-through date is the period end.
+_GRANTING = frozenset({"active", "trialing"})
+#: Model statuses of a failed renewal: paid through the start of the unpaid period.
+_UNPAID = frozenset({"past_due", "unpaid"})
 
 
 def membership_state(
@@ -38,15 +68,18 @@ def membership_state(
     *,
     account_id: int | None = None,
 ) -> SubscriptionState:
-    """Map a Whop membership to a SubscriptionState stamped ``observed_at``.
+    """Map a Whop membership (any shape) to a SubscriptionState stamped ``observed_at``.
 
     ``account_id`` attaches the membership to that account explicitly (license keys);
     otherwise it comes from the metadata its checkout carried, else from a known Whop user.
+    A membership of a product tiergate does not sell, that names no tiergate account and that
+    tiergate has never stored, raises NotOurs.
     """
     from ..services import SubscriptionState
 
-    tier = tier_for_whop_product(product_id_of(membership))
-    status = normalise_status(membership.get("status"))
+    product = product_id_of(membership)
+    tier = _tier_of(membership, product, attached=account_id is not None)
+    status = normalise_status(membership.get("status"), membership.get("valid"))
     user = user_id_of(membership)
     if account_id is None:
         account_id = resolve_account_id(
@@ -56,7 +89,8 @@ def membership_state(
             references=[metadata_account(membership.get("metadata"))],
             customer_id=user,
         )
-    period_end = from_iso(membership.get("current_period_end") or membership.get("expires_at"))
+    start, end = period_of(membership)
+    one_time = is_one_time(membership)
     raw_status = membership.get("status")
     return SubscriptionState(
         provider="whop",
@@ -65,24 +99,118 @@ def membership_state(
         account_id=account_id,
         tier=tier.id,
         status=status,
-        current_period_end=period_end,
+        current_period_start=start,
+        current_period_end=end,
+        # A one-time purchase with an end does not renew: access stops at that end.
         cancel_at_period_end=bool(membership.get("cancel_at_period_end"))
-        or raw_status == "canceling",
-        trial_end=period_end if raw_status == "trialing" else None,
+        or raw_status == "canceling"
+        or (one_time and end is not None),
+        trial_end=end if raw_status == "trialing" else None,
+        paid_through=_paid_through(status, start, end),
+        billing_interval=billing_interval_of(membership, tier, product),
+        quantity=_quantity(membership.get("quantity")),
         provider_updated_at=observed_at,
     )
 
 
-def normalise_status(status: Any) -> str:
-    """Return the Subscription model status for a Whop membership status."""
+def _tier_of(
+    membership: dict[str, Any], product: str | None, *, attached: bool
+) -> SubscriptionTier:
+    """Return the membership's tier; raise NotOurs for a membership tiergate did not sell."""
     try:
-        return STATUS_MAP[str(status)]
+        return tier_for_whop_product(product)
+    except UnknownTier:
+        if attached or is_tiergates(membership):
+            raise  # ours, but the catalog lacks the product: fail, so it can be replayed
+        raise NotOurs(
+            f"Whop membership {membership.get('id')} is for product {product!r}, which "
+            "tiergate does not sell, and carries no tiergate metadata: ignored",
+            provider="whop",
+            provider_object_id=str(membership.get("id")),
+            product_id=product,
+        ) from None
+
+
+def is_tiergates(membership: dict[str, Any]) -> bool:
+    """True when tiergate sold or stored the membership (its metadata, or a stored row)."""
+    metadata = membership.get("metadata") or {}
+    if isinstance(metadata, dict) and (metadata.get(ACCOUNT_KEY) or metadata.get(TIER_KEY)):
+        return True
+    stored = db.session.scalar(
+        sa.select(Subscription.id).where(
+            Subscription.provider == "whop",
+            Subscription.provider_subscription_id == str(membership.get("id")),
+        )
+    )
+    return stored is not None
+
+
+def normalise_status(status: Any, valid: Any = None) -> str:
+    """Return the Subscription model status for a Whop membership status.
+
+    ``valid`` is Whop's own access flag where the shape carries it: a ``completed`` one-time
+    purchase with ``valid: false`` (refunded, revoked) no longer grants.
+    """
+    try:
+        mapped = STATUS_MAP[str(status)]
     except KeyError:
         raise ValidationError(
             f"unknown Whop membership status {status!r}: expected one of "
             + ", ".join(sorted(STATUS_MAP)),
             provider="whop",
         ) from None
+    if status == "completed" and valid is False:
+        return "expired"
+    return mapped
+
+
+def period_of(membership: dict[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """Return the current period's start and end from the dated or the v1 fields."""
+    start = membership.get("current_period_start") or membership.get("renewal_period_start")
+    end = (
+        membership.get("current_period_end")
+        or membership.get("renewal_period_end")
+        or membership.get("expires_at")
+    )
+    return from_iso(start), from_iso(end)
+
+
+def _paid_through(status: str, start: datetime | None, end: datetime | None) -> datetime | None:
+    # A failed renewal has already opened the new period: the last paid one ended at its start.
+    if status in _UNPAID:
+        return start
+    return end if status in _GRANTING else None
+
+
+def is_one_time(membership: dict[str, Any]) -> bool:
+    """True for a one-time ("lifetime") purchase rather than a renewing membership."""
+    plan = membership.get("plan")
+    if isinstance(plan, dict) and plan.get("plan_type"):
+        return plan.get("plan_type") == "one_time"
+    return membership.get("status") == "completed"
+
+
+def billing_interval_of(
+    membership: dict[str, Any], tier: SubscriptionTier, product: str | None
+) -> str | None:
+    """Return the billing interval: ``once``, else from the plan, else from the catalog."""
+    if is_one_time(membership):
+        return "once"
+    plan = membership.get("plan")
+    days = membership.get("billing_period_days")
+    if days is None and isinstance(plan, dict):
+        days = plan.get("billing_period")
+    if isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
+        return whop_interval(days)[0]
+    if product is not None and product == tier.whop_yearly_product_key:
+        return "year"
+    return None
+
+
+def _quantity(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return 1
 
 
 def product_id_of(membership: dict[str, Any]) -> str | None:

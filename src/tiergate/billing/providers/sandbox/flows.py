@@ -81,7 +81,7 @@ def cancel_whop_membership(membership_id: str, *, at_period_end: bool) -> list[d
     member = _whop_membership(membership_id)
     if at_period_end:
         member = whop_obj.touch(member, status="canceling", cancel_at_period_end=True)
-        return [_save_whop(member, "membership.updated")]
+        return [_save_whop(member, "membership.cancel_at_period_end_changed")]
     member = whop_obj.touch(member, status="canceled", canceled_at=whop_obj.iso(store.now()))
     return [_save_whop(member, "membership.deactivated")]
 
@@ -125,7 +125,8 @@ def _advance_whop(member: dict[str, Any], to: str) -> list[dict[str, Any]]:
     if to == "canceled":
         return cancel_whop_membership(member["id"], at_period_end=False)
     if to == "past_due":
-        member = whop_obj.touch(member, status="past_due")
+        # The renewal failed: like Whop, the membership has already entered the unpaid period.
+        member = whop_obj.touch(member, status="past_due", **whop_obj.next_period(member))
         return [
             _save_whop(member, "membership.updated"),
             whop_obj.event("payment.failed", whop_obj.payment(member, paid=False)),

@@ -86,7 +86,7 @@ def whop_get_membership(id_or_license_key: str) -> Any:
     )
     if row is None:
         return objects.error(f"Membership {id_or_license_key!r} not found.", 404)
-    return with_manage_url(row.data)
+    return objects.in_shape(with_manage_url(row.data), _answer_shape())
 
 
 @sandbox.get(f"{API}/memberships")
@@ -107,7 +107,7 @@ def whop_list_memberships() -> Any:
         rows = rows[ids.index(after) + 1 :] if after in ids else []
     shown = rows[:first]
     end_cursor = shown[-1]["id"] if len(rows) > first else None
-    return objects.page(shown, end_cursor)
+    return objects.page([objects.in_shape(row, _answer_shape()) for row in shown], end_cursor)
 
 
 def with_manage_url(membership: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +116,11 @@ def with_manage_url(membership: dict[str, Any]) -> dict[str, Any]:
         "tiergate.sandbox.whop_manage_page", membership_id=membership["id"], _external=True
     )
     return {**store.public(membership), "manage_url": url}
+
+
+def _answer_shape() -> str:
+    """Answer in the dated shape when the call names an Api-Version-Date, else in v1's."""
+    return "dated" if request.headers.get("Api-Version-Date") else "v1"
 
 
 def _purchase_url(product_id: str | None) -> str:
