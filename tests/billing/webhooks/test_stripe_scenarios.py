@@ -262,3 +262,30 @@ def test_grace_is_not_measured_from_the_period_end_when_paid_through_is_known(
     assert tier_at(acme, lapse - 1) == ("pro", None)
     assert tier_at(acme, lapse) == ("free", "past_due_grace_expired")
     assert at(P2_END + 7 * DAY) - at(lapse) == timedelta(days=30)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_the_scenarios_on_the_server_backends(inbox_backend_app, backend) -> None:
+    with inbox_backend_app(backend) as app:
+        account = make_account("acme")
+        client = app.test_client()
+        created, updated = fx.checkout_pair(
+            "sub_fx", account.id, tier_key="pro", lookup_key="pro_monthly", at=AT
+        )
+        assert [send(client, updated), send(client, created)] == [200, 200]
+        sub = updated["data"]["object"]
+        _, failed, past_due = fx.renewal_failure(sub, at=P1_END + 3600)
+        again = fx.renewal_failure(past_due["data"]["object"], at=P2_END + 3600, number=2)
+        for payload in (failed, past_due, *again[1:], foreign_event()):
+            assert send(client, payload) == 200
+        row = stored()
+        assert (row.status, row.paid_through) == ("past_due", at(P1_END))
+        assert tier_at(account, P1_END + 6 * DAY) == ("pro", None)
+        assert tier_at(account, P1_END + 8 * DAY) == ("free", "past_due_grace_expired")
+        assert inbox()["evt_foreign"].status == "ignored"
+
+
+def foreign_event() -> dict:
+    return fx.event(
+        "evt_foreign", "customer.subscription.created", foreign_subscription(), created=AT
+    )
