@@ -192,7 +192,11 @@ def test_an_event_for_a_foreign_price_is_recorded_and_ignored(inbox_app, acme) -
         response = deliver(client, "stripe", payload)
         assert response.status_code == 200, response.json
         assert response.json["status"] == "ignored"
-        assert response.json["reason"].startswith("not_ours: stripe subscription sub_foreign")
+        assert response.json["reason"] == (
+            "not_ours: stripe subscription sub_foreign is not tiergate's: it has no tiergate "
+            "metadata, no stored subscription, and its price price_foreign (no lookup key) is "
+            "not in the catalog"
+        )
     stored_events = inbox()
     assert {row.status for row in stored_events.values()} == {"ignored"}
     assert all(row.last_error.startswith("not_ours:") for row in stored_events.values())

@@ -47,13 +47,12 @@ def subscription_state(
     try:
         tier, key = tier_for_stripe_lookup_keys(keys)
     except UnknownTier as error:
-        shown = ", ".join(repr(key) for key in keys if key) or "a price without a lookup key"
         raise unless_ours(
             error,
             "stripe",
             object_id=str(subscription["id"]),
             metadata=subscription.get("metadata"),
-            sold=f"its price ({shown})",
+            sold="its price " + ", ".join(_price_named(item) for item in items),
         ) from None
     item = items[keys.index(key)]
     customer = _id(subscription.get("customer"))
@@ -113,6 +112,12 @@ def _period(item: dict[str, Any], subscription: dict[str, Any], name: str) -> da
     # item; older versions kept it on the subscription itself.
     value = item.get(name)
     return from_unix(value if value is not None else subscription.get(name))
+
+
+def _price_named(item: dict[str, Any]) -> str:
+    price = item.get("price") or {}
+    key = price.get("lookup_key")
+    return f"{price.get('id')} ({f'lookup key {key!r}' if key else 'no lookup key'})"
 
 
 def _quantity(item: dict[str, Any]) -> int:
