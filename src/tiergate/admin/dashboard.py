@@ -36,6 +36,7 @@ def accounts_per_tier(now: datetime) -> list[tuple[str, int]]:
         Subscription.status,
         Subscription.cancel_at_period_end,
         Subscription.current_period_end,
+        Subscription.paid_through,
         Subscription.grant_expires_at,
     )
     best: dict[int, TierInfo] = {}

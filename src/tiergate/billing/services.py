@@ -16,6 +16,7 @@ from ..db import db, utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from .models import STATUSES, Subscription
 from .providers.registry import BILLING_PROVIDERS
+from .state_order import is_stale, paid_through_kept
 
 #: The subscription columns a state sets; compared to tell a real change from a replay.
 STATE_FIELDS = (
@@ -73,6 +74,10 @@ class SubscriptionState:
     granted_by_id: int | None = None
     grant_reason: str | None = None
     grant_expires_at: datetime | None = None
+    #: True when the state was read from its source at ``provider_updated_at`` (a provider
+    #: re-fetch, a reconciliation walk, tiergate's own grant) rather than carried by an event:
+    #: it is the state *then*, so it wins a tie with a stored state of the same second.
+    fetched: bool = False
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -156,8 +161,9 @@ def apply_subscription_state(
             f"subscription {state.provider}:{state.provider_subscription_id} belongs to "
             f"account {subscription.account_id}, not {state.account_id}"
         )
-    if state.provider_updated_at < _whole_seconds(subscription.provider_updated_at):  # type: ignore[operator]
+    if is_stale(state, subscription):
         return ApplyResult(Outcome.STALE, subscription)
+    values["paid_through"] = paid_through_kept(state, subscription)
     changed = tuple(n for n in STATE_FIELDS if _stored(subscription, n) != values[n])
     if not changed:
         # A replay, or the same state again: only move the high-water mark forward.
@@ -247,6 +253,7 @@ def grant_exempt_tier(
         granted_by_id=actor.user_id,
         grant_reason=reason.strip(),
         grant_expires_at=expires_at,
+        fetched=True,  # tiergate is the source of an exempt grant: this is its state now
     )
     return apply_subscription_state(state, actor=actor, action="subscription.granted")
 
@@ -266,7 +273,12 @@ def revoke_exempt_tier(
     )
     if subscription is None:
         raise NotFound(f"account {account.slug!r} has no active exempt grant")
-    state = replace(_state_of(subscription), status="canceled", provider_updated_at=now or utcnow())
+    state = replace(
+        _state_of(subscription),
+        status="canceled",
+        provider_updated_at=now or utcnow(),
+        fetched=True,
+    )
     return apply_subscription_state(
         state, actor=actor, action="subscription.revoked", note=reason.strip()
     )

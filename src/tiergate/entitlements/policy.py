@@ -1,7 +1,8 @@
 """The access policy, as data: which subscription states grant their tier, and until when.
 
 Each status maps to a rule. ``grant`` always grants; ``grace`` (past_due) grants until the
-period end plus the configured grace; ``deny`` falls back with the given reason. Orthogonally,
+end of the last paid period (``paid_through``; the period end when that is unknown) plus the
+configured grace; ``deny`` falls back with the given reason. Orthogonally,
 ``cancel_at_period_end`` limits a granting subscription to its period end, and an exempt
 grant stops granting at its expiry. The table is documented in docs/entitlements.md.
 """
@@ -90,12 +91,22 @@ class AccessPolicy:
         if rule.kind == GRANT:
             return Decision(True, None, None)
         if rule.kind == GRACE:
-            # Without a known period end there is no grace to measure: it falls back.
-            if subscription.current_period_end is None:
+            # Grace runs from the end of the last paid period: when Stripe marks a subscription
+            # past_due its period has already rolled over to the failed renewal, so counting
+            # from the current period's end would give a month more, and again every month.
+            paid_until = _paid_until(subscription)
+            # Without a known paid-through date there is no grace to measure: it falls back.
+            if paid_until is None:
                 return Decision(False, rule.reason, None)
-            ends = subscription.current_period_end + self.past_due_grace
+            ends = paid_until + self.past_due_grace
             return _until(Decision(True, None, None), ends, rule.reason or "", now)
         return Decision(False, rule.reason, None)
+
+
+def _paid_until(subscription: Any) -> datetime | None:
+    """Return the end of the subscription's last paid period, else its period end."""
+    paid_through = getattr(subscription, "paid_through", None)
+    return paid_through if paid_through is not None else subscription.current_period_end
 
 
 def _until(decision: Decision, ends: datetime, reason: str, now: datetime) -> Decision:

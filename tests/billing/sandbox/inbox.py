@@ -16,6 +16,8 @@ class Inbox:
 
     def __init__(self) -> None:
         self.events: list[tuple[str, str]] = []
+        #: The payloads delivered, in order.
+        self.payloads: list[dict[str, Any]] = []
 
     def deliver_all(self, provider_name: str, payloads: list[dict[str, Any]]) -> list[Delivery]:
         provider = get_provider(provider_name)
@@ -27,5 +29,6 @@ class Inbox:
                 apply_subscription_state(state, actor=Actor.provider(provider_name, event.id))
             db.session.commit()
             self.events.append((provider_name, event.type))
+            self.payloads.append(payload)
             deliveries.append(Delivery(provider_name, event.id, event.type, 200, "ok"))
         return deliveries

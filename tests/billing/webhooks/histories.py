@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from hypothesis import strategies as st
 
 from tiergate.audit.models import AuditEvent
+from tiergate.billing.state_order import LIFECYCLE_ORDER
 
 from .support import STRIPE_STATUSES, WHOP_STATUSES, SubState, deliver, event_for
 
@@ -45,31 +46,45 @@ def _fields(state: SubState) -> tuple[Any, ...]:
 
 @st.composite
 def histories(draw: st.DrawFn, account_ids: list[int]) -> History:
-    """Draw 1-3 subscriptions, each with 1-4 states at increasing provider times."""
+    """Draw 1-3 subscriptions, each with 1-4 states at non-decreasing provider times.
+
+    Two states of a subscription may share a second (Stripe's Checkout sends created and
+    updated so), the later one further along the lifecycle: a tie is decided by that order.
+    """
     events: list[tuple[str, SubState]] = []
     for number in range(draw(st.integers(1, 3))):
         provider = draw(st.sampled_from(["stripe", "whop"]))
         account = draw(st.sampled_from(account_ids))
         sub_id = f"{'sub' if provider == 'stripe' else 'mem'}_{number}"
         at = AT
+        previous: str | None = None
         for step in range(draw(st.integers(1, 4))):
-            # Provider times are distinct per subscription: a tie has no order to keep.
-            at += draw(st.integers(1, 7200))
             tiers = ["pro", "team"] if provider == "stripe" else ["enterprise"]
             statuses = STRIPE_STATUSES if provider == "stripe" else WHOP_STATUSES
+            later = [status for status in statuses if _rank(status) > _rank(previous)]
+            if previous is not None and later and draw(st.booleans()):
+                status = draw(st.sampled_from(later))  # the same second, a later stage
+            else:
+                at += draw(st.integers(1, 7200))
+                status = draw(st.sampled_from(statuses))
             state = SubState(
                 provider,
                 sub_id,
                 account,
                 draw(st.sampled_from(tiers)),
-                draw(st.sampled_from(statuses)),
+                status,
                 at,
                 at + draw(st.integers(1, 3)) * 30 * 86400,
                 draw(st.booleans()),
             )
+            previous = status
             events.append((f"evt_{number}_{step}", state))
-    events.sort(key=lambda item: item[1].at)
+    events.sort(key=lambda item: item[1].at)  # stable: a tie keeps its lifecycle order
     return History(events)
+
+
+def _rank(status: str | None) -> int:
+    return -1 if status is None else LIFECYCLE_ORDER.index(status)
 
 
 def redeliveries(history: History, seed: int) -> list[tuple[str, SubState]]:
@@ -99,7 +114,8 @@ def check_audit_trail(audit: list[AuditEvent], history: History) -> None:
             datetime.fromisoformat(after["provider_updated_at"])
         )
     for sub_id, stamps in times.items():
-        assert stamps == sorted(set(stamps)), f"{sub_id} moved backwards: {stamps}"
+        # Non-decreasing: two states of one second are both applied when they come in order.
+        assert stamps == sorted(stamps), f"{sub_id} moved backwards: {stamps}"
     last = {sub_id: states[-1].status for sub_id, states in history.by_subscription().items()}
     latest_audited = {
         (event.after or {})["provider_subscription_id"]: (event.after or {})["status"]

@@ -244,3 +244,21 @@ def test_catalog_check_with_no_tier_sold_checks_nothing(inbox_app) -> None:
     result = inbox_app.test_cli_runner().invoke(args=["catalog", "check"])
     assert result.exit_code == 0, result.output
     assert "no tier is sold through Stripe or Whop: nothing to check" in result.output
+
+
+def test_reconcile_counts_a_foreign_subscription_and_applies_nothing(sandbox_app) -> None:
+    from tiergate.billing.providers.sandbox import store
+
+    from ..fixtures import stripe as fx
+
+    acme = make_account("acme")
+    ours = paid_in_sandbox(acme, "pro")
+    foreign = fx.subscription(
+        "sub_foreign", status="active", period=(0, fx.MONTH), lookup_key=None, metadata={}
+    )
+    store.put("stripe", "subscription", foreign)
+    db.session.commit()
+    result = sandbox_app.test_cli_runner().invoke(args=["reconcile", "stripe"])
+    assert result.exit_code == 0, result.output
+    assert "stripe: 2 subscriptions (1 created, 1 not_ours)" in result.output
+    assert subscriptions() == [(ours, "pro", "active")]

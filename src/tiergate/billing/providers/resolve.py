@@ -13,8 +13,9 @@ from ...accounts import users
 from ...accounts.models import Account, Membership
 from ...catalog.models import SubscriptionTier
 from ...db import db, session_listener
+from ...errors import TiergateError
 from ..models import Subscription
-from . import UnknownAccount, UnknownTier
+from . import NotOurs, UnknownAccount, UnknownTier
 
 #: Metadata keys tiergate writes on checkouts and reads back from provider objects.
 ACCOUNT_KEY = "tiergate_account_id"
@@ -47,13 +48,23 @@ def checkout_metadata(account: Account, tier: SubscriptionTier) -> dict[str, str
 
 
 def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[SubscriptionTier, str]:
-    """Return the tier whose ``stripe_lookup_key`` is one of ``keys``, and that key."""
+    """Return the tier with a (monthly or yearly) Stripe lookup key in ``keys``, and that key."""
     wanted = [key for key in keys if key]
     if wanted:
         tiers = db.session.scalars(
-            sa.select(SubscriptionTier).where(SubscriptionTier.stripe_lookup_key.in_(wanted))
+            sa.select(SubscriptionTier).where(
+                sa.or_(
+                    SubscriptionTier.stripe_lookup_key.in_(wanted),
+                    SubscriptionTier.stripe_yearly_lookup_key.in_(wanted),
+                )
+            )
         ).all()
-        by_key = {tier.stripe_lookup_key: tier for tier in tiers}
+        by_key = {
+            key: tier
+            for tier in tiers
+            for key in (tier.stripe_lookup_key, tier.stripe_yearly_lookup_key)
+            if key
+        }
         for key in wanted:
             if key in by_key:
                 return _keep(by_key[key]), key
@@ -120,6 +131,47 @@ def resolve_account_id(
         provider=provider,
         provider_object_id=object_id,
     )
+
+
+def unless_ours(
+    error: UnknownTier,
+    provider: str,
+    *,
+    object_id: str,
+    metadata: Mapping[str, Any] | None,
+    sold: str,
+) -> TiergateError:
+    """Return ``error`` for an object tiergate sold, else NotOurs (``sold`` names its price).
+
+    An object is tiergate's when its metadata names a tiergate account or tier (tiergate's
+    checkouts write both), or when a subscription with its id is stored. Anything else, for
+    a price or product the catalog does not sell, is another business's on the same provider
+    account: its events are recorded and ignored, not failed.
+    """
+    if names_tiergate(metadata) or is_stored(provider, object_id):
+        return error
+    return NotOurs(
+        f"{provider} subscription {object_id} is not tiergate's: it has no tiergate metadata, "
+        f"no stored subscription, and {sold} is not in the catalog",
+        provider=provider,
+        provider_object_id=object_id,
+    )
+
+
+def names_tiergate(metadata: Mapping[str, Any] | None) -> bool:
+    """True when provider metadata names a tiergate account or tier."""
+    return bool(metadata) and any((metadata or {}).get(key) for key in (ACCOUNT_KEY, TIER_KEY))
+
+
+def is_stored(provider: str, provider_subscription_id: str) -> bool:
+    """True when tiergate stores a subscription with this provider id."""
+    found = db.session.scalar(
+        sa.select(Subscription.id)
+        .where(Subscription.provider == provider)
+        .where(Subscription.provider_subscription_id == provider_subscription_id)
+        .limit(1)
+    )
+    return found is not None
 
 
 def metadata_account(metadata: Mapping[str, Any] | None) -> Any:

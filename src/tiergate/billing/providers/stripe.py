@@ -210,7 +210,7 @@ class StripeProvider:
 
     def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
         """Fetch one subscription from Stripe and return its state as of now."""
-        return subscription_state(self._retrieve(provider_subscription_id), utcnow())
+        return subscription_state(self._retrieve(provider_subscription_id), utcnow(), fetched=True)
 
     def states_from_event(self, event: Event) -> list[SubscriptionState]:
         """Return the subscription state an event concerns (re-fetched when the API is set)."""
@@ -219,7 +219,10 @@ class StripeProvider:
             return []
         hint = event.data.get("client_reference_id")
         if self.api_configured:
-            return [self._state(self._retrieve(subscription_id), event.created, hint)]
+            # The re-fetched object is the subscription as it is now, newer than the event
+            # (and than any event sent before now): it is stamped now, never the event's time.
+            fetched = self._retrieve(subscription_id)
+            return [self._state(fetched, max(event.created, utcnow()), hint, fetched=True)]
         if event.type in SUBSCRIPTION_EVENTS:
             return [self._state(event.data, event.created, hint)]
         # Without the API an invoice or checkout event carries no subscription state; the
@@ -232,7 +235,9 @@ class StripeProvider:
             page = self.client.v1.subscriptions.list(params={"status": "all", "limit": 100})
             for subscription in page.auto_paging_iter():
                 data = subscription.to_dict()
-                yield ListedSubscription.of(data["id"], partial(self._state, data, utcnow()))
+                yield ListedSubscription.of(
+                    data["id"], partial(self._state, data, utcnow(), fetched=True)
+                )
 
     def _active_prices(self, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
@@ -253,9 +258,14 @@ class StripeProvider:
         return subscription.to_dict()
 
     def _state(
-        self, subscription: dict[str, Any], observed_at: datetime, hint: Any = None
+        self,
+        subscription: dict[str, Any],
+        observed_at: datetime,
+        hint: Any = None,
+        *,
+        fetched: bool = False,
     ) -> SubscriptionState:
-        return subscription_state(subscription, observed_at, account_hint=hint)
+        return subscription_state(subscription, observed_at, account_hint=hint, fetched=fetched)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -6,13 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..models import INTERVALS
 from ..price_format import DisplayPrice, display_price, major_amount
-from . import Event
+from . import Event, UnknownTier
 from .resolve import (
     from_unix,
     metadata_account,
     resolve_account_id,
     tier_for_stripe_lookup_keys,
+    unless_ours,
 )
 
 if TYPE_CHECKING:
@@ -20,17 +22,38 @@ if TYPE_CHECKING:
 
 #: Stripe statuses that the Subscription model stores under another name.
 _STATUS_ALIASES = {"incomplete_expired": "expired"}
+#: Statuses that grant access: the current period is paid (or a trial).
+_PAID_STATUSES = frozenset({"active", "trialing"})
+#: Statuses of a failed renewal: Stripe has already rolled the period over to it.
+_ARREARS_STATUSES = frozenset({"past_due", "unpaid"})
 
 
 def subscription_state(
-    subscription: dict[str, Any], observed_at: datetime, *, account_hint: Any = None
+    subscription: dict[str, Any],
+    observed_at: datetime,
+    *,
+    account_hint: Any = None,
+    fetched: bool = False,
 ) -> SubscriptionState:
-    """Map a Stripe subscription object to a SubscriptionState stamped ``observed_at``."""
+    """Map a Stripe subscription object to a SubscriptionState stamped ``observed_at``.
+
+    ``fetched``: the object was just read from Stripe (not carried by an event), so it is the
+    subscription's state at ``observed_at``.
+    """
     from ..services import SubscriptionState
 
     items = (subscription.get("items") or {}).get("data") or []
     keys = [((item.get("price") or {}).get("lookup_key")) for item in items]
-    tier, key = tier_for_stripe_lookup_keys(keys)
+    try:
+        tier, key = tier_for_stripe_lookup_keys(keys)
+    except UnknownTier as error:
+        raise unless_ours(
+            error,
+            "stripe",
+            object_id=str(subscription["id"]),
+            metadata=subscription.get("metadata"),
+            sold="its price " + ", ".join(_price_named(item) for item in items),
+        ) from None
     item = items[keys.index(key)]
     customer = _id(subscription.get("customer"))
     account_id = resolve_account_id(
@@ -39,22 +62,67 @@ def subscription_state(
         references=[metadata_account(subscription.get("metadata")), account_hint],
         customer_id=customer,
     )
-    status = str(subscription["status"])
-    # At the current API version the billing period lives on each item; older versions
-    # kept it on the subscription itself.
-    period_end = item.get("current_period_end") or subscription.get("current_period_end")
+    status = _STATUS_ALIASES.get(str(subscription["status"]), str(subscription["status"]))
+    period_start = _period(item, subscription, "current_period_start")
+    period_end = _period(item, subscription, "current_period_end")
     return SubscriptionState(
         provider="stripe",
         provider_subscription_id=subscription["id"],
         provider_customer_id=customer,
         account_id=account_id,
         tier=tier.id,
-        status=_STATUS_ALIASES.get(status, status),
-        current_period_end=from_unix(period_end),
+        status=status,
+        current_period_start=period_start,
+        current_period_end=period_end,
+        paid_through=paid_through(status, period_start, period_end),
+        billing_interval=interval_of(item.get("price") or {}),
+        quantity=_quantity(item),
         cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
         trial_end=from_unix(subscription.get("trial_end")),
         provider_updated_at=observed_at,
+        fetched=fetched,
     )
+
+
+def paid_through(
+    status: str, period_start: datetime | None, period_end: datetime | None
+) -> datetime | None:
+    """Return the end of the last period paid for, as far as a Stripe subscription shows it.
+
+    An active or trialing subscription is paid up to its period end. By the time Stripe marks
+    a subscription past_due (or unpaid) the period has rolled over to the renewal that
+    failed, so the last paid period ended where the current one starts. Other statuses grant
+    nothing and have no paid-through date.
+    """
+    if status in _PAID_STATUSES:
+        return period_end
+    if status in _ARREARS_STATUSES:
+        return period_start
+    return None
+
+
+def interval_of(price: dict[str, Any]) -> str | None:
+    """Return how often a Stripe price renews (``month``, ``year`` ...), None if unknown."""
+    interval = (price.get("recurring") or {}).get("interval")
+    return str(interval) if interval in INTERVALS else None
+
+
+def _period(item: dict[str, Any], subscription: dict[str, Any], name: str) -> datetime | None:
+    # At the current API version (2025-03-31 and later) the billing period lives on each
+    # item; older versions kept it on the subscription itself.
+    value = item.get(name)
+    return from_unix(value if value is not None else subscription.get(name))
+
+
+def _price_named(item: dict[str, Any]) -> str:
+    price = item.get("price") or {}
+    key = price.get("lookup_key")
+    return f"{price.get('id')} ({f'lookup key {key!r}' if key else 'no lookup key'})"
+
+
+def _quantity(item: dict[str, Any]) -> int:
+    quantity = item.get("quantity")
+    return int(quantity) if isinstance(quantity, int) and quantity >= 0 else 1
 
 
 def subscription_id_of(event: Event) -> str | None:

@@ -6,6 +6,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -247,7 +248,10 @@ class WhopProvider:
         if event.type not in HANDLED_EVENTS or membership_id is None:
             return []
         if self.api_configured:
-            return [membership_state(self._retrieve(membership_id), event.created)]
+            # The re-fetched membership is its state now: stamped now, it wins a same-second
+            # tie (see tiergate.billing.state_order) and never loses to an older payload.
+            state = membership_state(self._retrieve(membership_id), max(event.created, utcnow()))
+            return [replace(state, fetched=True)]
         if event.type.startswith("membership."):
             return [membership_state(event.data, event.created)]
         # A payment event without the API carries no membership state; the membership.*

@@ -11,7 +11,7 @@ from ...audit.services import Actor
 from ...catalog.models import SubscriptionTier
 from ...db import begin_write_transaction, db
 from ...errors import TiergateError
-from ..providers import BillingProvider, get_provider
+from ..providers import BillingProvider, NotOurs, get_provider
 from ..providers.registry import PAID_PROVIDERS, PaidProvider, paid_provider
 from ..services import Outcome, apply_subscription_state
 from .services import describe_error
@@ -20,12 +20,16 @@ if TYPE_CHECKING:
     from ..providers.listing import ListedSubscription
 
 
+#: The outcome of a provider subscription tiergate did not sell (counted, not applied).
+NOT_OURS = "not_ours"
+
+
 @dataclass(frozen=True)
 class Reconciled:
     """What reconciling one provider subscription did."""
 
     provider_subscription_id: str
-    outcome: str  # an Outcome value, or "failed"
+    outcome: str  # an Outcome value, "failed", or NOT_OURS
     detail: str = ""
 
 
@@ -56,6 +60,9 @@ def reconcile_subscription(listed: ListedSubscription, *, actor: Actor) -> Recon
     sub_id = listed.provider_subscription_id
     if listed.state is None:
         error = listed.error or TiergateError("the subscription could not be mapped")
+        if isinstance(error, NotOurs):
+            # Another business's subscription on the same provider account: not a failure.
+            return Reconciled(sub_id, NOT_OURS, describe_error(error))
         return Reconciled(sub_id, "failed", describe_error(error))
     begin_write_transaction()
     try:

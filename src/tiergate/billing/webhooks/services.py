@@ -18,7 +18,7 @@ from ...deadlocks import is_deadlock_victim, retry_deadlocks
 from ...entitlements.versions import lock_accounts
 from ...errors import Conflict, NotFound, TiergateError, ValidationError
 from ...signals import webhook_event_processed
-from ..providers import Event, get_provider
+from ..providers import Event, NotOurs, get_provider
 from ..services import SubscriptionState, apply_subscription_state
 from .models import DONE_STATUSES, EVENT_ID_LENGTH, EVENT_TYPE_LENGTH, WebhookEvent
 
@@ -182,6 +182,9 @@ def _states(
         return provider.states_from_event(event), None
     except SQLAlchemyError:
         raise  # the transaction is unusable: the caller rolls back, the event stays received
+    except NotOurs as error:
+        logger.info("webhook %s %s: ignored: %s", event.provider, event.id, error.message)
+        return [], error
     except Exception as error:  # noqa: BLE001 - any failure is recorded on the event
         logger.warning("webhook %s %s: mapping failed", event.provider, event.id, exc_info=True)
         return [], error
@@ -227,7 +230,13 @@ def _apply(event: Event, states: Sequence[SubscriptionState]) -> Exception | Non
 
 
 def _finish(row: WebhookEvent, *, handled: bool, failure: Exception | None) -> None:
-    if failure is not None:
+    if isinstance(failure, NotOurs):
+        # Another business's subscription on the same provider account: done, with the
+        # reason kept, and answered 2xx so the provider does not retry it for days.
+        row.status = "ignored"
+        row.last_error = describe_error(failure)[:ERROR_LENGTH]
+        row.processed_at = utcnow()
+    elif failure is not None:
         row.status = "failed"
         row.last_error = describe_error(failure)[:ERROR_LENGTH]
     else:

@@ -151,4 +151,14 @@ def _store_and_apply(
             status=row.status,
             attempts=row.attempts,
         )
+    if row.status == "ignored" and row.last_error:
+        # Recorded and ignored for a reason (an object tiergate did not sell): say which.
+        return _answer(
+            200,
+            received=True,
+            event=event.id,
+            status=row.status,
+            duplicate=not created,
+            reason=row.last_error,
+        )
     return _answer(200, received=True, event=event.id, status=row.status, duplicate=not created)

@@ -21,8 +21,17 @@ from . import whop_objects as whop_obj
 ADVANCES: Final = ("past_due", "canceled", "renewed", "trial_end")
 
 
-def pay_stripe_checkout(session_id: str, *, trial: bool = False) -> list[dict[str, Any]]:
-    """Pay an open Checkout Session: customer, subscription, and Stripe's events."""
+def pay_stripe_checkout(
+    session_id: str, *, trial: bool = False, updated_first: bool = True
+) -> list[dict[str, Any]]:
+    """Pay an open Checkout Session: customer, subscription, and Stripe's events.
+
+    As in a real Checkout, the subscription is created ``incomplete`` and updated to
+    ``active`` once the first invoice is paid, both events stamped with the same second;
+    Stripe does not order its deliveries, and ``updated_first`` (the default, the order that
+    a naive tie rule gets wrong) picks which the sandbox sends first. A trial starts
+    ``trialing`` at once: one ``created`` event.
+    """
     row = store.get("stripe", session_id, "checkout_session")
     if row is None or row.data["status"] != "open":
         raise NotFound(f"no open sandbox checkout session {session_id}")
@@ -36,10 +45,28 @@ def pay_stripe_checkout(session_id: str, *, trial: bool = False) -> list[dict[st
         status="complete", payment_status="paid", customer=customer, subscription=subscription["id"]
     )
     store.put("stripe", "checkout_session", session)
+    lifecycle = _created_and_updated(subscription, trial=trial)
     return [
-        stripe_obj.event("customer.subscription.created", subscription),
+        *(reversed(lifecycle) if updated_first else lifecycle),
         stripe_obj.event("checkout.session.completed", session),
         stripe_obj.event("invoice.paid", stripe_obj.invoice(subscription, paid=not trial)),
+    ]
+
+
+def _created_and_updated(subscription: dict[str, Any], *, trial: bool) -> list[dict[str, Any]]:
+    """Return ``customer.subscription.created`` (and ``.updated``), in the same second."""
+    second = subscription["created"]
+    if trial:
+        return [stripe_obj.event("customer.subscription.created", subscription, created=second)]
+    incomplete = {**subscription, "status": "incomplete"}
+    return [
+        stripe_obj.event("customer.subscription.created", incomplete, created=second),
+        stripe_obj.event(
+            "customer.subscription.updated",
+            subscription,
+            created=second,
+            previous_attributes={"status": "incomplete"},
+        ),
     ]
 
 
@@ -104,12 +131,9 @@ def _advance_stripe(sub: dict[str, Any], to: str) -> list[dict[str, Any]]:
     if to == "canceled":
         return cancel_stripe_subscription(sub["id"], at_period_end=False)
     if to == "past_due":
-        sub["status"] = "past_due"
-        failed = stripe_obj.invoice(sub, paid=False)
-        return [
-            _save_stripe(sub, "customer.subscription.updated"),
-            stripe_obj.event("invoice.payment_failed", failed),
-        ]
+        return _fail_stripe_renewal(sub)
+    if to == "renewed" and sub["status"] in ("past_due", "unpaid"):
+        return _pay_stripe_arrears(sub)
     item = sub["items"]["data"][0]
     start = max(item["current_period_end"], store.now()) if to == "renewed" else store.now()
     item.update(current_period_start=start, current_period_end=start + stripe_obj.PERIOD_SECONDS)
@@ -117,6 +141,40 @@ def _advance_stripe(sub: dict[str, Any], to: str) -> list[dict[str, Any]]:
     paid = stripe_obj.invoice(sub, paid=True)
     return [
         _save_stripe(sub, "customer.subscription.updated"),
+        stripe_obj.event("invoice.paid", paid),
+    ]
+
+
+def _fail_stripe_renewal(sub: dict[str, Any]) -> list[dict[str, Any]]:
+    """The renewal at the period end fails, as Stripe does it.
+
+    The item's period rolls over to the renewal whether or not it is paid, the subscription
+    turns past_due, and Stripe sends ``invoice.payment_failed`` then
+    ``customer.subscription.updated``. A subscription already past_due rolls over again.
+    """
+    item = sub["items"]["data"][0]
+    previous = {"status": sub["status"], "items": copy.deepcopy(sub["items"])}
+    renewal = item["current_period_end"]
+    item.update(
+        current_period_start=renewal, current_period_end=renewal + stripe_obj.PERIOD_SECONDS
+    )
+    sub["status"] = "past_due"
+    failed = stripe_obj.invoice(sub, paid=False)
+    store.put("stripe", "subscription", sub)
+    return [
+        stripe_obj.event("invoice.payment_failed", failed),
+        stripe_obj.event("customer.subscription.updated", sub, previous_attributes=previous),
+    ]
+
+
+def _pay_stripe_arrears(sub: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open renewal invoice is paid: active again, in the period it already rolled to."""
+    previous = {"status": sub["status"]}
+    sub["status"] = "active"
+    paid = stripe_obj.invoice(sub, paid=True)
+    store.put("stripe", "subscription", sub)
+    return [
+        stripe_obj.event("customer.subscription.updated", sub, previous_attributes=previous),
         stripe_obj.event("invoice.paid", paid),
     ]
 

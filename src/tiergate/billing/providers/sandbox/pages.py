@@ -37,7 +37,12 @@ def stripe_checkout_page(session_id: str) -> Any:
 def stripe_pay(session_id: str) -> Any:
     """Pay the checkout, deliver Stripe's signed events, then go to the success URL."""
     with request_transaction():
-        events = flows.pay_stripe_checkout(session_id, trial=bool(request.form.get("trial")))
+        events = flows.pay_stripe_checkout(
+            session_id,
+            trial=bool(request.form.get("trial")),
+            # Stripe does not order deliveries; the form may ask for created before updated.
+            updated_first=request.form.get("order") != "created_first",
+        )
     success = store.get("stripe", session_id, "checkout_session")
     target = str((success.data if success else {}).get("success_url") or "/")
     return _after(

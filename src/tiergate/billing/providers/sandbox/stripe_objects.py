@@ -107,14 +107,26 @@ def invoice(sub: dict[str, Any], *, paid: bool) -> dict[str, Any]:
     }
 
 
-def event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """Return a Stripe event envelope carrying a snapshot of ``obj``."""
+def event(
+    event_type: str,
+    obj: dict[str, Any],
+    *,
+    created: int | None = None,
+    previous_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return a Stripe event envelope carrying a snapshot of ``obj``.
+
+    ``previous_attributes`` (``*.updated`` events only) holds the changed fields' old values.
+    """
+    data: dict[str, Any] = {"object": store.public(obj)}
+    if previous_attributes is not None:
+        data["previous_attributes"] = previous_attributes
     return {
         "id": store.new_id("evt"),
         "object": "event",
         "api_version": stripe.api_version,
-        "created": store.now(),
-        "data": {"object": store.public(obj)},
+        "created": store.now() if created is None else created,
+        "data": data,
         "livemode": False,
         "pending_webhooks": 1,
         "request": {"id": None, "idempotency_key": None},

@@ -1,0 +1,82 @@
+"""Which of two states of one subscription is newer, and what a newer one keeps of the older.
+
+``apply_subscription_state`` asks these questions; the answers are documented in
+docs/webhooks.md (same-second events) and docs/entitlements.md (the paid-through date).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import Subscription
+    from .services import SubscriptionState
+
+
+def _whole_seconds(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(microsecond=0)
+
+
+#: Statuses in the order a subscription lives through them: it starts incomplete (or
+#: trialing), is paid for, falls into arrears (past_due, then unpaid or paused) and ends.
+#: Recovering from arrears goes back in this order, which only a later provider timestamp
+#: (or a re-fetch) can tell; a checkout's incomplete/active pair in one second cannot.
+LIFECYCLE_ORDER = (
+    "incomplete",
+    "trialing",
+    "active",
+    "past_due",
+    "unpaid",
+    "paused",
+    "canceled",
+    "expired",
+)
+#: Statuses of a subscription whose renewal is not paid: its paid-through date stays put.
+IN_ARREARS = frozenset({"past_due", "unpaid"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def is_stale(state: SubscriptionState, subscription: Subscription) -> bool:
+    """True when ``state`` is older than the stored one, so it must not overwrite it.
+
+    Provider timestamps have whole seconds, and in one second Stripe may send two states of a
+    subscription (a Checkout's ``created``/incomplete and ``updated``/active) in any order. A
+    tie goes to a fetched state (it was read just then), else to the later lifecycle stage.
+    """
+    stored_at = _whole_seconds(subscription.provider_updated_at)
+    assert stored_at is not None  # the column is NOT NULL
+    if state.provider_updated_at != stored_at:
+        return state.provider_updated_at < stored_at
+    if state.fetched:
+        return False
+    return lifecycle_stage(state) < lifecycle_stage(subscription)
+
+
+def paid_through_kept(state: SubscriptionState, subscription: Subscription) -> datetime | None:
+    """Keep the end of the last paid period while a subscription stays in arrears.
+
+    Stripe renews a past_due subscription period after period; each state then names the
+    latest failed renewal. The earliest one is when payment stopped, and grace runs from it;
+    a paid (or any other) state sets the date afresh.
+    """
+    stored = _whole_seconds(subscription.paid_through)
+    if (
+        state.status in IN_ARREARS
+        and subscription.status in IN_ARREARS
+        and stored is not None
+        and (state.paid_through is None or stored < state.paid_through)
+    ):
+        return stored
+    return state.paid_through
+
+
+def lifecycle_stage(state: Any) -> tuple[datetime, int]:
+    """Return where a subscription state stands in its life, to order same-second states.
+
+    A later billing period comes first (periods never go back), then the status in the
+    order a subscription lives through them (``LIFECYCLE_ORDER``).
+    """
+    start = _whole_seconds(state.current_period_start) or _EPOCH
+    rank = LIFECYCLE_ORDER.index(state.status) if state.status in LIFECYCLE_ORDER else -1
+    return start, rank
