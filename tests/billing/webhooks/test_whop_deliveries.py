@@ -110,11 +110,6 @@ def test_a_v2_one_time_purchase_grants_and_its_invalidation_revokes(inbox_app, a
     assert subscription_rows()[0][4] == "expired"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the webhook inbox to record NotOurs as ignored with 2xx (Stripe-side change "
-    "to billing/webhooks); the Whop mapping already raises NotOurs",
-)
 def test_a_membership_of_a_product_tiergate_does_not_sell_is_ignored(inbox_app, acme) -> None:
     answer = deliver(inbox_app.test_client(), "dated_membership_activated_foreign_product", None)
     assert answer.status_code == 200, answer.json

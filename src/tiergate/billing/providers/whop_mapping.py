@@ -18,20 +18,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from ...db import db
 from ...errors import ValidationError
-from ..models import Subscription
 from ..price_format import DisplayPrice, display_price, whop_interval
-from . import Event, NotOurs, UnknownTier
+from . import Event, UnknownTier
 from .resolve import (
-    ACCOUNT_KEY,
-    TIER_KEY,
     from_iso,
     metadata_account,
     resolve_account_id,
     tier_for_whop_product,
+    unless_ours,
 )
 
 if TYPE_CHECKING:
@@ -119,30 +114,17 @@ def _tier_of(
     """Return the membership's tier; raise NotOurs for a membership tiergate did not sell."""
     try:
         return tier_for_whop_product(product)
-    except UnknownTier:
-        if attached or is_tiergates(membership):
-            raise  # ours, but the catalog lacks the product: fail, so it can be replayed
-        raise NotOurs(
-            f"Whop membership {membership.get('id')} is for product {product!r}, which "
-            "tiergate does not sell, and carries no tiergate metadata: ignored",
-            provider="whop",
-            provider_object_id=str(membership.get("id")),
-            product_id=product,
+    except UnknownTier as error:
+        if attached:
+            raise  # a license key the customer gave: theirs to attach, so the error stands
+        metadata = membership.get("metadata")
+        raise unless_ours(
+            error,
+            "whop",
+            object_id=str(membership.get("id")),
+            metadata=metadata if isinstance(metadata, dict) else None,
+            sold=f"product {product!r}",
         ) from None
-
-
-def is_tiergates(membership: dict[str, Any]) -> bool:
-    """True when tiergate sold or stored the membership (its metadata, or a stored row)."""
-    metadata = membership.get("metadata") or {}
-    if isinstance(metadata, dict) and (metadata.get(ACCOUNT_KEY) or metadata.get(TIER_KEY)):
-        return True
-    stored = db.session.scalar(
-        sa.select(Subscription.id).where(
-            Subscription.provider == "whop",
-            Subscription.provider_subscription_id == str(membership.get("id")),
-        )
-    )
-    return stored is not None
 
 
 def normalise_status(status: Any, valid: Any = None) -> str:
