@@ -51,9 +51,16 @@ def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[Subscriptio
     wanted = [key for key in keys if key]
     if wanted:
         tiers = db.session.scalars(
-            sa.select(SubscriptionTier).where(SubscriptionTier.stripe_lookup_key.in_(wanted))
+            sa.select(SubscriptionTier).where(
+                sa.or_(
+                    SubscriptionTier.stripe_lookup_key.in_(wanted),
+                    SubscriptionTier.stripe_yearly_lookup_key.in_(wanted),
+                )
+            )
         ).all()
+        # A tier is sold at its primary (monthly) price and, when it has one, a yearly price.
         by_key = {tier.stripe_lookup_key: tier for tier in tiers}
+        by_key.update({tier.stripe_yearly_lookup_key: tier for tier in tiers})
         for key in wanted:
             if key in by_key:
                 return _keep(by_key[key]), key

@@ -44,6 +44,7 @@ from .config import WhopSettings
 from .http import whop_error
 from .listing import ListedSubscription
 from .resolve import checkout_metadata, from_iso
+from .whop_changes import WhopPlanChanges
 from .whop_mapping import (
     VALID_LICENSE_STATUSES,
     membership_id_of,
@@ -100,7 +101,7 @@ def _calling(action: str) -> Iterator[None]:
         raise whop_error(error, action) from error
 
 
-class WhopProvider:
+class WhopProvider(WhopPlanChanges):
     """Whop behind the billing provider protocol."""
 
     name = "whop"
