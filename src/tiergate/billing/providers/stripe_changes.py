@@ -111,6 +111,14 @@ class StripePlanChanges:
             updated = _update(self.client, subscription_id, params, idempotency_key)
         return self._state(updated, utcnow())
 
+    def portal_url_for_customer(self, customer_id: str, *, return_url: str) -> str:
+        """Create a Customer Portal session for the Stripe customer of one subscription."""
+        with _calling("creating a portal session"):
+            session = self.client.v1.billing_portal.sessions.create(
+                params={"customer": customer_id, "return_url": return_url}
+            )
+        return str(session.url)
+
 
 @contextmanager
 def _calling(action: str) -> Iterator[None]:

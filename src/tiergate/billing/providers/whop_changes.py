@@ -18,6 +18,7 @@ from whop_sdk.core.api_error import ApiError
 from whop_sdk.core.parse_error import ParsingError
 
 from ...db import utcnow
+from . import ProviderError
 from .http import whop_error
 from .whop_mapping import membership_state
 
@@ -51,6 +52,15 @@ class WhopPlanChanges:
                 )
         data: dict[str, Any] = json.loads(membership.json(by_alias=True))
         return membership_state(data, utcnow())
+
+    def manage_url(self, membership_id: str) -> str:
+        """Return the page where the buyer manages one membership on Whop."""
+        with _calling(f"fetching membership {membership_id}"):
+            membership = self.client.memberships.retrieve(membership_id)
+        data: dict[str, Any] = json.loads(membership.json(by_alias=True))
+        if not data.get("manage_url"):
+            raise ProviderError(f"Whop membership {membership_id} has no manage URL")
+        return str(data["manage_url"])
 
 
 @contextmanager
