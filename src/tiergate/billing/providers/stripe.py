@@ -212,7 +212,7 @@ class StripeProvider(StripePlanChanges):
 
     def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
         """Fetch one subscription from Stripe and return its state as of now."""
-        return subscription_state(self._retrieve(provider_subscription_id), utcnow())
+        return self._state(self._retrieve(provider_subscription_id), utcnow())
 
     def states_from_event(self, event: Event) -> list[SubscriptionState]:
         """Return the subscription state an event concerns (re-fetched when the API is set)."""
