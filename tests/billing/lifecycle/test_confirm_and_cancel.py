@@ -53,7 +53,11 @@ def always_invoice(sandbox_app):
 
 
 def update_invoices() -> list[dict]:
-    return [i for i in sandbox_objects("stripe", "invoice") if i["billing_reason"] == "subscription_update"]
+    return [
+        i
+        for i in sandbox_objects("stripe", "invoice")
+        if i["billing_reason"] == "subscription_update"
+    ]
 
 
 def test_always_invoice_charges_the_preview_now_and_a_double_submit_once(
@@ -95,7 +99,9 @@ def press(browser, action: str) -> None:
     assert form, f"no {action} button on the account page"
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
-    response = browser.post(form.group(1).replace("&amp;", "&"), data={"csrf_token": token, "nonce": nonce})
+    response = browser.post(
+        form.group(1).replace("&amp;", "&"), data={"csrf_token": token, "nonce": nonce}
+    )
     assert response.status_code == 303, text(response)
 
 
@@ -108,7 +114,9 @@ def test_cancel_then_resume_a_stripe_subscription(browser, acme) -> None:
     assert "ends on" in text(browser.get("/account"))
     press(browser, "resume")
     assert only(renewing(acme)).id == pro.id
-    assert [u["cancel_at_period_end"] for u in subscription_updates(pro.provider_subscription_id)] == [
+    assert [
+        u["cancel_at_period_end"] for u in subscription_updates(pro.provider_subscription_id)
+    ] == [
         "true",
         "false",
     ]

@@ -29,7 +29,11 @@ def test_manage_billing_opens_the_provider_of_the_plan(browser, acme) -> None:
     form = re.search(r'<form method="post" action="([^"]+)"', text(browser.get(whop_page)))
     ended = browser.post(
         form.group(1),
-        data={"csrf_token": csrf_token_of(browser, whop_page), "id": membership.provider_subscription_id, "when": "now"},
+        data={
+            "csrf_token": csrf_token_of(browser, whop_page),
+            "id": membership.provider_subscription_id,
+            "when": "now",
+        },
     )
     assert ended.status_code == 303
     assert only(live(acme)).id == pro.id
@@ -44,7 +48,9 @@ def test_each_live_subscription_has_its_own_management_link(browser, acme) -> No
     page = text(browser.get("/account"))
     actions = re.findall(r'action="(/billing/subscriptions/\d+/manage[^"]*)"', page)
     assert len(actions) == 2
-    targets = sorted(manage(browser, action.replace("&amp;", "&")).split("/")[2] for action in actions)
+    targets = sorted(
+        manage(browser, action.replace("&amp;", "&")).split("/")[2] for action in actions
+    )
     assert targets == ["stripe", "whop"]
     assert manage(browser).startswith("/_sandbox/whop/manage/")  # the plan: Enterprise
 
