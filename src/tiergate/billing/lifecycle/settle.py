@@ -146,6 +146,29 @@ def settle(account_id: int, *, actor: Actor) -> list[Settled]:
     return settle_account(account_id, actor=actor) + sync_quantity(account_id, actor=actor)
 
 
+def needs_settling(account_id: int) -> bool:
+    """True when the account has several renewing paid subscriptions, or a per-seat one.
+
+    One short read: what runs after every committed change of an account.
+    """
+    from ...catalog.models import SubscriptionTier
+    from .live import live_paid_condition
+
+    renewing, per_seat = db.session.execute(
+        sa.select(
+            sa.func.count(Subscription.id),
+            sa.func.max(sa.case((SubscriptionTier.per_seat, 1), else_=0)),
+        )
+        .join(SubscriptionTier, Subscription.tier_id == SubscriptionTier.id)
+        .where(
+            Subscription.account_id == account_id,
+            live_paid_condition(),
+            Subscription.cancel_at_period_end.is_(False),
+        )
+    ).one()
+    return bool(renewing > 1 or per_seat)
+
+
 def accounts_to_settle() -> list[int]:
     """Return the ids of accounts with a superseded subscription or a per-seat subscription."""
     from ...catalog.models import SubscriptionTier
@@ -199,6 +222,8 @@ def _settle_noted(response: Any) -> Any:
         session.rollback()
         for account_id in pending:
             try:
+                if not needs_settling(account_id):
+                    continue
                 settle(account_id, actor=Actor.system("settle after commit"))
             except Exception:  # never turn the request's answer into an error
                 db.session.rollback()
