@@ -84,6 +84,9 @@ def plan_change(account_id: int, target: SubscriptionTier, interval: str = "mont
 
 def _kind(current: Subscription | None, target: SubscriptionTier, interval: str) -> str:
     if target.billing_provider not in PAID_PROVIDERS:
+        if not target.is_default:
+            raise ValidationError(f"{target.name} is not sold: it is granted by the staff")
+        # The free (default) tier: end the paid plan at its period end.
         return CANCEL if current is not None and not current.cancel_at_period_end else SAME
     if target.is_addon or current is None:
         return CHECKOUT
