@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tiergate.accounts.models import Account
+from tiergate.catalog import services as catalog
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
 
@@ -29,6 +30,17 @@ PRICES = {"pro": "$10", "team": "$30", "enterprise": "$50"}
 def priced_catalog() -> None:
     """The test catalog, with list prices the sandbox charges and a yearly Pro price."""
     make_catalog()
+    # A second Whop product, to switch from one Whop product to another.
+    catalog.create_tier(
+        "guild",
+        "Guild",
+        rank=15,
+        user_limit=5,
+        billing_provider="whop",
+        whop_product_key="prod_guild",
+        fallback_price="$20",
+    )
+    catalog.grant_permission("guild", "reports.view")
     for tier in db.session.scalars(sa.select(SubscriptionTier)):
         tier.fallback_price = PRICES.get(tier.key, "$0")
         if tier.key == "pro":

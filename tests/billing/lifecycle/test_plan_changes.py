@@ -189,3 +189,17 @@ def test_every_change_leaves_one_row_per_provider_subscription(browser, acme) ->
     )
     assert rows == 1
     assert count(Subscription, sa.true()) == 1
+
+
+def test_whop_to_another_whop_product_buys_first_then_ends_the_old_one(browser, acme) -> None:
+    buy(browser, "enterprise")
+    enterprise = only(renewing(acme))
+    pay(browser, choose(browser, "guild"))
+    guild = only(renewing(acme))
+    assert (guild.provider, guild.tier.key) == ("whop", "guild")
+    old = next(s for s in live(acme) if s.id == enterprise.id)
+    assert old.cancel_at_period_end and old.successor_id == guild.id
+    calls = [r["path"] for r in sandbox_objects("whop", "api_request")]
+    assert calls == [
+        f"/_sandbox/whop/api/v1/memberships/{enterprise.provider_subscription_id}/cancel"
+    ]
