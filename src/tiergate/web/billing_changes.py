@@ -175,8 +175,8 @@ def manage_subscription(subscription_id: int) -> Any:
     if not isinstance(ctx, AccountContext):
         return ctx
     subscription = _subscription_of(ctx, subscription_id)
-    if not is_live_paid(subscription) and subscription.provider == "exempt":
-        abort(404)
+    if not is_live_paid(subscription):
+        abort(404)  # an exempt grant or an ended subscription has no billing page
     return manage_redirect(ctx, subscription)
 
 

@@ -20,7 +20,7 @@ from flask import current_app
 from ...accounts.models import Account
 from ...audit.services import Actor
 from ...catalog.models import SubscriptionTier
-from ...db import begin_write_transaction, db
+from ...db import WriteTransactionRequired, begin_write_transaction, db
 from ...entitlements.services import fresh_entitlements
 from ...errors import Conflict, ValidationError
 from ..models import Subscription
@@ -44,6 +44,7 @@ RESUME: Final = "resume"
 #: Nothing to do: the account is on this tier and interval already.
 SAME: Final = "same"
 INTERVALS: Final = ("month", "year")
+_WROTE = "tiergate.wrote_in_transaction"
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,27 @@ def _provider(name: str) -> Any:
     return get_provider(name)
 
 
+def end_read() -> None:
+    """End the caller's read-only transaction before a provider call (nothing is written).
+
+    On SQLite the sandbox answers in a session of its own, which must be able to write; and no
+    transaction stays open while a provider is slow. A transaction that has written is refused.
+    """
+    session = db.session()
+    if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
+        raise WriteTransactionRequired(
+            "a provider call must not happen inside a transaction that has written: commit first"
+        )
+    session.commit()
+
+
 def preview_change(change: PlanChange) -> ChangePreview:
     """Ask Stripe what the change costs now (SWAP only); call with no transaction open."""
     if change.kind != SWAP or change.current is None or change.lookup_key is None:
         raise ValidationError("only an immediate Stripe plan change has a price preview")
     quantity = quantity_for(change.target, change.account_id, change.current.quantity)
     subscription_id = change.current.provider_subscription_id
-    db.session.commit()  # end the read: the sandbox answers in a session of its own
+    end_read()
     return _provider("stripe").preview_change(
         subscription_id,
         change.lookup_key,
@@ -150,7 +165,7 @@ def perform_change(change: PlanChange, *, actor: Actor, nonce: str) -> ApplyResu
     quantity = quantity_for(change.target, change.account_id, current.quantity)
     subscription_id = current.provider_subscription_id
     metadata = checkout_metadata(db.session.get_one(Account, change.account_id), change.target)
-    db.session.commit()
+    end_read()
     stripe = _provider("stripe")
     if change.kind == SWAP:
         state = stripe.change_price(
@@ -183,7 +198,7 @@ def set_cancel_at_period_end(
     provider_name = subscription.provider
     key = _idempotency_key(subscription, "cancel" if cancel else "resume", nonce)
     subscription_id = subscription.provider_subscription_id
-    db.session.commit()
+    end_read()
     state = _provider(provider_name).set_cancel_at_period_end(
         subscription_id, cancel, idempotency_key=key
     )

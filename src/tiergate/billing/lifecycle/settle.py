@@ -27,7 +27,7 @@ from ...signals import entitlements_changed, subscription_changed
 from ..models import Subscription
 from ..providers import get_provider
 from ..services import apply_subscription_state
-from .changes import proration_behavior
+from .changes import end_read, proration_behavior
 from .live import GRANTING_STATUSES, LIVE_STATUSES, live_paid_subscriptions, plan_subscription
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def settle_account(account_id: int, *, actor: Actor) -> list[Settled]:
     todo = [(s.id, s.provider, s.provider_subscription_id) for s in older]
     done: list[Settled] = []
     for row_id, provider_name, provider_id in todo:
-        db.session.commit()  # no transaction is open during the provider call
+        end_read()  # no transaction is open during the provider call
         try:
             provider: Any = get_provider(provider_name)
             state = provider.set_cancel_at_period_end(
@@ -122,7 +122,7 @@ def sync_quantity(account_id: int, *, actor: Actor) -> list[Settled]:
         return []
     provider_id = subscription.provider_subscription_id
     version = db.session.get_one(Account, account_id).entitlements_version
-    db.session.commit()
+    end_read()
     try:
         provider: Any = get_provider("stripe")
         state = provider.set_quantity(
@@ -219,7 +219,7 @@ def _settle_noted(response: Any) -> Any:
         if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
             logger.warning("uncommitted changes after the request: settling left to the CLI")
             break
-        session.rollback()
+        session.rollback()  # only reads can be open here: start afresh
         for account_id in pending:
             try:
                 if not needs_settling(account_id):
