@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from tiergate.billing.lifecycle.live import (
@@ -12,8 +13,10 @@ from tiergate.billing.lifecycle.live import (
 from tiergate.billing.lifecycle.settle import accounts_to_settle, needs_settling, superseded
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
+from tiergate.errors import ConfigurationError
 
 from ...accounts.factories import DAY, NOW, make_account, make_catalog, subscribe
+from ...conftest import make_app
 
 
 def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
@@ -70,3 +73,11 @@ def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
         False,
     ]
     assert accounts_to_settle() == sorted([acme.id, addon.id])
+
+
+def test_an_unknown_proration_behaviour_is_refused_at_start_up(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="use one of create_prorations, always_invoice"):
+        make_app(
+            f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            TIERGATE_STRIPE_PRORATION_BEHAVIOR="prorate_please",
+        )

@@ -22,10 +22,11 @@ from ...accounts.models import Account
 from ...audit.services import Actor, record_audit_event
 from ...db import begin_write_transaction, db
 from ...entitlements.services import fresh_entitlements
-from ...errors import TiergateError
+from ...errors import ConfigurationError, TiergateError
 from ...signals import entitlements_changed, subscription_changed
 from ..models import Subscription
 from ..providers import get_provider
+from ..providers.stripe_lifecycle import PRORATION_BEHAVIORS
 from ..services import apply_subscription_state
 from .changes import end_read, proration_behavior
 from .live import GRANTING_STATUSES, LIVE_STATUSES, live_paid_subscriptions, plan_subscription
@@ -195,6 +196,12 @@ def accounts_to_settle() -> list[int]:
 
 def connect_lifecycle(app: Flask) -> None:
     """Settle, once each request is done, the accounts its commits changed."""
+    behavior = app.config.get("TIERGATE_STRIPE_PRORATION_BEHAVIOR")
+    if behavior not in PRORATION_BEHAVIORS:
+        raise ConfigurationError(
+            f"TIERGATE_STRIPE_PRORATION_BEHAVIOR={behavior!r}: use one of "
+            + ", ".join(PRORATION_BEHAVIORS)
+        )
     subscription_changed.connect(_note_subscription, sender=app, weak=False)
     entitlements_changed.connect(_note_accounts, sender=app, weak=False)
     app.after_request(_settle_noted)
