@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from tiergate.audit.models import AuditEvent
 from tiergate.billing.models import Subscription
 
+from ...browsing import csrf_token_of
 from .support import (
     buy,
     choose,
@@ -203,3 +204,24 @@ def test_whop_to_another_whop_product_buys_first_then_ends_the_old_one(browser, 
     assert calls == [
         f"/_sandbox/whop/api/v1/memberships/{enterprise.provider_subscription_id}/cancel"
     ]
+
+
+def test_choosing_the_current_plan_again_takes_back_a_scheduled_downgrade(browser, acme) -> None:
+    buy(browser, "team")
+    path, page = confirm_page(browser, choose(browser, "pro"))
+    confirm(browser, path, page)
+    assert only(renewing(acme)).scheduled_tier.key == "pro"
+    # /pricing shows Team as the current plan; its checkout form still leads here.
+    path, page = confirm_page(
+        browser,
+        browser.post(
+            "/billing/checkout/team", data={"csrf_token": csrf_token_of(browser, "/pricing")}
+        ),
+    )
+    assert 'data-kind="swap"' in page and "Team (monthly) → Team (monthly)" in page
+    confirm(browser, path, page)
+    team = only(renewing(acme))
+    assert (team.tier.key, team.scheduled_tier_id, team.scheduled_change_at) == ("team", None, None)
+    (schedule,) = sandbox_objects("stripe", "subscription_schedule")
+    assert schedule["status"] == "released"  # released before the item was updated
+    assert stripe_subscription(team.provider_subscription_id)["schedule"] is None
