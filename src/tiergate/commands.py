@@ -16,6 +16,7 @@ def commands() -> list[click.Command]:
     from .adopt import adopt_command
     from .audit.cli import audit_cli
     from .billing.cli import check_catalog_command, events_cli, reconcile_command
+    from .billing.lifecycle.cli import billing_cli
     from .billing.sandbox_cli import sandbox_cli
     from .catalog.cli import catalog_cli, tiers_cli
     from .migrate import db_cli
@@ -30,6 +31,7 @@ def commands() -> list[click.Command]:
         apikeys_cli,
         events_cli,
         reconcile_command,
+        billing_cli,
         sandbox_cli,
         audit_cli,
     ]

@@ -32,6 +32,13 @@ DEFAULTS: dict[str, Any] = {
     # Whop products the sandbox sells as one-time ("lifetime") plans, comma-separated.
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": None,
     "PUBLIC_URL": None,
+    # Plan changes: how Stripe prorates a swap ("create_prorations": on the next invoice,
+    # "always_invoice": charged at once, "none"), whether a downgrade waits for the period
+    # end, and whether superseded subscriptions and per-seat quantities are settled with the
+    # provider right after the commit that calls for it (else `tiergate billing settle`).
+    "STRIPE_PRORATION_BEHAVIOR": "create_prorations",
+    "DOWNGRADE_AT_PERIOD_END": True,
+    "SETTLE_AFTER_COMMIT": True,
     # "blueprints": security headers on tiergate's own pages only; "app": on every response.
     "SECURITY_HEADERS": "blueprints",
     # Where tiergate's stylesheets are served.

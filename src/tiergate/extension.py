@@ -122,6 +122,9 @@ class TierGate:
         app.extensions["tiergate"] = state
         _bind_database(app, db)
         _bind_entitlements(app)
+        from .billing.lifecycle.settle import connect_lifecycle
+
+        connect_lifecycle(app)
         from .web.mount import mount_blueprints
 
         mount_blueprints(app, state)

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
 from ..accounts.models import Account
+from ..billing.lifecycle.live import double_billed_accounts
 from ..billing.models import Subscription
 from ..billing.services import exempt_grant_problem, grant_exempt_tier, revoke_exempt_tier
 from ..catalog.models import SubscriptionTier
@@ -26,9 +27,20 @@ from .queries import account_audit_trail, account_search, load_account, member_c
 def accounts() -> str:
     """Search accounts by name, slug, member e-mail or provider subscription/customer id."""
     text = request.args.get("q", "")
-    page = paginate(account_search(text), requested_page())
+    query = account_search(text)
+    double_billed = request.args.get("billing") == "double"
+    if double_billed:
+        # Accounts billed by more than one renewing paid subscription (bought twice).
+        query = query.where(Account.id.in_(double_billed_accounts()))
+    page = paginate(query, requested_page())
     members = member_counts([account.id for account in page.items])
-    return render_template("tiergate/admin/accounts.html", page=page, q=text, members=members)
+    return render_template(
+        "tiergate/admin/accounts.html",
+        page=page,
+        q=text,
+        members=members,
+        double_billed=double_billed,
+    )
 
 
 def _account_or_404(account_id: int) -> Account:

@@ -58,6 +58,10 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SANDBOX_WHOP_SHAPE": ("dated", str),
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": (None, str),
     "PUBLIC_URL": (None, str),
+    # Plan changes (docs/billing.md, "The subscription lifecycle").
+    "STRIPE_PRORATION_BEHAVIOR": ("create_prorations", str),
+    "DOWNGRADE_AT_PERIOD_END": (True, _bool),
+    "SETTLE_AFTER_COMMIT": (True, _bool),
     # Log-in throttling: this many failures per e-mail and client address within the window
     # block further attempts until the oldest failure leaves the window.
     "LOGIN_MAX_FAILURES": (5, int),

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..accounts import users
 from ..audit.services import Actor
+from ..billing.lifecycle import changes
+from ..billing.lifecycle.live import plan_subscription
 from ..billing.providers import get_provider
 from ..billing.providers.config import whop_settings
 from ..billing.providers.registry import PAID_PROVIDERS
@@ -30,7 +32,7 @@ from .account.context import (
     not_allowed_page,
     signed_in_user,
 )
-from .account.overview import billing_provider_of, render_account
+from .account.overview import render_account
 from .forms import LicenseKeyForm
 
 customer_billing = Blueprint("billing", __name__, url_prefix="/billing")
@@ -81,9 +83,26 @@ def checkout(tier_key: str) -> Any:
     tier = db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == tier_key))
     if tier is None or not is_purchasable(tier):
         abort(404)
-    if entitlements_for(ctx.account.id).tier_key == tier.key:
+    interval = request.values.get("interval") or "month"
+    try:
+        plan = changes.plan_change(ctx.account.id, tier, interval)
+    except TiergateError as error:
+        flash(f"The checkout could not start: {error.message}", "error")
+        return redirect(url_for("tiergate.web.pricing"), code=303)
+    if plan.kind == changes.SAME:
         flash(f"{ctx.account.name} is already on {tier.name}.", "info")
         return redirect(url_for("tiergate.account.overview", account=ctx.account.slug), code=303)
+    if plan.kind != changes.CHECKOUT:
+        # One live paid subscription per account: change it, after a confirmation.
+        return redirect(
+            url_for(
+                "tiergate.billing.change_page",
+                tier_key=tier.key,
+                account=ctx.account.slug,
+                interval=interval,
+            ),
+            code=303,
+        )
     account = ctx.account
     db.session.commit()  # nothing was written; this ends the read before the provider call
     try:
@@ -109,24 +128,14 @@ def manage() -> Any:
     if not isinstance(ctx, AccountContext):
         return ctx
     back = url_for("tiergate.account.overview", account=ctx.account.slug)
-    provider_name = billing_provider_of(ctx.account.id)
-    if provider_name is None:
+    subscription = plan_subscription(ctx.account.id)
+    if subscription is None:
         flash("There is no paid subscription to manage yet: choose a plan first.", "info")
         return redirect(back, code=303)
-    account = ctx.account
-    db.session.commit()
-    try:
-        target = get_provider(provider_name).portal_url(
-            account,
-            return_url=url_for(
-                "tiergate.account.overview", _external=True, account=ctx.account.slug
-            ),
-        )
-    except TiergateError as error:
-        db.session.rollback()
-        flash(f"The billing page could not open: {error.message}", "error")
-        return redirect(back, code=303)
-    return redirect(target, code=303)
+    # The provider of the subscription that sets the plan, not merely the latest one.
+    from .billing_changes import manage_redirect
+
+    return manage_redirect(ctx, subscription)
 
 
 @customer_billing.post("/license-key")
@@ -154,3 +163,7 @@ def license_key() -> Any:
 
 def _to_account(ctx: AccountContext) -> BaseResponse:
     return redirect(url_for("tiergate.account.overview", account=ctx.account.slug), code=303)
+
+
+# The plan-change, cancel, resume and per-subscription pages register on this blueprint.
+from . import billing_changes  # noqa: E402, F401

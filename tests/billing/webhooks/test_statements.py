@@ -88,6 +88,9 @@ def test_a_delivery_costs_one_insert_then_one_transaction_of_ten(
     inbox_backend_app, backend
 ) -> None:
     with inbox_backend_app(backend) as app:
+        # Pinned here: the delivery's own statements. Settling the account with its provider
+        # afterwards is a separate read (tests/billing/lifecycle/test_settle_cost.py).
+        app.config["TIERGATE_SETTLE_AFTER_COMMIT"] = False
         client = app.test_client()
         account = make_account("acme")
         states = [

@@ -28,6 +28,8 @@ from .config import StripeSettings
 from .http import HttpxStripeClient, stripe_error
 from .listing import ListedSubscription
 from .resolve import checkout_metadata, existing_customer_id, owner_email
+from .stripe_changes import StripePlanChanges
+from .stripe_lifecycle import EXPAND, with_lifecycle
 from .stripe_mapping import display_price_of, subscription_id_of, subscription_state
 
 if TYPE_CHECKING:
@@ -87,7 +89,7 @@ def _calling(action: str) -> Iterator[None]:
         raise stripe_error(error, action) from error
 
 
-class StripeProvider:
+class StripeProvider(StripePlanChanges):
     """Stripe behind the billing provider protocol."""
 
     name = "stripe"
@@ -210,7 +212,7 @@ class StripeProvider:
 
     def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
         """Fetch one subscription from Stripe and return its state as of now."""
-        return subscription_state(self._retrieve(provider_subscription_id), utcnow(), fetched=True)
+        return self._state(self._retrieve(provider_subscription_id), utcnow(), fetched=True)
 
     def states_from_event(self, event: Event) -> list[SubscriptionState]:
         """Return the subscription state an event concerns (re-fetched when the API is set)."""
@@ -254,7 +256,10 @@ class StripeProvider:
 
     def _retrieve(self, subscription_id: str) -> dict[str, Any]:
         with _calling(f"fetching subscription {subscription_id}"):
-            subscription = self.client.v1.subscriptions.retrieve(subscription_id)
+            # The schedule is expanded so that a scheduled downgrade is mapped too.
+            subscription = self.client.v1.subscriptions.retrieve(
+                subscription_id, params={"expand": EXPAND}
+            )
         return subscription.to_dict()
 
     def _state(
@@ -265,7 +270,8 @@ class StripeProvider:
         *,
         fetched: bool = False,
     ) -> SubscriptionState:
-        return subscription_state(subscription, observed_at, account_hint=hint, fetched=fetched)
+        state = subscription_state(subscription, observed_at, account_hint=hint, fetched=fetched)
+        return with_lifecycle(state, subscription)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

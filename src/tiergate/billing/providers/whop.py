@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from .config import WhopSettings
 from .http import whop_error
 from .listing import ListedSubscription
 from .resolve import checkout_metadata
+from .whop_changes import WhopPlanChanges
 from .whop_events import event_from_payload, unwrap_body
 from .whop_mapping import (
     VALID_LICENSE_STATUSES,
@@ -102,7 +102,7 @@ def _calling(action: str) -> Iterator[None]:
         raise whop_error(error, action) from error
 
 
-class WhopProvider:
+class WhopProvider(WhopPlanChanges):
     """Whop behind the billing provider protocol."""
 
     name = "whop"
@@ -222,7 +222,7 @@ class WhopProvider:
                 product_id=product,
                 tier=tier.key,
             )
-        return membership_state(membership, utcnow(), account_id=account.id)
+        return membership_state(membership, utcnow(), account_id=account.id, fetched=True)
 
     def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
         """Verify the Standard Webhooks signature against each configured secret."""
@@ -240,7 +240,7 @@ class WhopProvider:
 
     def fetch_subscription(self, provider_subscription_id: str) -> SubscriptionState:
         """Fetch one membership from Whop and return its state as of now."""
-        return membership_state(self._retrieve(provider_subscription_id), utcnow())
+        return membership_state(self._retrieve(provider_subscription_id), utcnow(), fetched=True)
 
     def states_from_event(self, event: Event) -> list[SubscriptionState]:
         """Return the membership state an event concerns (re-fetched when the API is set)."""
@@ -250,8 +250,8 @@ class WhopProvider:
         if self.api_configured:
             # The re-fetched membership is its state now: stamped now, it wins a same-second
             # tie (see tiergate.billing.state_order) and never loses to an older payload.
-            state = membership_state(self._retrieve(membership_id), max(event.created, utcnow()))
-            return [replace(state, fetched=True)]
+            fetched = self._retrieve(membership_id)
+            return [membership_state(fetched, max(event.created, utcnow()), fetched=True)]
         if event.type.startswith("membership."):
             return [membership_state(event.data, event.created)]
         # A payment event without the API carries no membership state; the membership.*

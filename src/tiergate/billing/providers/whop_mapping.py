@@ -62,8 +62,12 @@ def membership_state(
     observed_at: datetime,
     *,
     account_id: int | None = None,
+    fetched: bool = False,
 ) -> SubscriptionState:
     """Map a Whop membership (any shape) to a SubscriptionState stamped ``observed_at``.
+
+    ``fetched``: the membership was just read from Whop (an API answer, not an event's
+    payload), so it is the state at ``observed_at`` and wins a same-second tie.
 
     ``account_id`` attaches the membership to that account explicitly (license keys);
     otherwise it comes from the metadata its checkout carried, else from a known Whop user.
@@ -105,6 +109,7 @@ def membership_state(
         billing_interval=billing_interval_of(membership, tier, product),
         quantity=_quantity(membership.get("quantity")),
         provider_updated_at=observed_at,
+        fetched=fetched,
     )
 
 

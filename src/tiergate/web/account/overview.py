@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import sqlalchemy as sa
 from flask import render_template, request
 
+from ...billing.lifecycle.live import live_paid_subscriptions, plan_subscription
 from ...billing.models import Subscription
 from ...catalog.models import Permission, SubscriptionTier
 from ...db import db
@@ -18,13 +20,9 @@ from .status import describe_plan
 
 
 def billing_provider_of(account_id: int) -> str | None:
-    """Return the provider (stripe or whop) of the account's latest paid subscription."""
-    return db.session.scalar(
-        sa.select(Subscription.provider)
-        .where(Subscription.account_id == account_id, Subscription.provider != "exempt")
-        .order_by(Subscription.provider_updated_at.desc(), Subscription.id.desc())
-        .limit(1)
-    )
+    """Return the provider (stripe or whop) of the live paid subscription that sets the plan."""
+    subscription = plan_subscription(account_id)
+    return subscription.provider if subscription is not None else None
 
 
 def sells_through_whop() -> bool:
@@ -68,6 +66,9 @@ def render_account(
         plan=describe_plan(entitlements, source, get_cache().policy),
         permissions=permissions,
         provider=billing_provider_of(ctx.account.id),
+        live_subscriptions=live_paid_subscriptions(ctx.account.id),
+        plan_subscription=plan_subscription(ctx.account.id),
+        nonce=secrets.token_urlsafe(24),
         whop=sells_through_whop(),
         license_form=license_form or LicenseKeyForm(formdata=None),
         problem=problem,

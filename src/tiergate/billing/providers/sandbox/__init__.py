@@ -18,7 +18,8 @@ __all__ = ["SandboxObject", "sandbox_blueprint"]
 
 def sandbox_blueprint() -> Blueprint:
     """Return the blueprint of the fake provider APIs and pages, under /_sandbox."""
-    from . import pages, stripe_api, whop_api  # noqa: F401 - they register their routes
+    # Each module registers its routes.
+    from . import pages, stripe_api, stripe_changes, whop_api, whop_changes  # noqa: F401
     from .blueprint import sandbox
 
     return sandbox

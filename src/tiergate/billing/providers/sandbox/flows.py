@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ....catalog.models import SubscriptionTier
 from ....db import db
 from ....errors import NotFound, ValidationError
-from . import store
+from . import store, stripe_schedules
 from . import stripe_objects as stripe_obj
 from . import whop_objects as whop_obj
 
@@ -137,6 +137,8 @@ def _advance_stripe(sub: dict[str, Any], to: str) -> list[dict[str, Any]]:
     item = sub["items"]["data"][0]
     start = max(item["current_period_end"], store.now()) if to == "renewed" else store.now()
     item.update(current_period_start=start, current_period_end=start + stripe_obj.PERIOD_SECONDS)
+    # A scheduled change (a downgrade at the period end) takes effect as the period rolls.
+    stripe_schedules.enter_due_phase(sub, start)
     sub.update(status="active", trial_end=sub["trial_end"] if to == "renewed" else store.now())
     paid = stripe_obj.invoice(sub, paid=True)
     return [

@@ -9,7 +9,7 @@ from flask import current_app, request, url_for
 from ....db import request_transaction
 from ..common import is_sandbox_operator
 from ..config import SANDBOX_STRIPE_SECRET_KEY
-from . import store
+from . import store, stripe_schedules
 from . import stripe_objects as objects
 from .blueprint import sandbox
 
@@ -95,8 +95,12 @@ def stripe_get_checkout_session(session_id: str) -> Any:
 
 @sandbox.get("/stripe/v1/subscriptions/<subscription_id>")
 def stripe_get_subscription(subscription_id: str) -> Any:
-    """Return one subscription (canceled ones too, as Stripe does)."""
-    return _object_or_404(subscription_id, "subscription")
+    """Return one subscription (canceled ones too, as Stripe does), expanded as asked."""
+    row = store.get(PROVIDER, subscription_id, "subscription")
+    if row is None:
+        return _object_or_404(subscription_id, "subscription")
+    params = objects.decode_form(list(request.args.items(multi=True)))
+    return stripe_schedules.expanded(row.data, params.get("expand"))
 
 
 @sandbox.get("/stripe/v1/subscriptions")

@@ -14,9 +14,10 @@ PERIOD_SECONDS = 30 * 24 * 3600
 TRIAL_SECONDS = 14 * 24 * 3600
 
 
-def price(tier: SubscriptionTier) -> dict[str, Any]:
-    """Return the sandbox's one active monthly price for a Stripe tier."""
-    key = str(tier.stripe_lookup_key)
+def price(tier: SubscriptionTier, *, yearly: bool = False) -> dict[str, Any]:
+    """Return the sandbox's active monthly (or yearly: ten months' worth) price of a tier."""
+    key = str(tier.stripe_yearly_lookup_key if yearly else tier.stripe_lookup_key)
+    months = 10 if yearly else 1
     return {
         "id": "price_sbx_" + re.sub(r"[^A-Za-z0-9]", "_", key),
         "object": "price",
@@ -28,16 +29,22 @@ def price(tier: SubscriptionTier) -> dict[str, Any]:
         "metadata": {},
         "nickname": tier.name,
         "product": "prod_sbx_" + tier.key,
-        "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed"},
+        "recurring": {
+            "interval": "year" if yearly else "month",
+            "interval_count": 1,
+            "usage_type": "licensed",
+        },
         "type": "recurring",
-        "unit_amount": store.amount_in_cents(tier),
+        "unit_amount": store.amount_in_cents(tier) * months,
         "created": 0,
     }
 
 
 def prices() -> list[dict[str, Any]]:
-    """Return every sandbox price: one for each tier with a Stripe lookup key."""
-    return [price(tier) for tier in store.sellable_tiers("stripe")]
+    """Return every sandbox price: each Stripe tier's monthly one, and its yearly one."""
+    tiers = store.sellable_tiers("stripe")
+    yearly = [price(tier, yearly=True) for tier in tiers if tier.stripe_yearly_lookup_key]
+    return [price(tier) for tier in tiers] + yearly
 
 
 def list_of(items: list[dict[str, Any]], url: str, has_more: bool = False) -> dict[str, Any]:

@@ -1,0 +1,83 @@
+"""One definition of a live paid subscription, and its queries, on every backend."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tiergate.billing.lifecycle.live import (
+    double_billed_accounts,
+    live_paid_subscriptions,
+    plan_subscription,
+)
+from tiergate.billing.lifecycle.settle import accounts_to_settle, needs_settling, superseded
+from tiergate.catalog.models import SubscriptionTier
+from tiergate.db import db
+from tiergate.errors import ConfigurationError
+
+from ...accounts.factories import DAY, NOW, make_account, make_catalog, subscribe
+from ...conftest import make_app
+
+
+def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
+    make_catalog()
+    acme, solo, ending, lapsed, addon = (
+        make_account(slug) for slug in ("acme", "solo", "ending", "lapsed", "addon")
+    )
+    subscribe(acme, "pro", subscription_id="sub_old", updated_at=NOW - 2 * DAY)
+    subscribe(acme, "enterprise", provider="whop", subscription_id="mem_new")
+    subscribe(solo, "team", status="past_due", subscription_id="sub_solo")
+    subscribe(ending, "pro", subscription_id="sub_e1", cancel_at_period_end=True)
+    subscribe(ending, "team", subscription_id="sub_e2")
+    subscribe(lapsed, "pro", status="canceled", subscription_id="sub_l1")
+    subscribe(lapsed, "team", status="incomplete", subscription_id="sub_l2")
+    db.session.execute(
+        sa.update(SubscriptionTier).where(SubscriptionTier.key == "pro").values(is_addon=True)
+    )
+    db.session.commit()
+    subscribe(addon, "pro", subscription_id="sub_addon")
+    subscribe(addon, "team", subscription_id="sub_plan")
+
+    ids = {
+        a.slug: [s.provider_subscription_id for s in live_paid_subscriptions(a.id)]
+        for a in (acme, solo, ending, lapsed, addon)
+    }
+    # Pro is an add-on from here on: it is no plan, so neither live paid nor double billing.
+    assert ids == {
+        "acme": ["mem_new"],
+        "solo": ["sub_solo"],
+        "ending": ["sub_e2"],
+        "lapsed": [],
+        "addon": ["sub_plan"],
+    }
+    db.session.execute(
+        sa.update(SubscriptionTier).where(SubscriptionTier.key == "pro").values(is_addon=False)
+    )
+    db.session.commit()
+    assert [s.provider_subscription_id for s in live_paid_subscriptions(acme.id)] == [
+        "sub_old",
+        "mem_new",
+    ]
+    assert plan_subscription(acme.id).provider_subscription_id == "mem_new"
+    assert plan_subscription(ending.id).provider_subscription_id == "sub_e2"
+    assert plan_subscription(lapsed.id) is None
+    assert set(db.session.scalars(double_billed_accounts())) == {acme.id, addon.id}
+    newest, older = superseded(acme.id)
+    assert newest.provider_subscription_id == "mem_new"
+    assert [s.provider_subscription_id for s in older] == ["sub_old"]
+    assert superseded(solo.id) == (None, [])  # past_due replaces nothing
+    assert [needs_settling(a.id) for a in (acme, solo, ending, lapsed)] == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert accounts_to_settle() == sorted([acme.id, addon.id])
+
+
+def test_an_unknown_proration_behaviour_is_refused_at_start_up(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="use one of create_prorations, always_invoice"):
+        make_app(
+            f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            TIERGATE_STRIPE_PRORATION_BEHAVIOR="prorate_please",
+        )

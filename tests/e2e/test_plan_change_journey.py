@@ -1,0 +1,73 @@
+"""The plan-change journey in headless Chromium, against a real server and its sandbox.
+
+A customer on Pro upgrades to Team after seeing Stripe's preview of the amount, cancels at the
+period end, resumes, then downgrades back to Pro at the period end; the account page lists
+exactly one renewing subscription at each step, and Stripe holds only one.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from .conftest import Journal, Server
+from .test_journey import choose_pro_and_pay, main, reload_until, sign_up, watch_csp
+
+
+def renewing(page: Page) -> Page:
+    return page.locator('li.subscription[data-ending="no"]')
+
+
+def test_upgrade_with_the_preview_cancel_resume_and_downgrade(
+    server: Server, browser_page: Page, journal: Journal
+) -> None:
+    page = browser_page
+    complaints = watch_csp(page)
+    sign_up(page, server, "ula@upgrades.example", "Upgrades " + uuid.uuid4().hex[:6])
+    choose_pro_and_pay(page, server, journal)
+    expect(renewing(page)).to_have_count(1)
+
+    page.goto(server.url + "/pricing")
+    team = page.locator("article", has=page.get_by_role("heading", name="Team", exact=True))
+    team.get_by_role("button").first.click()
+    expect(page).to_have_url(re.compile(r"/billing/change/team"))
+    # Team $49 less Pro $19 for the month just paid: about $30 on the next invoice.
+    expect(main(page)).to_contain_text(re.compile(r"\$(29\.\d\d|30)\b"))
+    expect(main(page)).to_contain_text("Pro (monthly) → Team (monthly)")
+    journal.step("preview")
+    page.get_by_role("button", name="Confirm the change").click()
+    expect(page.locator(".flash")).to_contain_text("Your plan is now Team.")
+    reload_until(page, re.compile(r"Team, renews on"))
+    expect(renewing(page)).to_have_count(1)
+    expect(renewing(page)).to_contain_text("Team")
+    journal.step("upgraded")
+
+    page.get_by_role("button", name="Cancel at period end").click()
+    expect(page.locator(".flash")).to_contain_text("Team is set to end")
+    expect(renewing(page)).to_have_count(0)
+    expect(page.locator('li.subscription[data-ending="yes"]')).to_contain_text("ends on")
+    journal.step("cancelled")
+
+    page.get_by_role("button", name="Resume").click()
+    expect(page.locator(".flash")).to_contain_text("Team continues")
+    expect(renewing(page)).to_have_count(1)
+    journal.step("resumed")
+
+    page.goto(server.url + "/pricing")
+    pro = page.locator("article", has=page.get_by_role("heading", name="Pro", exact=True))
+    pro.get_by_role("button").first.click()
+    expect(main(page)).to_contain_text("Nothing is charged now")
+    page.get_by_role("button", name="Schedule the change").click()
+    expect(page.locator(".flash")).to_contain_text("Your plan changes to Pro")
+    expect(renewing(page)).to_have_count(1)
+    expect(renewing(page)).to_contain_text("changes to Pro")
+    journal.step("downgrade scheduled")
+
+    page.get_by_role("button", name="Manage", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/_sandbox/stripe/portal/"))
+    expect(main(page).locator("article")).to_have_count(1)
+    expect(main(page).locator("article")).to_contain_text("Status: active")
+    journal.step("one subscription at Stripe")
+    assert complaints == []
