@@ -293,3 +293,30 @@ def foreign_event() -> dict:
     return fx.event(
         "evt_foreign", "customer.subscription.created", foreign_subscription(), created=AT
     )
+
+
+def test_a_payload_naming_its_schedule_keeps_the_scheduled_change(inbox_app, acme) -> None:
+    # Without an API key an event's subscription names its schedule by id only (Stripe's
+    # published Subscription: ``schedule`` is an expandable id): the scheduled downgrade
+    # tiergate already knows stays until a payload says the schedule is gone.
+    client = inbox_app.test_client()
+    assert (
+        send(
+            client, fx.event("evt_s1", "customer.subscription.updated", paid_pro(acme), created=AT)
+        )
+        == 200
+    )
+    free = db.session.scalars(sa.select(SubscriptionTier).where(SubscriptionTier.key == "free"))
+    row = stored()
+    row.scheduled_tier_id, row.scheduled_change_at = free.one().id, at(P1_END)
+    db.session.commit()
+
+    scheduled = {**paid_pro(acme), "schedule": "sub_sched_fx"}
+    later = fx.event("evt_s2", "customer.subscription.updated", scheduled, created=AT + DAY)
+    assert send(client, later) == 200
+    assert (stored().scheduled_tier.key, stored().scheduled_change_at) == ("free", at(P1_END))
+
+    released = {**paid_pro(acme), "schedule": None}
+    last = fx.event("evt_s3", "customer.subscription.updated", released, created=AT + 2 * DAY)
+    assert send(client, last) == 200
+    assert (stored().scheduled_tier_id, stored().scheduled_change_at) == (None, None)

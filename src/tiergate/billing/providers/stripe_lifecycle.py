@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from ...catalog.models import SubscriptionTier
 from ...db import db
 from ...errors import ValidationError
+from ..models import Subscription
 from .resolve import from_unix
 
 if TYPE_CHECKING:
@@ -195,7 +196,12 @@ def with_lifecycle(state: SubscriptionState, subscription: dict[str, Any]) -> Su
         return state
     item = items[0]
     recurring = (item.get("price") or {}).get("recurring") or {}
-    scheduled_tier_id, scheduled_at = scheduled_change(subscription)
+    schedule = subscription.get("schedule")
+    if isinstance(schedule, str) and schedule:
+        # An event's payload names the schedule without its phases: what is known stays.
+        scheduled_tier_id, scheduled_at = stored_schedule(str(subscription["id"]))
+    else:
+        scheduled_tier_id, scheduled_at = scheduled_change(subscription)
     return replace(
         state,
         billing_interval=recurring.get("interval") or state.billing_interval,
@@ -227,3 +233,14 @@ def scheduled_change(subscription: dict[str, Any]) -> tuple[int | None, datetime
     if tier_id is None:
         return None, None
     return tier_id, from_unix(current_end)
+
+
+def stored_schedule(subscription_id: str) -> tuple[int | None, datetime | None]:
+    """Return the scheduled change stored for a Stripe subscription, if any."""
+    found = db.session.execute(
+        sa.select(Subscription.scheduled_tier_id, Subscription.scheduled_change_at).where(
+            Subscription.provider == "stripe",
+            Subscription.provider_subscription_id == subscription_id,
+        )
+    ).first()
+    return (found[0], found[1]) if found is not None else (None, None)
