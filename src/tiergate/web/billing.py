@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..accounts import users
@@ -94,6 +94,7 @@ def checkout(tier_key: str) -> Any:
                 "tiergate.account.overview", account=account.slug, checkout="done", _external=True
             ),
             cancel_url=url_for("tiergate.web.pricing", _external=True),
+            interval=request.form.get("interval") or "month",
         )
     except TiergateError as error:
         db.session.rollback()

@@ -47,13 +47,17 @@ def checkout_metadata(account: Account, tier: SubscriptionTier) -> dict[str, str
 
 
 def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[SubscriptionTier, str]:
-    """Return the tier whose ``stripe_lookup_key`` is one of ``keys``, and that key."""
+    """Return the tier whose monthly or yearly lookup key is one of ``keys``, and that key."""
     wanted = [key for key in keys if key]
     if wanted:
         tiers = db.session.scalars(
-            sa.select(SubscriptionTier).where(SubscriptionTier.stripe_lookup_key.in_(wanted))
+            sa.select(SubscriptionTier).where(
+                SubscriptionTier.stripe_lookup_key.in_(wanted)
+                | SubscriptionTier.stripe_yearly_lookup_key.in_(wanted)
+            )
         ).all()
         by_key = {tier.stripe_lookup_key: tier for tier in tiers}
+        by_key.update({tier.stripe_yearly_lookup_key: tier for tier in tiers})
         for key in wanted:
             if key in by_key:
                 return _keep(by_key[key]), key
@@ -67,11 +71,14 @@ def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[Subscriptio
 
 
 def tier_for_whop_product(product_id: str | None) -> SubscriptionTier:
-    """Return the tier whose ``whop_product_key`` is ``product_id``."""
+    """Return the tier whose monthly or yearly Whop product is ``product_id``."""
     tier = None
     if product_id:
         tier = db.session.scalar(
-            sa.select(SubscriptionTier).where(SubscriptionTier.whop_product_key == product_id)
+            sa.select(SubscriptionTier).where(
+                (SubscriptionTier.whop_product_key == product_id)
+                | (SubscriptionTier.whop_yearly_product_key == product_id)
+            )
         )
     if tier is None:
         raise UnknownTier(

@@ -29,7 +29,15 @@ def pay_stripe_checkout(session_id: str, *, trial: bool = False) -> list[dict[st
     session = copy.deepcopy(row.data)
     customer = session.get("customer") or _new_customer(session)
     price = next(p for p in stripe_obj.prices() if p["id"] == session["_price"])
-    subscription = stripe_obj.subscription(session, customer, price, trial=trial)
+    subscription = stripe_obj.subscription(
+        session,
+        customer,
+        price,
+        trial=trial,
+        trial_days=int(session.get("_trial_period_days") or 0),
+        quantity=int(session.get("_quantity") or 1),
+    )
+    trial = subscription["status"] == "trialing"
     account = session.get("client_reference_id")
     store.put("stripe", "subscription", subscription, account)
     session.update(
@@ -39,7 +47,10 @@ def pay_stripe_checkout(session_id: str, *, trial: bool = False) -> list[dict[st
     return [
         stripe_obj.event("customer.subscription.created", subscription),
         stripe_obj.event("checkout.session.completed", session),
-        stripe_obj.event("invoice.paid", stripe_obj.invoice(subscription, paid=not trial)),
+        stripe_obj.event(
+            "invoice.paid",
+            stripe_obj.invoice(subscription, paid=not trial, billing_reason="subscription_create"),
+        ),
     ]
 
 
@@ -60,15 +71,19 @@ def pay_whop_checkout(configuration_id: str, *, trial: bool = False) -> list[dic
     row = store.get("whop", configuration_id, "checkout_configuration")
     if row is None:
         raise NotFound(f"no sandbox checkout configuration {configuration_id}")
+    product = row.data["_product_id"]
     tier = db.session.scalar(
         sa.select(SubscriptionTier).where(
-            SubscriptionTier.whop_product_key == row.data["_product_id"]
+            (SubscriptionTier.whop_product_key == product)
+            | (SubscriptionTier.whop_yearly_product_key == product)
         )
     )
     if tier is None:
-        raise NotFound(f"no tier sells the Whop product {row.data['_product_id']}")
+        raise NotFound(f"no tier sells the Whop product {product}")
     user = store.new_id("user")
     membership = whop_obj.membership(row.data, user, tier, trial=trial)
+    if product != tier.whop_product_key:  # the yearly product
+        membership.update(product={"id": product, "title": tier.name}, product_id=product)
     store.put("whop", "membership", membership, row.account_ref)
     return [
         whop_obj.event("membership.activated", membership),
@@ -112,7 +127,8 @@ def _advance_stripe(sub: dict[str, Any], to: str) -> list[dict[str, Any]]:
         ]
     item = sub["items"]["data"][0]
     start = max(item["current_period_end"], store.now()) if to == "renewed" else store.now()
-    item.update(current_period_start=start, current_period_end=start + stripe_obj.PERIOD_SECONDS)
+    period = stripe_obj.period_seconds(item["price"])
+    item.update(current_period_start=start, current_period_end=start + period)
     sub.update(status="active", trial_end=sub["trial_end"] if to == "renewed" else store.now())
     paid = stripe_obj.invoice(sub, paid=True)
     return [
