@@ -18,7 +18,7 @@ __all__ = ["SandboxObject", "sandbox_blueprint"]
 
 def sandbox_blueprint() -> Blueprint:
     """Return the blueprint of the fake provider APIs and pages, under /_sandbox."""
-    from . import pages, stripe_api, whop_api  # noqa: F401 - they register their routes
+    from . import invoices, pages, stripe_api, whop_api  # noqa: F401 - they register routes
     from .blueprint import sandbox
 
     return sandbox
