@@ -117,9 +117,10 @@ def invoice(
 ) -> dict[str, Any]:
     """Return (and keep, for the invoice list) an invoice of ``sub``'s current period.
 
-    Shape: stripe-mock's ``fixtures3.json`` invoice and the SDK's ``stripe/_invoice.py`` at the
-    current API version (the subscription at ``parent.subscription_details``). A trial's first
-    invoice is for 0, paid, as Stripe issues it.
+    Shape: a subset of the attributes of the ``stripe`` SDK's ``stripe/_invoice.py`` (the
+    invoice at the SDK's API version: the subscription at ``parent.subscription_details``,
+    ``hosted_invoice_url``, ``number``, ``total``). A trial's first invoice is for 0, paid, as
+    Stripe issues it.
     """
     item = sub["items"]["data"][0]
     invoice_id = store.new_id("in")
