@@ -104,7 +104,6 @@ def subscription(
         "items": list_of([item], f"/v1/subscription_items?subscription={subscription_id}"),
         "livemode": False,
         "metadata": dict(session.get("_subscription_metadata") or {}),
-        "quantity": quantity,
         "start_date": created,
         "status": "trialing" if trial else "active",
         "trial_end": period_end if trial else None,
