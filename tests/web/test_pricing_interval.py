@@ -81,3 +81,14 @@ def test_without_yearly_prices_there_is_no_switch(demo_app) -> None:
     body = text(http_client(demo_app).get("/pricing?interval=year"))
     assert "interval-switch" not in body and "billed yearly" not in body
     assert price_of(body, "pro").endswith(">$19/mo</p>")
+
+
+def test_a_whop_yearly_product_shows_its_plans_price(demo_app) -> None:
+    from tiergate.catalog import services as catalog
+    from tiergate.db import db
+
+    catalog.update_tier("community", whop_yearly_product_key="prod_tiergateCommunityYearly")
+    db.session.commit()
+    body = text(http_client(demo_app).get("/pricing?interval=year"))
+    assert price_of(body, "community").endswith('data-price-source="whop">$90/yr</p>')
+    assert "or $9/mo billed monthly" in tier_section(body, "community")
