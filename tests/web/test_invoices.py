@@ -128,3 +128,17 @@ def test_members_may_not_see_the_invoices(sandbox_app, acme) -> None:
     log_in_with_form(client, "member@acme.test")
     assert client.get("/account/billing").status_code == 403
     assert "Invoices and receipts" not in client.get("/account").get_data(as_text=True)
+
+
+def test_a_provider_that_cannot_answer_is_a_message_not_a_crash(app) -> None:
+    from ..accounts.factories import subscribe
+
+    make_catalog()
+    account = make_account("beta", owner="owner@beta.test")
+    subscribe(account, "pro", provider_customer_id="cus_beta")  # Stripe has no key here
+    client = http_client(app)
+    log_in_with_form(client, "owner@beta.test")
+    response = client.get("/account/billing")
+    assert response.status_code == 502
+    body = response.get_data(as_text=True)
+    assert "The invoices could not be loaded: Stripe is not configured" in body
