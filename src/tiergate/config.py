@@ -39,6 +39,11 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_PRORATION_BEHAVIOR": "create_prorations",
     "DOWNGRADE_AT_PERIOD_END": True,
     "SETTLE_AFTER_COMMIT": True,
+    # Checkout options: Stripe's promotion-code box (on), Stripe Tax (opt-in: it needs a
+    # tax registration in the Stripe account), and how long the invoices page reuses a page.
+    "STRIPE_ALLOW_PROMOTION_CODES": True,
+    "STRIPE_AUTOMATIC_TAX": False,
+    "INVOICES_CACHE_SECONDS": 60.0,
     # "blueprints": security headers on tiergate's own pages only; "app": on every response.
     "SECURITY_HEADERS": "blueprints",
     # Where tiergate's stylesheets are served.

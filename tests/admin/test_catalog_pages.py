@@ -127,3 +127,20 @@ def test_a_permission_is_renamed(staff, cast) -> None:
 def test_unknown_tier_and_permission_are_404(staff, cast) -> None:
     for url in ("/admin/tiers/999", "/admin/tiers/999/delete", "/admin/permissions/999"):
         assert staff.get(url).status_code == 404, url
+
+
+def test_tier_list_tags_yearly_prices_trials_seats_and_add_ons(staff, cast) -> None:
+    from tiergate.catalog import services as catalog
+
+    catalog.update_tier("pro", stripe_yearly_lookup_key="pro_yearly", trial_days=14)
+    catalog.update_tier("team", per_seat=True, is_addon=True)
+    db.session.commit()
+    page = text(staff.get("/admin/tiers"))
+    pro = page[page.index("<code>pro</code>") : page.index("<code>team</code>")]
+    assert (
+        '<span class="tag">yearly</span>' in pro and '<span class="tag">14-day trial</span>' in pro
+    )
+    team = page[page.index("<code>team</code>") :]
+    team = team[: team.index("</tr>")]
+    assert '<span class="tag">per seat</span>' in team and '<span class="tag">add-on</span>' in team
+    assert "yearly" not in team

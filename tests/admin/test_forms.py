@@ -219,3 +219,44 @@ def test_a_taken_permission_key_is_reported_on_the_key_field(staff, cast) -> Non
         "key": ["duplicate key 'sso', already used by permission 'sso'"]
     }
     assert snapshot() == before
+
+
+def test_yearly_keys_trial_and_per_seat_are_saved_from_the_form(staff, cast) -> None:
+    response = submit(
+        staff,
+        "/admin/tiers/new",
+        **VALID_TIER,
+        stripe_yearly_lookup_key="gold_yearly",
+        trial_days="30",
+        per_seat="y",
+    )
+    assert response.status_code == 302, text(response)
+    gold = tier("gold")
+    assert gold is not None
+    assert (gold.stripe_yearly_lookup_key, gold.whop_yearly_product_key) == ("gold_yearly", None)
+    assert (gold.trial_days, gold.per_seat, gold.is_addon) == (30, True, False)
+    page = text(staff.get(f"/admin/tiers/{gold.id}"))
+    assert 'value="gold_yearly"' in page and 'value="30"' in page
+
+
+def test_bad_lifecycle_values_are_reported_on_their_fields(staff, cast) -> None:
+    before = snapshot()
+    response = submit(
+        staff,
+        "/admin/tiers/new",
+        **{**VALID_TIER, "stripe_yearly_lookup_key": "team_monthly", "trial_days": "800"},
+    )
+    assert response.status_code == 422
+    errors = field_errors(text(response))
+    assert errors["trial_days"] == ["trial_days must be between 0 and 730, not 800"]
+    assert snapshot() == before
+    response = submit(
+        staff, "/admin/tiers/new", **{**VALID_TIER, "stripe_yearly_lookup_key": "team_monthly"}
+    )
+    assert field_errors(text(response)) == {
+        "stripe_yearly_lookup_key": [
+            "duplicate stripe_yearly_lookup_key 'team_monthly', already used by tier 'team' "
+            "as its stripe_lookup_key"
+        ]
+    }
+    assert snapshot() == before

@@ -49,6 +49,30 @@ STAFF_CASES = {
         {"key": "gold", "name": "Gold", "user_limit": 0},
         422,
     ),
+    "tier: trial longer than Stripe allows": (
+        "POST",
+        "/api/v1/tiers",
+        {"key": "gold", "name": "Gold", "trial_days": 731},
+        422,
+    ),
+    "tier: per_seat as a number": (
+        "POST",
+        "/api/v1/tiers",
+        {"key": "gold", "name": "Gold", "per_seat": 1},
+        422,
+    ),
+    "tier: yearly key without the monthly one": (
+        "POST",
+        "/api/v1/tiers",
+        {"key": "gold", "name": "Gold", "stripe_yearly_lookup_key": "gold_yearly"},
+        409,
+    ),
+    "tier: yearly key equal to the monthly one": (
+        "POST",
+        "/api/v1/tiers",
+        {"key": "gold", "name": "Gold", "stripe_lookup_key": "g", "stripe_yearly_lookup_key": "g"},
+        409,
+    ),
     "tier: boolean as a string": (
         "POST",
         "/api/v1/tiers",

@@ -65,6 +65,17 @@ def test_list_tiers_as_json(runner):
     community = rows[1]
     assert community["provider"] == "whop" and community["valid_integration"] is True
     assert community["permissions"] == tier_entry(demo_document(), "community")["permissions"]
+    pro, team = rows[2], rows[3]
+    assert (pro["yearly_key"], pro["trial_days"], pro["per_seat"]) == (
+        "tiergate_pro_yearly",
+        14,
+        False,
+    )
+    assert (team["yearly_key"], team["per_seat"], team["is_addon"]) == (
+        "tiergate_team_yearly",
+        True,
+        False,
+    )
 
 
 def test_list_tiers_on_an_empty_catalog(runner):

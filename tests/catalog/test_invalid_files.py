@@ -91,7 +91,62 @@ def with_tiers_not_a_list(document):
     return "tiers", "must be a list, not dict"
 
 
+def with_yearly_key_equal_to_another_tiers_primary(document):
+    tier_entry(document, "team")["stripe_yearly_lookup_key"] = "tiergate_pro_monthly"
+    return (
+        "tiers[3] (key 'team')",
+        "duplicate stripe_yearly_lookup_key 'tiergate_pro_monthly', already used by "
+        "tiers[2] (key 'pro') as its stripe_lookup_key",
+    )
+
+
+def with_yearly_key_equal_to_its_own_primary(document):
+    tier_entry(document, "pro")["stripe_yearly_lookup_key"] = "tiergate_pro_monthly"
+    return (
+        "tiers[2] (key 'pro')",
+        "stripe_yearly_lookup_key 'tiergate_pro_monthly' is the tier's own stripe_lookup_key",
+    )
+
+
+def with_duplicate_yearly_key(document):
+    tier_entry(document, "team")["stripe_yearly_lookup_key"] = "tiergate_pro_yearly"
+    return "tiers[3] (key 'team')", "duplicate stripe_yearly_lookup_key 'tiergate_pro_yearly'"
+
+
+def with_yearly_product_without_a_primary(document):
+    tier_entry(document, "free")["whop_yearly_product_key"] = "prod_yearly"
+    return "tiers[0] (key 'free')", "whop_yearly_product_key needs a whop_product_key"
+
+
+def with_too_long_a_trial(document):
+    tier_entry(document, "pro")["trial_days"] = 731
+    return "tiers[2] (key 'pro')", "trial_days must be between 0 and 730, not 731"
+
+
+def with_negative_trial(document):
+    tier_entry(document, "pro")["trial_days"] = -1
+    return "tiers[2] (key 'pro')", "trial_days must be between 0 and 730, not -1"
+
+
+def with_quoted_per_seat(document):
+    tier_entry(document, "team")["per_seat"] = "yes"
+    return "tiers[3] (key 'team')", "per_seat must be true or false, not str 'yes'"
+
+
+def with_an_add_on_as_the_default_tier(document):
+    tier_entry(document, "free")["is_addon"] = True
+    return "default_tier", "tier 'free' is an add-on (is_addon)"
+
+
 CASES = [
+    with_yearly_key_equal_to_another_tiers_primary,
+    with_yearly_key_equal_to_its_own_primary,
+    with_duplicate_yearly_key,
+    with_yearly_product_without_a_primary,
+    with_too_long_a_trial,
+    with_negative_trial,
+    with_quoted_per_seat,
+    with_an_add_on_as_the_default_tier,
     with_unknown_permission,
     with_duplicate_tier_key,
     with_duplicate_permission_key,

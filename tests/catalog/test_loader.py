@@ -36,6 +36,17 @@ def test_demo_catalog_loads_as_described(app):
         "$19/mo",
         5,
     )
+    assert (pro.stripe_yearly_lookup_key, pro.trial_days, pro.per_seat) == (
+        "tiergate_pro_yearly",
+        14,
+        False,
+    )
+    team = services.get_tier("team")
+    assert (team.stripe_yearly_lookup_key, team.trial_days, team.per_seat) == (
+        "tiergate_team_yearly",
+        0,
+        True,
+    )
     community = services.get_tier("community")
     assert community.whop_product_key == "prod_tiergateCommunity"
     staff = services.get_tier("staff")
@@ -184,6 +195,27 @@ def test_two_tiers_may_swap_provider_keys_in_one_load(any_backend_app):
     assert sorted(summary.tiers.updated) == ["pro", "team"]
     assert services.get_tier("pro").stripe_lookup_key == "tiergate_team_monthly"
     assert services.get_tier("team").stripe_lookup_key == "tiergate_pro_monthly"
+
+
+def test_lifecycle_fields_reload_and_yearly_keys_move_between_columns(any_backend_app):
+    load(demo_document())
+    document = demo_document()
+    pro, team = tier_entry(document, "pro"), tier_entry(document, "team")
+    # Pro's yearly price becomes Team's monthly one, and Team's monthly becomes Pro's yearly.
+    pro["stripe_yearly_lookup_key"], team["stripe_lookup_key"] = (
+        "tiergate_team_monthly",
+        "tiergate_pro_yearly",
+    )
+    team["stripe_yearly_lookup_key"] = None
+    pro.update(trial_days=30, per_seat=True, is_addon=False)
+    summary = load(document)
+    assert sorted(summary.tiers.updated) == ["pro", "team"]
+    exported = {tier["key"]: tier for tier in services.export_catalog()["tiers"]}
+    assert {name: exported["pro"][name] for name in pro if name != "permissions"} == {
+        name: value for name, value in pro.items() if name != "permissions"
+    }
+    assert exported["team"]["stripe_lookup_key"] == "tiergate_pro_yearly"
+    assert exported["team"]["stripe_yearly_lookup_key"] is None
 
 
 def test_a_clash_with_a_tier_outside_the_file_is_refused_unless_pruned(app):

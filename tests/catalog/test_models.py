@@ -84,6 +84,9 @@ def test_seed_indexes_and_uniques_in_the_live_database(any_backend_app: Flask) -
         "uq_subscription_tier_key": ["key"],
         "uq_subscription_tier_stripe_lookup_key": ["stripe_lookup_key"],
         "uq_subscription_tier_whop_product_key": ["whop_product_key"],
+        # Migration 0005: one price (product) per interval, each unique.
+        "uq_subscription_tier_stripe_yearly_lookup_key": ["stripe_yearly_lookup_key"],
+        "uq_subscription_tier_whop_yearly_product_key": ["whop_yearly_product_key"],
     }
     indexes = {ix["name"]: ix for ix in inspector.get_indexes("subscription_tier")}
     exempt = indexes["ix_subscription_tier_is_billing_exempt"]

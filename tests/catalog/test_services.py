@@ -38,6 +38,19 @@ def test_create_tier_takes_the_seed_defaults(app):
         ({"billing_provider": "whop"}, "a whop tier needs a whop_product_key"),
         ({"fallback_price": "$" + "9" * 32}, "fallback_price is 33 characters long; at most 32"),
         ({"stripe_lookup_key": " pro"}, "may not start or end with whitespace"),
+        ({"trial_days": 731}, "trial_days must be between 0 and 730, not 731"),
+        ({"trial_days": "7"}, "trial_days must be an integer"),
+        ({"per_seat": 1}, "per_seat must be true or false"),
+        ({"is_addon": None}, "is_addon is required and may not be null"),
+        (
+            {"stripe_yearly_lookup_key": "pro_yearly"},
+            "stripe_yearly_lookup_key needs a stripe_lookup_key",
+        ),
+        (
+            {"stripe_lookup_key": "pro_m", "stripe_yearly_lookup_key": "PRO_M"},
+            "stripe_yearly_lookup_key 'PRO_M' is the tier's own stripe_lookup_key; it must differ",
+        ),
+        ({"whop_yearly_product_key": "p" * 129}, "whop_yearly_product_key is 129 characters"),
     ],
 )
 def test_create_tier_rejects_bad_values(app, options, problem):
@@ -73,6 +86,45 @@ def test_provider_keys_are_unique_ignoring_case(app):
     services.create_tier("club", "Club", billing_provider="whop", whop_product_key="prod_1")
     with pytest.raises(Conflict, match="duplicate whop_product_key 'prod_1'"):
         services.create_tier("band", "Band", billing_provider="whop", whop_product_key="prod_1")
+
+
+def test_yearly_keys_share_the_primary_keys_values(app):
+    stripe_tier("pro", "pro_monthly", stripe_yearly_lookup_key="pro_yearly")
+    db.session.commit()
+    with pytest.raises(
+        Conflict,
+        match="tier 'team': duplicate stripe_yearly_lookup_key 'pro_monthly', already used by "
+        "tier 'pro' as its stripe_lookup_key",
+    ):
+        stripe_tier("team", "team_monthly", stripe_yearly_lookup_key="pro_monthly")
+    with pytest.raises(
+        Conflict,
+        match="duplicate stripe_lookup_key 'Pro_Yearly', already used by tier 'pro' as its "
+        "stripe_yearly_lookup_key",
+    ):
+        stripe_tier("team", "Pro_Yearly")
+    services.create_tier("club", "Club", billing_provider="whop", whop_product_key="prod_1")
+    db.session.commit()
+    with pytest.raises(ValidationError, match="'prod_1' is the tier's own whop_product_key"):
+        services.update_tier("club", whop_yearly_product_key="prod_1")
+    db.session.rollback()
+    assert [tier.key for tier in services.list_tiers()] == ["club", "pro"]
+
+
+def test_lifecycle_fields_are_stored_and_updated(app):
+    tier = stripe_tier(
+        "team", "team_m", stripe_yearly_lookup_key="team_y", trial_days=14, per_seat=True
+    )
+    db.session.commit()
+    assert (tier.stripe_yearly_lookup_key, tier.trial_days, tier.per_seat, tier.is_addon) == (
+        "team_y",
+        14,
+        True,
+        False,
+    )
+    services.update_tier("team", trial_days=0, is_addon=True, stripe_yearly_lookup_key=None)
+    db.session.commit()
+    assert (tier.stripe_yearly_lookup_key, tier.trial_days, tier.is_addon) == (None, 0, True)
 
 
 def test_update_tier_changes_only_what_it_is_given(app):

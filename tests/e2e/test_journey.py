@@ -81,13 +81,15 @@ def choose_pro_and_pay(page: Page, server: Server, journal: Journal) -> None:
     expect(page).to_have_url(re.compile(r"/_sandbox/stripe/checkout/"))
     expect(main(page)).to_contain_text("Sandbox.")
     expect(main(page)).to_contain_text("$19.00 per month")
+    expect(main(page)).to_contain_text("Free for 14 days")  # the demo's Pro has a trial
     journal.step("sandbox checkout")
     page.get_by_role("button", name="Pay", exact=True).click()
     expect(page).to_have_url(re.compile(r"/account\?.*checkout=done"))
     expect(main(page)).to_contain_text("the payment went through")
     # Another worker may have answered from its entitlements cache, which re-checks the
     # database at most a second later: the page says to reload, and so does the test.
-    reload_until(page, re.compile(r"Pro, renews on \d{1,2} \w{3} \d{4}"))
+    reload_until(page, re.compile(r"Pro, free trial"))
+    expect(main(page)).to_contain_text(re.compile(r"Trial ends on \d{1,2} [A-Z][a-z]+ \d{4}"))
     expect(main(page)).to_contain_text(f"1 of {PRO_SEATS} seats used")
     expect(main(page)).to_contain_text("Export reports")
     journal.step("account on pro")
@@ -141,7 +143,7 @@ def open_account_in_console(page: Page, server: Server, organisation: str) -> st
     page.get_by_role("link", name=organisation).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(organisation)
     subscriptions = page.locator("section", has=page.get_by_role("heading", name="Subscriptions"))
-    expect(subscriptions).to_contain_text("active")
+    expect(subscriptions).to_contain_text("trialing")  # the demo's Pro starts with a trial
     found = re.search(r"\bsub_\w+", subscriptions.inner_text())
     assert found, subscriptions.inner_text()
     return found.group(0)

@@ -116,3 +116,33 @@ def test_check_result_serialises(catalog_app):
         "tier": "free",
         "upgrade_to": ["pro", "team", "enterprise"],
     }
+
+
+def test_seat_upgrades_are_the_cheapest_tiers_a_customer_can_buy(catalog_app) -> None:
+    from tiergate.catalog import services as catalog_services
+    from tiergate.entitlements.resolve import read_catalog
+
+    # A free tier with room is granted, not sold; an add-on is no plan of its own.
+    catalog_services.update_tier("free", user_limit=50)
+    catalog_services.create_tier(
+        "extra-seats",
+        "Extra seats",
+        rank=5,
+        user_limit=50,
+        billing_provider="stripe",
+        stripe_lookup_key="extra_seats",
+        is_addon=True,
+    )
+    catalog_services.create_tier(
+        "pro-plus",
+        "Pro plus",
+        rank=10,
+        user_limit=8,
+        billing_provider="stripe",
+        stripe_lookup_key="pro_plus",
+    )
+    db.session.commit()
+    snapshot = read_catalog()
+    assert snapshot.seat_tiers_above(2) == ("pro", "pro-plus", "team", "enterprise")
+    assert snapshot.seat_tiers_above(4) == ("pro-plus", "team", "enterprise")
+    assert "free" not in snapshot.upgrade_tiers_for("reports.view")

@@ -50,32 +50,42 @@ def sub(status="active", provider="stripe", **fields):
 
 GRANT = dict(grant_reason="conference partner")
 WORDING = [
-    (PRO, sub(current_period_end=JAN_3), None, PlanStatus("Pro, renews on 3 Jan 2027")),
+    (PRO, sub(current_period_end=JAN_3), None, PlanStatus("Pro, renews on 3 January 2027")),
     (PRO, sub(), None, PlanStatus("Pro, active")),
     (
         PRO,
         sub(current_period_end=JAN_3, cancel=True),
         None,
-        PlanStatus("Pro, cancels on 3 Jan 2027", tone="warning"),
+        PlanStatus("Pro, cancels on 3 January 2027", tone="warning"),
     ),
     (
         PRO,
         sub("trialing", trial_end=JAN_3, current_period_end=JAN_3),
         None,
-        PlanStatus("Pro, trial ends on 3 Jan 2027"),
+        PlanStatus(
+            "Pro, free trial", "Trial ends on 3 January 2027, then the first payment is due."
+        ),
     ),
     (
         PRO,
         sub("trialing", trial_end=JAN_3, current_period_end=JAN_3, cancel=True),
         None,
-        PlanStatus("Pro, trial ends on 3 Jan 2027, then cancels", tone="warning"),
+        PlanStatus(
+            "Pro, free trial", "Trial ends on 3 January 2027, then the plan cancels.", "warning"
+        ),
+    ),
+    (
+        PRO,
+        sub(current_period_end=JAN_3, billing_interval="year"),
+        None,
+        PlanStatus("Pro (yearly), renews on 3 January 2027"),
     ),
     (
         PRO,
         sub("past_due", current_period_end=JAN_3),
         None,
         PlanStatus(
-            "Pro: payment failed, access until 10 Jan 2027",  # 3 Jan + 7 days of grace
+            "Pro: payment failed, access until 10 January 2027",  # 3 Jan + 7 days of grace
             "Update your payment method with Manage billing to keep this plan.",
             "warning",
         ),
@@ -84,15 +94,13 @@ WORDING = [
         ENTERPRISE,
         sub(provider="exempt", grant_expires_at=datetime(2027, 3, 31, tzinfo=UTC), **GRANT),
         None,
-        PlanStatus(
-            "Staff grant: Enterprise until 31 Mar 2027 (conference partner)", tone="warning"
-        ),
+        PlanStatus("Staff grant: Enterprise until 31 March 2027", tone="warning"),
     ),
     (
         ENTERPRISE,
         sub(provider="exempt", **GRANT),
         None,
-        PlanStatus("Staff grant: Enterprise (conference partner)"),
+        PlanStatus("Staff grant: Enterprise"),
     ),
     (FREE, None, None, PlanStatus("Free", tone="neutral")),
     (
@@ -118,9 +126,9 @@ def test_plan_wording(tier, subscription, fallback, expected) -> None:
     assert found == expected
 
 
-def test_days_are_written_day_month_year() -> None:
-    assert format_day(datetime(2027, 1, 3, tzinfo=UTC)) == "3 Jan 2027"
-    assert format_day(datetime(2027, 11, 30, 23, 59, tzinfo=UTC)) == "30 Nov 2027"
+def test_days_are_written_in_words() -> None:
+    assert format_day(datetime(2027, 1, 3, tzinfo=UTC)) == "3 January 2027"
+    assert format_day(datetime(2027, 11, 30, 23, 59, tzinfo=UTC)) == "30 November 2027"
 
 
 @pytest.fixture
@@ -167,7 +175,7 @@ def test_paid_plan_shows_renewal_and_manage_billing(client, acme) -> None:
     assert "1 of 3 seats used" in body
 
 
-def test_staff_grant_shows_its_reason_and_end(client, acme) -> None:
+def test_staff_grant_shows_its_end_but_never_its_internal_reason(client, acme) -> None:
     ends = (utcnow() + timedelta(days=40)).replace(microsecond=0)
     staff = make_user("staff@tiergate.test", staff=True)
     grant_exempt_tier(
@@ -175,8 +183,9 @@ def test_staff_grant_shows_its_reason_and_end(client, acme) -> None:
     )
     db.session.commit()
     log_in(client, "owner@acme.test")
-    line = plan_line(client.get("/account"))
-    assert line == f"Staff grant: Partner until {format_day(ends)} (launch partner)"
+    response = client.get("/account")
+    assert plan_line(response) == f"Staff grant: Partner until {format_day(ends)}"
+    assert "launch partner" not in text(response)
 
 
 def test_a_member_sees_the_plan_but_no_billing_controls(client, acme) -> None:
@@ -247,3 +256,29 @@ def test_log_in_through_the_form_lands_on_the_account(client, app) -> None:
     response = client.get("/account")
     assert response.status_code == 200
     assert "<h1>Solo</h1>" in text(response)
+
+
+def test_permissions_no_customer_tier_grants_are_not_listed(client, acme) -> None:
+    from tiergate.catalog import services as catalog
+
+    catalog.create_permission("admin.console", "Open the admin console")
+    catalog.grant_permission("staff", "admin.console")
+    staff = make_user("staff@tiergate.test", staff=True)
+    grant_exempt_tier(acme, "staff", actor=Actor.user(staff), reason="our own team")
+    db.session.commit()
+    log_in(client, "owner@acme.test")
+    body = text(client.get("/account"))
+    assert "Reports Export" in body and "Sso" in body  # customer tiers grant these too
+    assert "Open the admin console" not in body and "admin.console" not in body
+    assert "our own team" not in body
+
+
+def test_seats_over_the_limit_read_red_on_the_account_page(client, acme) -> None:
+    for email in ("a@acme.test", "b@acme.test"):
+        user = make_user(email)
+        db.session.add(Membership(account_id=acme.id, user_id=user.id, role="member"))
+    db.session.commit()  # 3 people on Free, which allows 1
+    log_in(client, "owner@acme.test")
+    body = text(client.get("/account"))
+    assert '<span class="seats-count seats-over">3 of 1 seats used</span>' in body
+    assert 'data-reason="over_limit"' in body and "Free allows 1 seat:" in body

@@ -177,6 +177,8 @@ def test_a_license_key_attaches_the_whop_membership(client, acme) -> None:
         ("", 422, "Enter the license key from your Whop purchase."),
         ("x" * 129, 422, "A license key has at most 128 characters."),
         ("LIC-NOT-A-REAL-KEY", 422, "Whop knows no membership with this license key"),
+        ("LIC-\u5bc6\u94a5", 422, "A license key holds only letters, digits and dashes"),
+        ("LIC-%ED%B2%80", 422, "A license key holds only letters, digits and dashes"),
     ],
 )
 def test_license_key_errors_are_shown_next_to_the_field(client, acme, key, status, message) -> None:

@@ -28,7 +28,14 @@ from ..catalog.models import BILLING_PROVIDERS
 from ..catalog.schemas import PERMISSION_FIELDS, TIER_FIELDS, FieldSpec
 
 #: Optional text fields: an empty box means "no value" (NULL), not an empty string.
-_NULLABLE_TEXT = ("description", "stripe_lookup_key", "whop_product_key", "fallback_price")
+_NULLABLE_TEXT = (
+    "description",
+    "stripe_lookup_key",
+    "stripe_yearly_lookup_key",
+    "whop_product_key",
+    "whop_yearly_product_key",
+    "fallback_price",
+)
 
 
 class TierForm(FlaskForm):
@@ -47,9 +54,14 @@ class TierForm(FlaskForm):
         validate_choice=False,  # the catalog's rules say what a provider may be
     )
     is_billing_exempt = BooleanField("Billing-exempt (may be granted for free)")
-    stripe_lookup_key = StringField("Stripe price lookup key")
-    whop_product_key = StringField("Whop product id")
+    stripe_lookup_key = StringField("Stripe price lookup key (monthly)")
+    stripe_yearly_lookup_key = StringField("Stripe yearly price lookup key")
+    whop_product_key = StringField("Whop product id (monthly)")
+    whop_yearly_product_key = StringField("Whop yearly product id")
     fallback_price = StringField("Fallback price", default="$0")
+    trial_days = IntegerField("Free trial (days)", default=0)
+    per_seat = BooleanField("Per-seat pricing (the quantity follows the seats in use)")
+    is_addon = BooleanField("Add-on (bought beside a plan, not a plan itself)")
     is_default = BooleanField("Default tier (for accounts without a subscription)")
 
     def catalog_values(self) -> dict[str, Any]:

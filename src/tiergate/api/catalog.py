@@ -73,12 +73,28 @@ def list_tiers() -> list[dict[str, Any]]:
 @tiers_api.post("")
 @tiers_api.arguments(TierCreateSchema)
 @tiers_api.response(201, TierSchema)
-@documented(tiers_api, 403, 409, 422, security=BEARER)
+@documented(
+    tiers_api,
+    403,
+    409,
+    422,
+    security=BEARER,
+    descriptions={
+        409: "Conflicts with the catalog: a key already taken (a yearly key may repeat no "
+        "tier's primary key), or fields that clash with each other (a yearly key without "
+        "the primary key, or equal to it).",
+    },
+)
 def create_tier(body: dict[str, Any]) -> dict[str, Any]:
     """Create a tier (staff only)."""
     principal = staff()
-    with request_transaction(), acting_as(principal.actor):
-        tier = catalog.create_tier(body.pop("key"), body.pop("name"), **body)
+    try:
+        with request_transaction(), acting_as(principal.actor):
+            tier = catalog.create_tier(body.pop("key"), body.pop("name"), **body)
+    except ValidationError as refusal:
+        # The body passed its schema: what the catalog still refuses is a clash between its
+        # fields that JSON Schema cannot state (a yearly key equal to the primary one).
+        raise Conflict(refusal.message, **refusal.details) from None
     return _tier(tier)
 
 
@@ -102,7 +118,8 @@ def get_tier(key: str) -> dict[str, Any]:
     security=BEARER,
     descriptions={
         409: "Conflicts with the current state: a key already taken, or changes that clash "
-        "with the tier's other fields (a stripe tier without a stripe_lookup_key).",
+        "with the tier's other fields (a stripe tier without a stripe_lookup_key, a yearly "
+        "key without the primary key or equal to it).",
     },
 )
 def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from ..billing.models import STATUSES
 from ..billing.providers.registry import REGISTRY as PAID_PROVIDER_REGISTRY
-from ..catalog.models import BILLING_PROVIDERS, Permission, SubscriptionTier
+from ..catalog.models import BILLING_PROVIDERS, MAX_TRIAL_DAYS, Permission, SubscriptionTier
 from ..catalog.schemas import KEY_PATTERN, MAX_DESCRIPTION, MAX_INT
 from ..web.input import CONTROLS, STORABLE_TEXT
 
@@ -145,6 +145,23 @@ class TierFieldsSchema(StrictSchema):
     stripe_lookup_key = _text(SubscriptionTier, "stripe_lookup_key", nullable=True, pattern=TRIMMED)
     whop_product_key = _text(SubscriptionTier, "whop_product_key", nullable=True, pattern=TRIMMED)
     fallback_price = _text(SubscriptionTier, "fallback_price", nullable=True)
+    stripe_yearly_lookup_key = _text(
+        SubscriptionTier, "stripe_yearly_lookup_key", nullable=True, pattern=TRIMMED
+    )
+    whop_yearly_product_key = _text(
+        SubscriptionTier, "whop_yearly_product_key", nullable=True, pattern=TRIMMED
+    )
+    trial_days = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_TRIAL_DAYS),
+        metadata={"description": "Free days at checkout, once per account and tier."},
+    )
+    per_seat = StrictBoolean(
+        metadata={"description": "The subscription's quantity follows the seats in use."}
+    )
+    is_addon = StrictBoolean(
+        metadata={"description": "Bought beside a plan; never the account's one paid plan."}
+    )
 
     @validates_schema
     def _provider_key(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -179,6 +196,11 @@ class TierSchema(Schema):
     stripe_lookup_key = fields.String(allow_none=True, required=True)
     whop_product_key = fields.String(allow_none=True, required=True)
     fallback_price = fields.String(allow_none=True, required=True)
+    stripe_yearly_lookup_key = fields.String(allow_none=True, required=True)
+    whop_yearly_product_key = fields.String(allow_none=True, required=True)
+    trial_days = fields.Integer(required=True)
+    per_seat = fields.Boolean(required=True)
+    is_addon = fields.Boolean(required=True)
     permissions = fields.List(fields.String(), required=True)
 
     @staticmethod

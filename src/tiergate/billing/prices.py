@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from ..errors import TiergateError
+from .checkout import yearly_key_of
 from .price_format import DisplayPrice
 from .providers import get_provider
 from .providers.registry import REGISTRY, find_paid_provider
@@ -81,26 +82,44 @@ def price_cache() -> PriceCache:
 
 def display_prices(tiers: Iterable[SubscriptionTier]) -> dict[str, DisplayPrice | None]:
     """Return each tier's provider price by tier key, None where the provider's is unknown."""
+    return interval_prices(tiers)["month"]
+
+
+def interval_prices(
+    tiers: Iterable[SubscriptionTier],
+) -> dict[str, dict[str, DisplayPrice | None]]:
+    """Return interval ("month", "year") -> tier key -> the provider's price, or None.
+
+    "month" is each tier's primary price; "year" lists only the tiers with a yearly price. Both
+    are asked of each provider in one call, so the cache keeps one entry per provider.
+    """
     tiers = list(tiers)
-    result: dict[str, DisplayPrice | None] = {tier.key: None for tier in tiers}
+    result: dict[str, dict[str, DisplayPrice | None]] = {
+        "month": {tier.key: None for tier in tiers},
+        "year": {tier.key: None for tier in tiers if yearly_key_of(tier) is not None},
+    }
     for provider, tier_by_ref in _refs_by_provider(tiers).items():
         if not tier_by_ref:
             continue
         found = _provider_prices(provider, tuple(sorted(tier_by_ref)))
-        for ref, tier_key in tier_by_ref.items():
-            result[tier_key] = found.get(ref)
+        for ref, (tier_key, interval) in tier_by_ref.items():
+            result[interval][tier_key] = found.get(ref)
     return result
 
 
-def _refs_by_provider(tiers: list[SubscriptionTier]) -> dict[str, dict[str, str]]:
-    refs: dict[str, dict[str, str]] = {provider.name: {} for provider in REGISTRY}
+def _refs_by_provider(tiers: list[SubscriptionTier]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Return provider -> price (product) key -> (tier key, interval)."""
+    refs: dict[str, dict[str, tuple[str, str]]] = {provider.name: {} for provider in REGISTRY}
     for tier in tiers:
         paid = find_paid_provider(tier.billing_provider)
         if paid is None or not tier.is_customer_facing:
             continue
         key = paid.key_of(tier)
         if key is not None:
-            refs[paid.name][key] = tier.key
+            refs[paid.name][key] = (tier.key, "month")
+            yearly = yearly_key_of(tier)
+            if yearly is not None:
+                refs[paid.name][yearly] = (tier.key, "year")
     return refs
 
 

@@ -12,16 +12,15 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from ..db import db, utcnow
+from .document import CatalogDocument, parse_document
 from .models import Permission, SubscriptionTier
 from .schemas import (
     PERMISSION_FIELDS,
     TIER_FIELDS,
     UNIQUE_TIER_FIELDS,
-    CatalogDocument,
     CatalogError,
     Problem,
     clash_problems,
-    parse_document,
 )
 
 Row = SubscriptionTier | Permission
@@ -203,7 +202,7 @@ def _release_moving_keys(document: CatalogDocument, tiers: dict[str, Subscriptio
     """Clear provider keys that change, so two tiers may swap keys within one load."""
     for values in document.tiers:
         tier = tiers.get(values["key"])
-        for name in ("stripe_lookup_key", "whop_product_key"):
+        for name in UNIQUE_TIER_FIELDS[1:]:
             if tier is not None and getattr(tier, name) not in (None, values[name]):
                 setattr(tier, name, None)
 

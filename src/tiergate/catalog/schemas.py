@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import yaml
 
 from ..errors import ValidationError
-from .models import BILLING_PROVIDERS, Permission, SubscriptionTier
+from .models import BILLING_PROVIDERS, MAX_TRIAL_DAYS, Permission, SubscriptionTier
 
 #: Integer columns are 32-bit on every backend.
 MAX_INT: Final = 2**31 - 1
@@ -51,12 +51,21 @@ TIER_FIELDS: Final[dict[str, FieldSpec]] = {
     "stripe_lookup_key": FieldSpec(
         str, nullable=True, max_length=_length(SubscriptionTier, "stripe_lookup_key")
     ),
+    "stripe_yearly_lookup_key": FieldSpec(
+        str, nullable=True, max_length=_length(SubscriptionTier, "stripe_yearly_lookup_key")
+    ),
     "whop_product_key": FieldSpec(
         str, nullable=True, max_length=_length(SubscriptionTier, "whop_product_key")
+    ),
+    "whop_yearly_product_key": FieldSpec(
+        str, nullable=True, max_length=_length(SubscriptionTier, "whop_yearly_product_key")
     ),
     "fallback_price": FieldSpec(
         str, default="$0", nullable=True, max_length=_length(SubscriptionTier, "fallback_price")
     ),
+    "trial_days": FieldSpec(int, default=0),
+    "per_seat": FieldSpec(bool, default=False),
+    "is_addon": FieldSpec(bool, default=False),
 }
 PERMISSION_FIELDS: Final[dict[str, FieldSpec]] = {
     "key": FieldSpec(str, required=True, max_length=_length(Permission, "key")),
@@ -64,7 +73,24 @@ PERMISSION_FIELDS: Final[dict[str, FieldSpec]] = {
     "description": FieldSpec(str, nullable=True, max_length=MAX_DESCRIPTION),
 }
 #: Tier columns that must be unique across the catalog.
-UNIQUE_TIER_FIELDS: Final = ("key", "stripe_lookup_key", "whop_product_key")
+UNIQUE_TIER_FIELDS: Final = (
+    "key",
+    "stripe_lookup_key",
+    "stripe_yearly_lookup_key",
+    "whop_product_key",
+    "whop_yearly_product_key",
+)
+#: Unique columns that share one set of values: a provider key names one price (or product)
+#: whichever interval column holds it, so a yearly key may not repeat any tier's primary key.
+KEY_NAMESPACES: Final = {
+    "stripe_yearly_lookup_key": "stripe_lookup_key",
+    "whop_yearly_product_key": "whop_product_key",
+}
+#: The yearly key of each provider, beside the primary key it completes.
+YEARLY_KEYS: Final = (
+    ("stripe_yearly_lookup_key", "stripe_lookup_key"),
+    ("whop_yearly_product_key", "whop_product_key"),
+)
 _IDENTIFIERS: Final = frozenset(UNIQUE_TIER_FIELDS)
 _KIND_NAMES: Final = {str: "a string", int: "an integer", bool: "true or false"}
 
@@ -126,6 +152,22 @@ def tier_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append("a stripe tier needs a stripe_lookup_key")
     if provider == "whop" and not values.get("whop_product_key"):
         problems.append("a whop tier needs a whop_product_key")
+    problems.extend(_lifecycle_problems(values))
+    return problems
+
+
+def _lifecycle_problems(values: Mapping[str, Any]) -> list[str]:
+    """Return what is wrong with a tier's yearly keys, trial days and add-on flag."""
+    problems = []
+    for yearly, primary in YEARLY_KEYS:
+        value = values.get(yearly)
+        if isinstance(value, str) and not values.get(primary):
+            problems.append(f"{yearly} needs a {primary} (the tier's primary, monthly price)")
+        elif isinstance(value, str) and value.casefold() == str(values[primary]).casefold():
+            problems.append(f"{yearly} {value!r} is the tier's own {primary}; it must differ")
+    trial = values.get("trial_days")
+    if type(trial) is int and not 0 <= trial <= MAX_TRIAL_DAYS:
+        problems.append(f"trial_days must be between 0 and {MAX_TRIAL_DAYS}, not {trial}")
     return problems
 
 
@@ -151,18 +193,23 @@ def clash_problems(
     differs only in case would load on one backend and fail on another.
     """
     fields = tuple(fields)
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
     problems = []
     for where, values in entries:
         for name in fields:
             value = values.get(name)
             if not isinstance(value, str):
                 continue
-            first = seen.setdefault((name, value.casefold()), where)
-            if first != where:
-                problems.append(
-                    Problem(where, f"duplicate {name} {value!r}, already used by {first}")
-                )
+            space = KEY_NAMESPACES.get(name, name)
+            first, first_name = seen.setdefault((space, value.casefold()), (where, name))
+            if first == where and first_name == name:
+                continue
+            if first == where:
+                continue  # the same entry's own primary key: tier_problems names it
+            used = "" if first_name == name else f" as its {first_name}"
+            problems.append(
+                Problem(where, f"duplicate {name} {value!r}, already used by {first}{used}")
+            )
     return problems
 
 
@@ -182,17 +229,6 @@ class CatalogError(ValidationError):
         self.problems = list(problems)
 
 
-@dataclass
-class CatalogDocument:
-    """A validated catalog: complete field values for each permission and tier."""
-
-    permissions: list[dict[str, Any]] = field(default_factory=list)
-    tiers: list[dict[str, Any]] = field(default_factory=list)
-    #: tier key -> the permission keys it grants, sorted
-    grants: dict[str, list[str]] = field(default_factory=dict)
-    default_tier: str | None = None
-
-
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text, turning a syntax error into a CatalogError with its line."""
     try:
@@ -202,87 +238,6 @@ def parse_yaml(text: str, source: str) -> Any:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "document"
         reason = getattr(error, "problem", None) or str(error)
         raise CatalogError(source, [Problem(where, f"malformed YAML: {reason}")]) from None
-
-
-def _label(section: str, index: int, entry: Any) -> str:
-    key = entry.get("key") if isinstance(entry, Mapping) else None
-    return f"{section}[{index}] (key {key!r})" if isinstance(key, str) else f"{section}[{index}]"
-
-
-def _entries(raw: Mapping[str, Any], section: str, problems: list[Problem]) -> list[Any]:
-    value = raw.get(section)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        problems.append(Problem(section, f"must be a list, not {type(value).__name__}"))
-        return []
-    return value
-
-
-def _parse_section(
-    raw: Mapping[str, Any], section: str, problems: list[Problem]
-) -> list[tuple[str, Mapping[str, Any], dict[str, Any]]]:
-    """Return (label, entry, complete values) for each mapping in a section; collect problems."""
-    specs = TIER_FIELDS if section == "tiers" else PERMISSION_FIELDS
-    check = tier_problems if section == "tiers" else permission_problems
-    parsed = []
-    for index, entry in enumerate(_entries(raw, section, problems)):
-        where = _label(section, index, entry)
-        if not isinstance(entry, Mapping):
-            problems.append(Problem(where, f"must be a mapping, not {type(entry).__name__}"))
-            continue
-        # A tier's permission list is not a column; it is checked by _parse_grants.
-        values = {**defaults(specs), **entry}
-        if section == "tiers":
-            values.pop("permissions", None)
-        problems.extend(Problem(where, message) for message in check(values))
-        parsed.append((where, entry, values))
-    unique = UNIQUE_TIER_FIELDS if section == "tiers" else ("key",)
-    problems.extend(clash_problems([(where, values) for where, _, values in parsed], unique))
-    return parsed
-
-
-def _parse_grants(
-    entry: Mapping[str, Any], where: str, known: set[str], problems: list[Problem]
-) -> list[str]:
-    keys = entry.get("permissions") or []
-    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
-        problems.append(Problem(where, "permissions must be a list of permission keys"))
-        return []
-    for key in keys:
-        if key not in known:
-            problems.append(Problem(where, f"unknown permission {key!r} (not in permissions:)"))
-    for key in sorted({key for key in keys if keys.count(key) > 1}):
-        problems.append(Problem(where, f"permission {key!r} is listed more than once"))
-    return sorted(set(keys))
-
-
-def parse_document(raw: Any, source: str) -> CatalogDocument:
-    """Validate a parsed YAML catalog; raise CatalogError listing every problem."""
-    if not isinstance(raw, Mapping):
-        kind = "empty" if raw is None else f"a {type(raw).__name__}"
-        message = f"the document is {kind}; expected a mapping with permissions and tiers"
-        raise CatalogError(source, [Problem("document", message)])
-    problems = [
-        Problem("document", f"unknown top-level field {name!r}")
-        for name in raw
-        if name not in ("permissions", "tiers", "default_tier")
-    ]
-    document = CatalogDocument()
-    for _, _, values in _parse_section(raw, "permissions", problems):
-        document.permissions.append(values)
-    known = {str(values.get("key")) for values in document.permissions}
-    for where, entry, values in _parse_section(raw, "tiers", problems):
-        document.tiers.append(values)
-        grants = _parse_grants(entry, where, known, problems)
-        document.grants[str(values.get("key"))] = grants
-    default = raw.get("default_tier")
-    if default is not None and not (isinstance(default, str) and default in document.grants):
-        problems.append(Problem("default_tier", f"unknown tier {default!r} (not in tiers:)"))
-    document.default_tier = default
-    if problems:
-        raise CatalogError(source, problems)
-    return document
 
 
 def dump_yaml(document: Mapping[str, Any]) -> str:

@@ -41,6 +41,11 @@ class TierOptions(TypedDict, total=False):
     stripe_lookup_key: str | None
     whop_product_key: str | None
     fallback_price: str | None
+    stripe_yearly_lookup_key: str | None
+    whop_yearly_product_key: str | None
+    trial_days: int
+    per_seat: bool
+    is_addon: bool
 
 
 class TierChanges(TierOptions, total=False):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Invitation, Membership
 from ..billing.models import Subscription
+from ..billing.providers.registry import PAID_PROVIDERS
 from ..catalog.models import SubscriptionTier
 from ..db import db
 from .policy import AccessPolicy
@@ -27,7 +28,9 @@ class TierInfo:
     rank: int
     user_limit: int
     is_customer_facing: bool
-    sellable: bool  # customer-facing and has a valid provider integration
+    #: A customer can buy it: customer-facing, sold through a paid provider that is set up, and
+    #: a plan of its own (not an add-on). An exempt tier is granted, never sold.
+    sellable: bool
     permissions: frozenset[str]
 
 
@@ -45,9 +48,13 @@ class CatalogSnapshot:
         return tuple(t.key for t in sorted(tiers, key=lambda t: (t.rank, t.id)))
 
     def seat_tiers_above(self, seats: int) -> tuple[str, ...]:
-        """Return the keys of sellable tiers with room for ``seats`` seats, lowest rank first."""
+        """Return the keys of the tiers a customer can buy that hold ``seats``, cheapest first.
+
+        Rank orders the catalog from the cheapest plan up; among equal ranks, the smaller
+        plan comes first.
+        """
         tiers = [t for t in self.tiers.values() if t.sellable and t.user_limit >= seats]
-        return tuple(t.key for t in sorted(tiers, key=lambda t: (t.rank, t.id)))
+        return tuple(t.key for t in sorted(tiers, key=lambda t: (t.rank, t.user_limit, t.id)))
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,12 @@ def read_catalog() -> CatalogSnapshot:
             rank=tier.rank,
             user_limit=tier.user_limit,
             is_customer_facing=tier.is_customer_facing,
-            sellable=tier.is_customer_facing and tier.has_valid_integration,
+            sellable=(
+                tier.is_customer_facing
+                and tier.billing_provider in PAID_PROVIDERS
+                and tier.has_valid_integration
+                and not tier.is_addon
+            ),
             permissions=frozenset(p.key for p in tier.permissions),
         )
         for tier in tiers

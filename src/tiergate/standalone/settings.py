@@ -62,6 +62,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STRIPE_PRORATION_BEHAVIOR": ("create_prorations", str),
     "DOWNGRADE_AT_PERIOD_END": (True, _bool),
     "SETTLE_AFTER_COMMIT": (True, _bool),
+    "STRIPE_ALLOW_PROMOTION_CODES": (True, _bool),
+    "STRIPE_AUTOMATIC_TAX": (False, _bool),
+    "INVOICES_CACHE_SECONDS": (60.0, float),
     # Log-in throttling: this many failures per e-mail and client address within the window
     # block further attempts until the oldest failure leaves the window.
     "LOGIN_MAX_FAILURES": (5, int),

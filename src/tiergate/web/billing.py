@@ -113,6 +113,7 @@ def checkout(tier_key: str) -> Any:
                 "tiergate.account.overview", account=account.slug, checkout="done", _external=True
             ),
             cancel_url=url_for("tiergate.web.pricing", _external=True),
+            interval=interval,
         )
     except TiergateError as error:
         db.session.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
 
 from ..accounts.models import ROLES
 from ..errors import TiergateError
@@ -40,6 +40,12 @@ class LicenseKeyForm(FlaskForm):
         validators=[
             DataRequired("Enter the license key from your Whop purchase."),
             Length(max=128, message="A license key has at most 128 characters."),
+            # Whop's keys are letters, digits and dashes; anything else is a typo, and '%' or
+            # non-ASCII would not survive the sandbox's in-process transport (a Latin-1 path).
+            Regexp(
+                r"^\s*[A-Za-z0-9_-]+\s*$",
+                message="A license key holds only letters, digits and dashes, without spaces.",
+            ),
         ],
     )
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy.orm import selectinload
 
-from ..billing.prices import display_prices
+from ..billing.prices import interval_prices
 from ..catalog.models import SubscriptionTier
 from ..db import db
 from .billing import pricing_context
@@ -33,8 +33,18 @@ def pricing() -> str:
         .options(selectinload(SubscriptionTier.permissions))
     ).all()
     # Provider prices come from a per-process cache, so most views ask no provider at all.
-    prices = display_prices(tiers)
-    return render_template("tiergate/pricing.html", tiers=tiers, prices=prices, **pricing_context())
+    by_interval = interval_prices(tiers)
+    # The monthly/yearly switch is a pair of links: it works without JavaScript (the CSP
+    # forbids inline scripts) and a chosen interval can be shared as a URL.
+    interval = "year" if request.args.get("interval") == "year" and by_interval["year"] else "month"
+    return render_template(
+        "tiergate/pricing.html",
+        tiers=tiers,
+        prices=by_interval["month"],
+        yearly_prices=by_interval["year"],
+        interval=interval,
+        **pricing_context(),
+    )
 
 
 @web.get("/healthz")

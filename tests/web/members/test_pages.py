@@ -27,6 +27,37 @@ from .team import (
 )
 
 
+def gauge_region(meter: str) -> str:
+    """Return the region a browser paints a <meter> in (HTML's gauge regions, as Chromium).
+
+    "optimum" is green, "suboptimal" yellow, "even-less-good" red.
+    """
+    attrs = {name: float(value) for name, value in re.findall(r'(\w+)="([\d.]+)"', meter)}
+    low_end, high_end = attrs.get("min", 0.0), attrs.get("max", 1.0)
+    value = min(max(attrs["value"], low_end), high_end)
+    low = min(max(attrs.get("low", low_end), low_end), high_end)
+    high = min(max(attrs.get("high", high_end), low), high_end)
+    optimum = min(max(attrs.get("optimum", (low_end + high_end) / 2), low_end), high_end)
+    if optimum < low:
+        return "optimum" if value <= low else "suboptimal" if value <= high else "even-less-good"
+    if optimum > high:
+        return "optimum" if value >= high else "suboptimal" if value >= low else "even-less-good"
+    return "optimum" if low <= value <= high else "suboptimal"
+
+
+@pytest.mark.parametrize(
+    ("meter", "region"),
+    [
+        # The old over-limit markup: the value clamps to max = high, so it never read red.
+        ('<meter min="0" max="3" low="2" high="3" optimum="0" value="4">', "suboptimal"),
+        ('<meter min="0" max="1" low="0" high="1" optimum="0" value="3">', "optimum"),
+        ('<meter min="0" max="5" low="4" high="5" optimum="0" value="2">', "optimum"),
+    ],
+)
+def test_gauge_regions_follow_the_html_rules(meter: str, region: str) -> None:
+    assert gauge_region(meter) == region
+
+
 def test_members_page_lists_the_team_and_seats(client, acme) -> None:
     pending_invitation(acme)
     downgrade_to_pro(acme)  # now 4 seats taken of 3
@@ -38,7 +69,8 @@ def test_members_page_lists_the_team_and_seats(client, acme) -> None:
         assert email in body
     assert "4 of 3 seats used" in body
     meter = re.search(r"<meter [^>]*>", body).group(0)
-    assert 'max="3"' in meter and 'value="4"' in meter and "seats-over" in meter
+    assert 'value="4"' in meter and "seats-over" in meter
+    assert gauge_region(meter) == "even-less-good"  # painted red, not green or yellow
     assert "style=" not in body and "<script" not in body
     assert 'data-reason="over_limit"' in body and "Pro allows 3" in body
     assert "Every seat is taken." in body and "Upgrade to Team" in body

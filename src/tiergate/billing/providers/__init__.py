@@ -126,9 +126,15 @@ class BillingProvider(Protocol):
         ...
 
     def start_checkout(
-        self, account: Account, tier: SubscriptionTier, *, success_url: str, cancel_url: str
+        self,
+        account: Account,
+        tier: SubscriptionTier,
+        *,
+        success_url: str,
+        cancel_url: str,
+        interval: str = "month",
     ) -> str:
-        """Return the URL where the account's owner pays for ``tier``."""
+        """Return the URL where the account's owner pays for ``tier`` (``interval``'s price)."""
         ...
 
     def portal_url(self, account: Account, *, return_url: str) -> str:

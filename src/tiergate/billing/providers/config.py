@@ -32,6 +32,9 @@ class StripeSettings:
     api_base: str | None = None
     transport: httpx.BaseTransport | None = None
     max_network_retries: int = 2
+    #: Checkout options: the promotion-code box, and Stripe Tax on the checkout.
+    allow_promotion_codes: bool = True
+    automatic_tax: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,14 +64,23 @@ def stripe_settings(config: Mapping[str, Any] | None = None) -> StripeSettings:
     config = current_app.config if config is None else config
     key = config.get("TIERGATE_STRIPE_SECRET_KEY") or None
     secrets = split_secrets(config.get("TIERGATE_STRIPE_WEBHOOK_SECRET"))
+    promotion_codes = bool(config.get("TIERGATE_STRIPE_ALLOW_PROMOTION_CODES", True))
+    automatic_tax = bool(config.get("TIERGATE_STRIPE_AUTOMATIC_TAX", False))
     if not config.get("TIERGATE_SANDBOX"):
-        return StripeSettings(secret_key=key, webhook_secrets=secrets)
+        return StripeSettings(
+            secret_key=key,
+            webhook_secrets=secrets,
+            allow_promotion_codes=promotion_codes,
+            automatic_tax=automatic_tax,
+        )
     return StripeSettings(
         secret_key=key or SANDBOX_STRIPE_SECRET_KEY,
         webhook_secrets=secrets or (SANDBOX_STRIPE_WEBHOOK_SECRET,),
         api_base=sandbox_base_url(config) + "/stripe",
         transport=sandbox_transport(),
         max_network_retries=0,
+        allow_promotion_codes=promotion_codes,
+        automatic_tax=automatic_tax,
     )
 
 

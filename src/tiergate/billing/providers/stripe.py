@@ -12,6 +12,7 @@ import stripe
 
 from ...db import utcnow
 from ...errors import NotFound
+from ..checkout import checkout_terms
 from ..webhooks.models import EVENT_ID_LENGTH, EVENT_TYPE_LENGTH
 from . import Event, ProviderDisabled, ProviderError
 from .common import (
@@ -19,7 +20,6 @@ from .common import (
     event_text,
     event_time,
     parse_webhook_body,
-    sold_through,
     the_one,
     verify_with_any_secret,
     with_operator_token,
@@ -155,19 +155,32 @@ class StripeProvider(StripePlanChanges):
         success_url: str,
         cancel_url: str,
         customer_email: str | None = None,
+        interval: str = "month",
     ) -> str:
-        """Create a subscription Checkout Session for the account and return its URL."""
-        price = self.find_price(sold_through(tier, "stripe"))
+        """Create a subscription Checkout Session for the account and return its URL.
+
+        The session sells the interval's price, for the seats in use on a per-seat tier, with
+        the tier's trial (once per account), promotion codes and Stripe Tax as configured.
+        """
+        terms = checkout_terms(account, tier, "stripe", interval)
+        price = self.find_price(terms.key)
         metadata = checkout_metadata(account, tier)
+        subscription_data: dict[str, Any] = {"metadata": metadata}
+        if terms.trial_days:
+            subscription_data["trial_period_days"] = terms.trial_days
         params: dict[str, Any] = {
             "mode": "subscription",
-            "line_items": [{"price": price.id, "quantity": 1}],
+            "line_items": [{"price": price.id, "quantity": terms.quantity}],
             "success_url": success_url,
             "cancel_url": cancel_url,
             "client_reference_id": str(account.id),
             "metadata": metadata,
-            "subscription_data": {"metadata": metadata},
+            "subscription_data": subscription_data,
         }
+        if self.settings.allow_promotion_codes:
+            params["allow_promotion_codes"] = True
+        if self.settings.automatic_tax:
+            params["automatic_tax"] = {"enabled": True}
         customer = existing_customer_id(account, "stripe")
         email = customer_email or owner_email(account)
         if customer:

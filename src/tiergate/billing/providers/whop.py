@@ -18,6 +18,7 @@ from whop_sdk.core.parse_error import ParsingError
 
 from ...db import db, utcnow
 from ...errors import NotFound
+from ..checkout import checkout_terms
 from ..models import Subscription
 from . import (
     CatalogMismatch,
@@ -29,7 +30,6 @@ from . import (
 )
 from .common import (
     refuse_deep_nesting,
-    sold_through,
     the_one,
     verify_with_any_secret,
     with_operator_token,
@@ -165,9 +165,14 @@ class WhopProvider(WhopPlanChanges):
         success_url: str,
         cancel_url: str,
         customer_email: str | None = None,
+        interval: str = "month",
     ) -> str:
-        """Return a purchase link for the tier's product that carries the account reference."""
-        plan = self.find_plan(sold_through(tier, "whop"))
+        """Return a purchase link for the interval's product that carries the account reference.
+
+        Whop takes no trial, quantity, e-mail or promotion-code option here: the plan's own
+        settings (its trial days, its promo codes) apply on Whop's checkout page.
+        """
+        plan = self.find_plan(checkout_terms(account, tier, "whop", interval).key)
         with _calling("creating a checkout configuration"):
             configuration = self.client.checkout_configurations.create(
                 plan_id=plan.id,

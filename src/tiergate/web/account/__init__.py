@@ -23,4 +23,4 @@ def _signed_in_and_writing() -> Any:
     return None
 
 
-from . import members, overview  # noqa: E402,F401  (they register their routes)
+from . import invoices, members, overview  # noqa: E402,F401  (they register their routes)

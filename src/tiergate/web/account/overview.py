@@ -54,9 +54,14 @@ def render_account(
         if entitlements.source_subscription_id
         else None
     )
+    # Only what a customer can use: a permission no customer-facing tier grants (the staff's
+    # admin console) is not the customer's, even on an account that staff hold.
     permissions = db.session.scalars(
         sa.select(Permission)
-        .where(Permission.key.in_(sorted(entitlements.permissions)))
+        .where(
+            Permission.key.in_(sorted(entitlements.permissions)),
+            Permission.tiers.any(SubscriptionTier.is_customer_facing),
+        )
         .order_by(Permission.name)
     ).all()
     page = render_template(

@@ -22,8 +22,8 @@ class PlanStatus:
 
 
 def format_day(value: datetime) -> str:
-    """Return a date as "3 Jan 2027" (UTC)."""
-    return f"{value.day} {value:%b %Y}"
+    """Return a date in words, as "3 January 2027" (UTC)."""
+    return f"{value.day} {value:%B %Y}"
 
 
 def describe_plan(
@@ -45,23 +45,20 @@ def describe_plan(
 
 
 def _grant(name: str, subscription: Any, until: datetime | None) -> PlanStatus:
+    # The grant's reason is the staff's internal note: the console shows it, the customer not.
     text = f"Staff grant: {name}"
     if until is not None:
         text += f" until {format_day(until)}"
-    if subscription.grant_reason:
-        text += f" ({subscription.grant_reason})"
     return PlanStatus(text, tone="warning" if until is not None else "ok")
 
 
 def _paid(name: str, subscription: Any, until: datetime | None) -> PlanStatus:
     status = subscription.status
     period_end = subscription.current_period_end
+    if getattr(subscription, "billing_interval", None) == "year":
+        name = f"{name} (yearly)"
     if status == "trialing":
-        trial_end = subscription.trial_end or period_end
-        text = f"{name}, trial ends on {format_day(trial_end)}" if trial_end else f"{name}, trial"
-        if subscription.cancel_at_period_end:
-            return PlanStatus(text + ", then cancels", tone="warning")
-        return PlanStatus(text)
+        return _trial(name, subscription.trial_end or period_end, subscription.cancel_at_period_end)
     if status == "past_due":
         access = f", access until {format_day(until)}" if until else ""
         return PlanStatus(
@@ -77,3 +74,17 @@ def _paid(name: str, subscription: Any, until: datetime | None) -> PlanStatus:
         return PlanStatus(f"{name}, renews on {format_day(period_end)}")
     # A status the deployment's access policy lets grant (e.g. paused).
     return PlanStatus(f"{name}, {status.replace('_', ' ')}", tone="warning")
+
+
+def _trial(name: str, trial_end: datetime | None, cancels: bool) -> PlanStatus:
+    """Describe a trial; what happens at its end is the provider's to decide (its webhook says).
+
+    A trial without a payment method ends as the provider is set up to: Stripe cancels or
+    pauses it (``trial_settings.end_behavior.missing_payment_method``), Whop ends the membership.
+    """
+    if trial_end is None:
+        return PlanStatus(f"{name}, free trial")
+    ends = f"Trial ends on {format_day(trial_end)}"
+    if cancels:
+        return PlanStatus(f"{name}, free trial", f"{ends}, then the plan cancels.", "warning")
+    return PlanStatus(f"{name}, free trial", f"{ends}, then the first payment is due.")

@@ -19,7 +19,14 @@ __all__ = ["SandboxObject", "sandbox_blueprint"]
 def sandbox_blueprint() -> Blueprint:
     """Return the blueprint of the fake provider APIs and pages, under /_sandbox."""
     # Each module registers its routes.
-    from . import pages, stripe_api, stripe_changes, whop_api, whop_changes  # noqa: F401
+    from . import (  # noqa: F401
+        invoices,
+        pages,
+        stripe_api,
+        stripe_changes,
+        whop_api,
+        whop_changes,
+    )
     from .blueprint import sandbox
 
     return sandbox

@@ -38,7 +38,15 @@ def pay_stripe_checkout(
     session = copy.deepcopy(row.data)
     customer = session.get("customer") or _new_customer(session)
     price = next(p for p in stripe_obj.prices() if p["id"] == session["_price"])
-    subscription = stripe_obj.subscription(session, customer, price, trial=trial)
+    subscription = stripe_obj.subscription(
+        session,
+        customer,
+        price,
+        trial=trial,
+        trial_days=int(session.get("_trial_period_days") or 0),
+        quantity=int(session.get("_quantity") or 1),
+    )
+    trial = subscription["status"] == "trialing"
     account = session.get("client_reference_id")
     store.put("stripe", "subscription", subscription, account)
     session.update(
@@ -49,7 +57,10 @@ def pay_stripe_checkout(
     return [
         *(reversed(lifecycle) if updated_first else lifecycle),
         stripe_obj.event("checkout.session.completed", session),
-        stripe_obj.event("invoice.paid", stripe_obj.invoice(subscription, paid=not trial)),
+        stripe_obj.event(
+            "invoice.paid",
+            stripe_obj.invoice(subscription, paid=not trial, billing_reason="subscription_create"),
+        ),
     ]
 
 
@@ -87,15 +98,19 @@ def pay_whop_checkout(configuration_id: str, *, trial: bool = False) -> list[dic
     row = store.get("whop", configuration_id, "checkout_configuration")
     if row is None:
         raise NotFound(f"no sandbox checkout configuration {configuration_id}")
+    product = row.data["_product_id"]
     tier = db.session.scalar(
         sa.select(SubscriptionTier).where(
-            SubscriptionTier.whop_product_key == row.data["_product_id"]
+            (SubscriptionTier.whop_product_key == product)
+            | (SubscriptionTier.whop_yearly_product_key == product)
         )
     )
     if tier is None:
-        raise NotFound(f"no tier sells the Whop product {row.data['_product_id']}")
+        raise NotFound(f"no tier sells the Whop product {product}")
     user = store.new_id("user")
     membership = whop_obj.membership(row.data, user, tier, trial=trial)
+    if product != tier.whop_product_key:  # the yearly product
+        membership.update(product={"id": product, "title": tier.name}, product_id=product)
     store.put("whop", "membership", membership, row.account_ref)
     return [
         whop_obj.event("membership.activated", membership),
@@ -136,7 +151,8 @@ def _advance_stripe(sub: dict[str, Any], to: str) -> list[dict[str, Any]]:
         return _pay_stripe_arrears(sub)
     item = sub["items"]["data"][0]
     start = max(item["current_period_end"], store.now()) if to == "renewed" else store.now()
-    item.update(current_period_start=start, current_period_end=start + stripe_obj.PERIOD_SECONDS)
+    period = stripe_obj.period_seconds(item["price"])
+    item.update(current_period_start=start, current_period_end=start + period)
     # A scheduled change (a downgrade at the period end) takes effect as the period rolls.
     stripe_schedules.enter_due_phase(sub, start)
     sub.update(status="active", trial_end=sub["trial_end"] if to == "renewed" else store.now())
@@ -157,9 +173,8 @@ def _fail_stripe_renewal(sub: dict[str, Any]) -> list[dict[str, Any]]:
     item = sub["items"]["data"][0]
     previous = {"status": sub["status"], "items": copy.deepcopy(sub["items"])}
     renewal = item["current_period_end"]
-    item.update(
-        current_period_start=renewal, current_period_end=renewal + stripe_obj.PERIOD_SECONDS
-    )
+    period = stripe_obj.period_seconds(item["price"])
+    item.update(current_period_start=renewal, current_period_end=renewal + period)
     sub["status"] = "past_due"
     failed = stripe_obj.invoice(sub, paid=False)
     store.put("stripe", "subscription", sub)

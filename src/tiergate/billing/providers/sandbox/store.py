@@ -69,6 +69,23 @@ def put(
     return row
 
 
+def count(provider: str, kind: str) -> int:
+    """Return how many objects of ``kind`` the sandbox holds."""
+    query = sa.select(sa.func.count()).where(
+        SandboxObject.provider == provider, SandboxObject.kind == kind
+    )
+    return int(db.session.scalar(query.select_from(SandboxObject)) or 0)
+
+
+def invoice_url(invoice_id: str) -> str:
+    """Return the sandbox page of an invoice (Stripe's hosted invoice page stands here)."""
+    from flask import current_app
+
+    from ..config import sandbox_base_url
+
+    return f"{sandbox_base_url(current_app.config)}/stripe/invoices/{invoice_id}"
+
+
 def public(data: dict[str, Any]) -> dict[str, Any]:
     """Return an object without the sandbox's private bookkeeping keys (``_...``)."""
     return {key: value for key, value in data.items() if not key.startswith("_")}

@@ -60,6 +60,9 @@ def stripe_create_checkout_session() -> Any:
     customer = params.get("customer")
     if customer and store.get(PROVIDER, customer, "customer") is None:
         return objects.error(f"No such customer: '{customer}'", 400, code="resource_missing")
+    options = _checkout_options(params)
+    if not isinstance(options, dict):
+        return options
     session_id = store.new_id("cs_test")
     session = {
         "id": session_id,
@@ -81,10 +84,31 @@ def stripe_create_checkout_session() -> Any:
         ),
         "_price": items[0]["price"],
         "_subscription_metadata": (params.get("subscription_data") or {}).get("metadata") or {},
+        **options,
     }
     with request_transaction():
         store.put(PROVIDER, "checkout_session", session, session["client_reference_id"])
     return store.public(session)
+
+
+def _checkout_options(params: dict[str, Any]) -> dict[str, Any] | Any:
+    """Return the session fields of the checkout options, or Stripe's error for a bad one."""
+    quantity = str(params["line_items"][0].get("quantity") or "1")
+    trial = str((params.get("subscription_data") or {}).get("trial_period_days") or "0")
+    if not quantity.isdigit() or int(quantity) < 1:
+        return objects.error("Invalid integer: line_items[0][quantity]", 400, param="quantity")
+    if not trial.isdigit() or int(trial) > 730:
+        # Stripe's own limit: a trial of at most 730 days.
+        return objects.error(
+            "trial_period_days must be at most 730", 400, param="subscription_data"
+        )
+    tax = (params.get("automatic_tax") or {}).get("enabled") == "true"
+    return {
+        "allow_promotion_codes": params.get("allow_promotion_codes") == "true",
+        "automatic_tax": {"enabled": tax, "liability": None, "status": None},
+        "_quantity": int(quantity),
+        "_trial_period_days": int(trial),
+    }
 
 
 @sandbox.get("/stripe/v1/checkout/sessions/<session_id>")

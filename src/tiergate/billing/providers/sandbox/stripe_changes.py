@@ -90,7 +90,10 @@ def _swap_items(
     if item["price"]["recurring"]["interval"] != old_interval:
         # An interval change resets the billing cycle and is invoiced at once (Stripe's rule).
         start = store.now()
-        item.update(current_period_start=start, current_period_end=start + _length(item))
+        item.update(
+            current_period_start=start,
+            current_period_end=start + objects.period_seconds(item["price"]),
+        )
         behavior = "always_invoice"
     if behavior == "always_invoice" and amount > 0:
         invoice = objects.invoice(sub, paid=True)
@@ -98,11 +101,6 @@ def _swap_items(
         store.put(PROVIDER, "invoice", invoice, None)
         return [objects.event("invoice.paid", invoice)]
     return []
-
-
-def _length(item: dict[str, Any]) -> int:
-    yearly = item["price"]["recurring"]["interval"] == "year"
-    return 365 * 24 * 3600 if yearly else objects.PERIOD_SECONDS
 
 
 def prorated_difference(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:

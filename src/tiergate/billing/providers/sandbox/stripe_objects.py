@@ -11,13 +11,18 @@ from ....catalog.models import SubscriptionTier
 from . import store
 
 PERIOD_SECONDS = 30 * 24 * 3600
+YEAR_SECONDS = 365 * 24 * 3600
 TRIAL_SECONDS = 14 * 24 * 3600
+DAY_SECONDS = 24 * 3600
+#: The sandbox's yearly price: ten months of the monthly one (two months free).
+MONTHS_PER_YEARLY_PRICE = 10
 
 
-def price(tier: SubscriptionTier, *, yearly: bool = False) -> dict[str, Any]:
-    """Return the sandbox's active monthly (or yearly: ten months' worth) price of a tier."""
+def price(tier: SubscriptionTier, interval: str = "month") -> dict[str, Any]:
+    """Return the sandbox's active monthly (or yearly) price of a Stripe tier."""
+    yearly = interval == "year"
     key = str(tier.stripe_yearly_lookup_key if yearly else tier.stripe_lookup_key)
-    months = 10 if yearly else 1
+    amount = store.amount_in_cents(tier) * (MONTHS_PER_YEARLY_PRICE if yearly else 1)
     return {
         "id": "price_sbx_" + re.sub(r"[^A-Za-z0-9]", "_", key),
         "object": "price",
@@ -29,22 +34,26 @@ def price(tier: SubscriptionTier, *, yearly: bool = False) -> dict[str, Any]:
         "metadata": {},
         "nickname": tier.name,
         "product": "prod_sbx_" + tier.key,
-        "recurring": {
-            "interval": "year" if yearly else "month",
-            "interval_count": 1,
-            "usage_type": "licensed",
-        },
+        "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"},
         "type": "recurring",
-        "unit_amount": store.amount_in_cents(tier) * months,
+        "unit_amount": amount,
         "created": 0,
     }
 
 
 def prices() -> list[dict[str, Any]]:
-    """Return every sandbox price: each Stripe tier's monthly one, and its yearly one."""
-    tiers = store.sellable_tiers("stripe")
-    yearly = [price(tier, yearly=True) for tier in tiers if tier.stripe_yearly_lookup_key]
-    return [price(tier) for tier in tiers] + yearly
+    """Return every sandbox price: monthly for each tier with a lookup key, yearly beside it."""
+    found = []
+    for tier in store.sellable_tiers("stripe"):
+        found.append(price(tier))
+        if tier.stripe_yearly_lookup_key:
+            found.append(price(tier, "year"))
+    return found
+
+
+def period_seconds(the_price: dict[str, Any]) -> int:
+    """Return the length of one billing period of ``the_price``."""
+    return YEAR_SECONDS if the_price["recurring"]["interval"] == "year" else PERIOD_SECONDS
 
 
 def list_of(items: list[dict[str, Any]], url: str, has_more: bool = False) -> dict[str, Any]:
@@ -53,12 +62,24 @@ def list_of(items: list[dict[str, Any]], url: str, has_more: bool = False) -> di
 
 
 def subscription(
-    session: dict[str, Any], customer: str, the_price: dict[str, Any], *, trial: bool
+    session: dict[str, Any],
+    customer: str,
+    the_price: dict[str, Any],
+    *,
+    trial: bool,
+    trial_days: int = 0,
+    quantity: int = 1,
 ) -> dict[str, Any]:
-    """Return a new subscription paid through a checkout session."""
+    """Return a new subscription paid through a checkout session.
+
+    ``trial_days`` (the session's ``subscription_data.trial_period_days``) starts it
+    ``trialing`` until then; ``trial`` alone gives the sandbox's default 14-day trial.
+    """
     created = store.now()
     subscription_id = store.new_id("sub")
-    period_end = created + (TRIAL_SECONDS if trial else PERIOD_SECONDS)
+    trial_seconds = trial_days * DAY_SECONDS if trial_days else (TRIAL_SECONDS if trial else 0)
+    trial = bool(trial_seconds)
+    period_end = created + (trial_seconds or period_seconds(the_price))
     item = {
         "id": store.new_id("si"),
         "object": "subscription_item",
@@ -67,7 +88,7 @@ def subscription(
         "current_period_end": period_end,
         "metadata": {},
         "price": the_price,
-        "quantity": 1,
+        "quantity": quantity,
         "subscription": subscription_id,
     }
     return {
@@ -90,19 +111,36 @@ def subscription(
     }
 
 
-def invoice(sub: dict[str, Any], *, paid: bool) -> dict[str, Any]:
-    """Return an invoice of ``sub``'s current period (current API: parent.subscription_details)."""
+def invoice(
+    sub: dict[str, Any], *, paid: bool, billing_reason: str = "subscription_cycle"
+) -> dict[str, Any]:
+    """Return (and keep, for the invoice list) an invoice of ``sub``'s current period.
+
+    Shape: a subset of the attributes of the ``stripe`` SDK's ``stripe/_invoice.py`` (the
+    invoice at the SDK's API version: the subscription at ``parent.subscription_details``,
+    ``hosted_invoice_url``, ``number``, ``total``). A trial's first invoice is for 0, paid, as
+    Stripe issues it.
+    """
     item = sub["items"]["data"][0]
-    return {
-        "id": store.new_id("in"),
+    invoice_id = store.new_id("in")
+    trialing = sub.get("status") == "trialing"
+    amount = 0 if trialing else item["price"]["unit_amount"] * int(item.get("quantity") or 1)
+    settled = paid or trialing
+    data = {
+        "id": invoice_id,
         "object": "invoice",
-        "amount_due": item["price"]["unit_amount"],
-        "amount_paid": item["price"]["unit_amount"] if paid else 0,
-        "billing_reason": "subscription_cycle",
+        "amount_due": amount,
+        "amount_paid": amount if settled else 0,
+        "amount_remaining": 0 if settled else amount,
+        "billing_reason": billing_reason,
+        "collection_method": "charge_automatically",
         "created": store.now(),
         "currency": "usd",
         "customer": sub["customer"],
+        "hosted_invoice_url": store.invoice_url(invoice_id),
+        "invoice_pdf": store.invoice_url(invoice_id) + "?format=pdf",
         "livemode": False,
+        "number": f"SBX-{store.count('stripe', 'invoice') + 1:04d}",
         "parent": {
             "type": "subscription_details",
             "quote_details": None,
@@ -110,8 +148,13 @@ def invoice(sub: dict[str, Any], *, paid: bool) -> dict[str, Any]:
         },
         "period_end": item["current_period_end"],
         "period_start": item["current_period_start"],
-        "status": "paid" if paid else "open",
+        "status": "paid" if settled else "open",
+        "subtotal": amount,
+        "total": amount,
     }
+    owner = store.get("stripe", sub["id"], "subscription")
+    store.put("stripe", "invoice", data, owner.account_ref if owner is not None else None)
+    return data
 
 
 def event(

@@ -16,7 +16,6 @@ from . import store
 from . import stripe_objects as objects
 
 PROVIDER = "stripe"
-YEAR_SECONDS = 365 * 24 * 3600
 
 
 def _row_data(object_id: str, kind: str) -> dict[str, Any] | None:
@@ -256,5 +255,5 @@ def _phase_end(start: int, given: dict[str, Any]) -> int:
         return int(given["end_date"])
     duration = given.get("duration") or {}
     count = int(duration.get("interval_count") or 1)
-    unit = YEAR_SECONDS if duration.get("interval") == "year" else objects.PERIOD_SECONDS
+    unit = objects.YEAR_SECONDS if duration.get("interval") == "year" else objects.PERIOD_SECONDS
     return start + count * unit

@@ -38,22 +38,41 @@ def whop_api_root() -> Any:
 def whop_list_plans() -> Any:
     """List the plans of the requested products (one visible plan per Whop tier)."""
     wanted = set(_list_arg("product_ids"))
-    plans = [
-        objects.plan(tier, _purchase_url(tier.whop_product_key))
-        for tier in store.sellable_tiers(PROVIDER)
-        if not wanted or tier.whop_product_key in wanted
-    ]
+    plans = [plan for product, plan in sandbox_plans() if not wanted or product in wanted]
     return objects.page(plans, None)
+
+
+def sandbox_plans() -> list[tuple[str, dict[str, Any]]]:
+    """Return (product id, its one visible plan) of every Whop tier's monthly and yearly product.
+
+    A yearly plan renews every 365 days at ten months of the monthly price.
+    """
+    found = []
+    for tier in store.sellable_tiers(PROVIDER):
+        monthly = objects.plan(tier, _purchase_url(tier.whop_product_key))
+        found.append((str(tier.whop_product_key), monthly))
+        yearly = tier.whop_yearly_product_key
+        if yearly:
+            price = round(monthly["renewal_price"] * 10, 2)
+            plan = {
+                **objects.plan(tier, _purchase_url(yearly)),
+                "id": "plan_sbx_" + yearly.removeprefix("prod_"),
+                "billing_period": 365,
+                "formatted_price": f"${price:.2f} / year",
+                "initial_price": price,
+                "initial_price_due": objects.money(round(price * 100)),
+                "product": {"id": yearly, "title": tier.name},
+                "renewal_price": price,
+            }
+            found.append((yearly, plan))
+    return found
 
 
 @sandbox.post(f"{API}/checkout_configurations")
 def whop_create_checkout_configuration() -> Any:
     """Create a checkout configuration whose purchase URL is the sandbox's checkout page."""
     body = request.get_json(silent=True) or {}
-    plans = {
-        objects.plan(tier, "")["id"]: tier.whop_product_key
-        for tier in store.sellable_tiers(PROVIDER)
-    }
+    plans = {plan["id"]: product for product, plan in sandbox_plans()}
     if body.get("plan_id") not in plans:
         return objects.error(f"Unknown plan {body.get('plan_id')!r}.", 400)
     configuration_id = store.new_id("ch")

@@ -151,8 +151,8 @@ def touch(data: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 def payment(member: dict[str, Any], *, paid: bool) -> dict[str, Any]:
-    """Return a payment of ``member``'s current period (it names its membership, flat)."""
-    return {
+    """Return (and keep, for the payments list) a payment of ``member``'s current period."""
+    data = {
         "id": store.new_id("pay"),
         "created_at": iso(store.now()),
         "membership_id": member["id"],
@@ -162,6 +162,9 @@ def payment(member: dict[str, Any], *, paid: bool) -> dict[str, Any]:
         "total": (member["renewal_price"] or member["initial_price"])["amount"],
         "user_id": member["user_id"],
     }
+    owner = store.get("whop", member["id"], "membership")
+    store.put("whop", "payment", data, owner.account_ref if owner is not None else None)
+    return data
 
 
 def in_shape(member: dict[str, Any], shape: str) -> dict[str, Any]:

@@ -1,0 +1,244 @@
+"""An account's invoices (Stripe) and payments (Whop), read from the provider a page at a time.
+
+The provider is the record: tiergate stores no invoice. Pages are cached briefly per process
+(``TIERGATE_INVOICES_CACHE_SECONDS``), keyed by account, provider and cursor, so paging back
+and forth or reloading does not call the provider each time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..db import db
+from .models import Subscription
+from .price_format import format_amount, major_amount
+from .providers import get_provider
+from .providers.resolve import existing_customer_id, from_iso
+
+if TYPE_CHECKING:
+    from ..accounts.models import Account
+
+EXTENSION: Final = "tiergate.invoices"
+PAGE_SIZE: Final = 10
+#: Stripe's invoice statuses and Whop's payment statuses, as a customer reads them.
+STATUS_WORDS: Final = {
+    "paid": "Paid",
+    "open": "Due",
+    "draft": "Being prepared",
+    "void": "Void",
+    "uncollectible": "Not collected",
+    "pending": "Pending",
+    "refunded": "Refunded",
+    "partially_refunded": "Partly refunded",
+    "failed": "Failed",
+}
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """One invoice or payment as the invoices page shows it."""
+
+    id: str
+    number: str
+    amount: str
+    date: datetime
+    status: str
+    #: The provider's own page for it (Stripe's hosted invoice), when there is one.
+    url: str | None
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    """One page of an account's invoices at one provider, with the cursors around it."""
+
+    provider: str
+    rows: tuple[InvoiceRow, ...]
+    #: Pass as ``after`` for the next (older) page, or ``before`` for the previous one.
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
+class InvoiceCache:
+    """Pages of invoices by (account, provider, after, before), until they expire."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._pages: dict[tuple[Any, ...], tuple[float, InvoicePage]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> InvoicePage | None:
+        """Return the cached page for ``key``, or None when absent or stale."""
+        with self._lock:
+            found = self._pages.get(key)
+            if found is not None and found[0] <= self.clock():
+                del self._pages[key]
+                found = None
+        return found[1] if found is not None else None
+
+    def put(self, key: tuple[Any, ...], page: InvoicePage, ttl: float) -> None:
+        """Keep ``page`` for ``ttl`` seconds; drop expired pages so the cache stays small."""
+        now = self.clock()
+        with self._lock:
+            self._pages = {k: v for k, v in self._pages.items() if v[0] > now}
+            if ttl > 0:
+                self._pages[key] = (now + ttl, page)
+
+    def clear(self) -> None:
+        """Forget every cached page."""
+        with self._lock:
+            self._pages.clear()
+
+
+def invoice_cache() -> InvoiceCache:
+    """Return the current app's invoice cache (each worker process has its own)."""
+    cache = current_app.extensions.get(EXTENSION)
+    if cache is None:
+        cache = current_app.extensions.setdefault(EXTENSION, InvoiceCache())
+    return cache
+
+
+def invoice_providers(account: Account) -> list[str]:
+    """Return the paid providers the account has bought through, Stripe first."""
+    found = set(
+        db.session.scalars(
+            sa.select(Subscription.provider).where(
+                Subscription.account_id == account.id, Subscription.provider != "exempt"
+            )
+        )
+    )
+    return [name for name in ("stripe", "whop") if name in found]
+
+
+def billing_reference(account: Account, provider: str) -> str | None:
+    """Return what the provider lists the account's invoices by: Stripe's customer id, or the
+    account's latest Whop membership id; None when the account never bought there."""
+    if provider == "stripe":
+        return existing_customer_id(account, "stripe")
+    return db.session.scalar(
+        sa.select(Subscription.provider_subscription_id)
+        .where(Subscription.account_id == account.id, Subscription.provider == "whop")
+        .order_by(Subscription.provider_updated_at.desc(), Subscription.id.desc())
+        .limit(1)
+    )
+
+
+def list_invoices(
+    account_id: int,
+    provider: str,
+    reference: str | None,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> InvoicePage:
+    """Return one page of invoices at ``provider``, newest first (cached; no database use).
+
+    ``reference`` comes from ``billing_reference``; call this with no transaction open.
+    """
+    if reference is None:
+        return InvoicePage(provider, ())
+    key = (account_id, provider, reference, after, before, limit)
+    cache = invoice_cache()
+    page = cache.get(key)
+    if page is None:
+        fetch = _stripe_page if provider == "stripe" else _whop_page
+        page = fetch(reference, after, before, limit)
+        cache.put(key, page, float(current_app.config.get("TIERGATE_INVOICES_CACHE_SECONDS", 60)))
+    return page
+
+
+def _stripe_page(customer: str, after: str | None, before: str | None, limit: int) -> InvoicePage:
+    import stripe
+
+    from .providers.http import stripe_error
+
+    provider: Any = get_provider("stripe")
+    params: dict[str, Any] = {"customer": customer, "limit": limit}
+    if before:
+        params["ending_before"] = before
+    elif after:
+        params["starting_after"] = after
+    try:
+        listed = provider.client.v1.invoices.list(params=params)
+    except stripe.StripeError as error:
+        raise stripe_error(error, "listing invoices") from error
+    rows = tuple(_stripe_row(invoice.to_dict()) for invoice in listed.data)
+    return _paged("stripe", rows, bool(listed.has_more), after, before)
+
+
+def _stripe_row(invoice: dict[str, Any]) -> InvoiceRow:
+    currency = str(invoice.get("currency") or "usd")
+    total = Decimal(int(invoice.get("total") or invoice.get("amount_due") or 0))
+    return InvoiceRow(
+        id=str(invoice["id"]),
+        number=str(invoice.get("number") or invoice["id"]),
+        amount=format_amount(major_amount(total, currency), currency),
+        date=datetime.fromtimestamp(int(invoice.get("created") or 0), UTC),
+        status=STATUS_WORDS.get(str(invoice.get("status")), str(invoice.get("status"))),
+        url=invoice.get("hosted_invoice_url"),
+    )
+
+
+def _whop_page(membership: str, after: str | None, before: str | None, limit: int) -> InvoicePage:
+    import httpx
+    from whop_sdk.core.api_error import ApiError
+    from whop_sdk.core.parse_error import ParsingError
+
+    from .providers.http import whop_error
+
+    provider: Any = get_provider("whop")
+    cursor: dict[str, Any] = {"last": limit, "before": before} if before else {"first": limit}
+    if after and not before:
+        cursor["after"] = after
+    try:
+        pager = provider.client.payments.list(membership_id=membership, **cursor)
+    except (ApiError, ParsingError, httpx.HTTPError) as error:
+        raise whop_error(error, "listing payments") from error
+    response = pager.response
+    rows = tuple(_whop_row(payment) for payment in (pager.items or []))
+    info = getattr(response, "page_info", None)
+    more = bool(info and (info.has_previous_page if before else info.has_next_page))
+    return _paged("whop", rows, more, after, before)
+
+
+def _whop_row(payment: Any) -> InvoiceRow:
+    data: dict[str, Any] = json.loads(payment.json(by_alias=True))
+    money = data.get("total") or data.get("subtotal") or {}
+    currency = str(money.get("currency") or data.get("currency") or "usd")
+    total = Decimal(str(money.get("amount") or 0))
+    status = str(data.get("substatus") or data.get("status") or "")
+    return InvoiceRow(
+        id=str(data["id"]),
+        number=str(data["id"]),
+        amount=format_amount(total, currency),
+        date=from_iso(data.get("paid_at") or data.get("created_at")) or datetime.now(UTC),
+        status=STATUS_WORDS.get(status, status.replace("_", " ").capitalize()),
+        url=None,
+    )
+
+
+def _paged(
+    provider: str, rows: tuple[InvoiceRow, ...], more: bool, after: str | None, before: str | None
+) -> InvoicePage:
+    """Set the cursors: ``more`` is whether the provider has rows beyond this page."""
+    if not rows:
+        return InvoicePage(provider, rows)
+    if before:
+        previous = rows[0].id if more else None
+        return InvoicePage(provider, rows, next_cursor=rows[-1].id, previous_cursor=previous)
+    return InvoicePage(
+        provider,
+        rows,
+        next_cursor=rows[-1].id if more else None,
+        previous_cursor=rows[0].id if after else None,
+    )

@@ -1,0 +1,113 @@
+"""The YAML catalog document: validate a parsed document into complete field values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .schemas import (
+    PERMISSION_FIELDS,
+    TIER_FIELDS,
+    UNIQUE_TIER_FIELDS,
+    CatalogError,
+    Problem,
+    clash_problems,
+    defaults,
+    permission_problems,
+    tier_problems,
+)
+
+
+@dataclass
+class CatalogDocument:
+    """A validated catalog: complete field values for each permission and tier."""
+
+    permissions: list[dict[str, Any]] = field(default_factory=list)
+    tiers: list[dict[str, Any]] = field(default_factory=list)
+    #: tier key -> the permission keys it grants, sorted
+    grants: dict[str, list[str]] = field(default_factory=dict)
+    default_tier: str | None = None
+
+
+def _label(section: str, index: int, entry: Any) -> str:
+    key = entry.get("key") if isinstance(entry, Mapping) else None
+    return f"{section}[{index}] (key {key!r})" if isinstance(key, str) else f"{section}[{index}]"
+
+
+def _entries(raw: Mapping[str, Any], section: str, problems: list[Problem]) -> list[Any]:
+    value = raw.get(section)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(Problem(section, f"must be a list, not {type(value).__name__}"))
+        return []
+    return value
+
+
+def _parse_section(
+    raw: Mapping[str, Any], section: str, problems: list[Problem]
+) -> list[tuple[str, Mapping[str, Any], dict[str, Any]]]:
+    """Return (label, entry, complete values) for each mapping in a section; collect problems."""
+    specs = TIER_FIELDS if section == "tiers" else PERMISSION_FIELDS
+    check = tier_problems if section == "tiers" else permission_problems
+    parsed = []
+    for index, entry in enumerate(_entries(raw, section, problems)):
+        where = _label(section, index, entry)
+        if not isinstance(entry, Mapping):
+            problems.append(Problem(where, f"must be a mapping, not {type(entry).__name__}"))
+            continue
+        # A tier's permission list is not a column; it is checked by _parse_grants.
+        values = {**defaults(specs), **entry}
+        if section == "tiers":
+            values.pop("permissions", None)
+        problems.extend(Problem(where, message) for message in check(values))
+        parsed.append((where, entry, values))
+    unique = UNIQUE_TIER_FIELDS if section == "tiers" else ("key",)
+    problems.extend(clash_problems([(where, values) for where, _, values in parsed], unique))
+    return parsed
+
+
+def _parse_grants(
+    entry: Mapping[str, Any], where: str, known: set[str], problems: list[Problem]
+) -> list[str]:
+    keys = entry.get("permissions") or []
+    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+        problems.append(Problem(where, "permissions must be a list of permission keys"))
+        return []
+    for key in keys:
+        if key not in known:
+            problems.append(Problem(where, f"unknown permission {key!r} (not in permissions:)"))
+    for key in sorted({key for key in keys if keys.count(key) > 1}):
+        problems.append(Problem(where, f"permission {key!r} is listed more than once"))
+    return sorted(set(keys))
+
+
+def parse_document(raw: Any, source: str) -> CatalogDocument:
+    """Validate a parsed YAML catalog; raise CatalogError listing every problem."""
+    if not isinstance(raw, Mapping):
+        kind = "empty" if raw is None else f"a {type(raw).__name__}"
+        message = f"the document is {kind}; expected a mapping with permissions and tiers"
+        raise CatalogError(source, [Problem("document", message)])
+    problems = [
+        Problem("document", f"unknown top-level field {name!r}")
+        for name in raw
+        if name not in ("permissions", "tiers", "default_tier")
+    ]
+    document = CatalogDocument()
+    for _, _, values in _parse_section(raw, "permissions", problems):
+        document.permissions.append(values)
+    known = {str(values.get("key")) for values in document.permissions}
+    for where, entry, values in _parse_section(raw, "tiers", problems):
+        document.tiers.append(values)
+        grants = _parse_grants(entry, where, known, problems)
+        document.grants[str(values.get("key"))] = grants
+    default = raw.get("default_tier")
+    if default is not None and not (isinstance(default, str) and default in document.grants):
+        problems.append(Problem("default_tier", f"unknown tier {default!r} (not in tiers:)"))
+    elif any(values.get("key") == default and values.get("is_addon") for values in document.tiers):
+        problems.append(Problem("default_tier", f"tier {default!r} is an add-on (is_addon)"))
+    document.default_tier = default
+    if problems:
+        raise CatalogError(source, problems)
+    return document
