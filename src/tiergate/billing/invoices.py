@@ -158,9 +158,7 @@ def list_invoices(
 
 
 def _stripe_page(customer: str, after: str | None, before: str | None, limit: int) -> InvoicePage:
-    import stripe
-
-    from .providers.http import stripe_error
+    from .providers.http import calling_stripe
 
     provider: Any = get_provider("stripe")
     params: dict[str, Any] = {"customer": customer, "limit": limit}
@@ -168,10 +166,8 @@ def _stripe_page(customer: str, after: str | None, before: str | None, limit: in
         params["ending_before"] = before
     elif after:
         params["starting_after"] = after
-    try:
+    with calling_stripe("listing invoices"):
         listed = provider.client.v1.invoices.list(params=params)
-    except stripe.StripeError as error:
-        raise stripe_error(error, "listing invoices") from error
     rows = tuple(_stripe_row(invoice.to_dict()) for invoice in listed.data)
     return _paged("stripe", rows, bool(listed.has_more), after, before)
 
@@ -190,20 +186,14 @@ def _stripe_row(invoice: dict[str, Any]) -> InvoiceRow:
 
 
 def _whop_page(membership: str, after: str | None, before: str | None, limit: int) -> InvoicePage:
-    import httpx
-    from whop_sdk.core.api_error import ApiError
-    from whop_sdk.core.parse_error import ParsingError
-
-    from .providers.http import whop_error
+    from .providers.http import calling_whop
 
     provider: Any = get_provider("whop")
     cursor: dict[str, Any] = {"last": limit, "before": before} if before else {"first": limit}
     if after and not before:
         cursor["after"] = after
-    try:
+    with calling_whop("listing payments"):
         pager = provider.client.payments.list(membership_id=membership, **cursor)
-    except (ApiError, ParsingError, httpx.HTTPError) as error:
-        raise whop_error(error, "listing payments") from error
     response = pager.response
     rows = tuple(_whop_row(payment) for payment in (pager.items or []))
     info = getattr(response, "page_info", None)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import stripe
+from whop_sdk.core.api_error import ApiError
 from whop_sdk.core.parse_error import ParsingError
 
 from . import ProviderError, ProviderObjectNotFound, ProviderUnavailable
@@ -89,3 +91,21 @@ def _whop_message(body: Any) -> str | None:
         if body.get("message"):
             return str(body["message"])
     return str(body) if body else None
+
+
+@contextmanager
+def calling_stripe(action: str) -> Iterator[None]:
+    """Turn a Stripe SDK error raised while doing ``action`` into a ProviderError."""
+    try:
+        yield
+    except stripe.StripeError as error:
+        raise stripe_error(error, action) from error
+
+
+@contextmanager
+def calling_whop(action: str) -> Iterator[None]:
+    """Turn a Whop SDK or transport error raised while doing ``action`` into a ProviderError."""
+    try:
+        yield
+    except (ApiError, ParsingError, httpx.HTTPError) as error:
+        raise whop_error(error, action) from error

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,7 +24,7 @@ from .common import (
     with_operator_token,
 )
 from .config import StripeSettings
-from .http import HttpxStripeClient, stripe_error
+from .http import HttpxStripeClient, calling_stripe
 from .listing import ListedSubscription
 from .resolve import checkout_metadata, existing_customer_id, owner_email
 from .stripe_changes import StripePlanChanges
@@ -81,14 +80,6 @@ def make_stripe_client(settings: StripeSettings) -> stripe.StripeClient:
     )
 
 
-@contextmanager
-def _calling(action: str) -> Iterator[None]:
-    try:
-        yield
-    except stripe.StripeError as error:
-        raise stripe_error(error, action) from error
-
-
 class StripeProvider(StripePlanChanges):
     """Stripe behind the billing provider protocol."""
 
@@ -112,7 +103,7 @@ class StripeProvider(StripePlanChanges):
 
     def find_price(self, lookup_key: str) -> Any:
         """Return the one active price with ``lookup_key``, or raise CatalogMismatch."""
-        with _calling(f"looking up the price {lookup_key!r}"):
+        with calling_stripe(f"looking up the price {lookup_key!r}"):
             prices = self.client.v1.prices.list(
                 params={"lookup_keys": [lookup_key], "active": True, "limit": 10}
             )
@@ -187,7 +178,7 @@ class StripeProvider(StripePlanChanges):
             params["customer"] = customer
         elif email:
             params["customer_email"] = email
-        with _calling("creating a checkout session"):
+        with calling_stripe("creating a checkout session"):
             session = self.client.v1.checkout.sessions.create(params=cast(Any, params))
         if not session.url:
             raise ProviderError("Stripe returned a checkout session without a URL")
@@ -201,7 +192,7 @@ class StripeProvider(StripePlanChanges):
                 f"account {account.id} has no Stripe customer yet: subscribe first",
                 account_id=account.id,
             )
-        with _calling("creating a portal session"):
+        with calling_stripe("creating a portal session"):
             session = self.client.v1.billing_portal.sessions.create(
                 params={"customer": customer, "return_url": return_url}
             )
@@ -246,7 +237,7 @@ class StripeProvider(StripePlanChanges):
 
     def list_subscriptions(self) -> Iterator[ListedSubscription]:
         """Page through every Stripe subscription (any status), mapping each one."""
-        with _calling("listing subscriptions"):
+        with calling_stripe("listing subscriptions"):
             page = self.client.v1.subscriptions.list(params={"status": "all", "limit": 100})
             for subscription in page.auto_paging_iter():
                 data = subscription.to_dict()
@@ -258,7 +249,7 @@ class StripeProvider(StripePlanChanges):
         found: dict[str, list[dict[str, Any]]] = {key: [] for key in keys}
         for start in range(0, len(keys), LOOKUP_KEYS_PER_CALL):
             chunk = list(keys[start : start + LOOKUP_KEYS_PER_CALL])
-            with _calling("listing the prices of the catalog"):
+            with calling_stripe("listing the prices of the catalog"):
                 page = self.client.v1.prices.list(
                     params={"lookup_keys": chunk, "active": True, "limit": 100}
                 )
@@ -268,7 +259,7 @@ class StripeProvider(StripePlanChanges):
         return found
 
     def _retrieve(self, subscription_id: str) -> dict[str, Any]:
-        with _calling(f"fetching subscription {subscription_id}"):
+        with calling_stripe(f"fetching subscription {subscription_id}"):
             # The schedule is expanded so that a scheduled downgrade is mapped too.
             subscription = self.client.v1.subscriptions.retrieve(
                 subscription_id, params={"expand": EXPAND}

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...db import utcnow
-from .http import stripe_error
+from .http import calling_stripe
 from .stripe_lifecycle import (
     ChangePreview,
     release_schedule,
@@ -50,7 +48,7 @@ class StripePlanChanges:
         """Return Stripe's preview of swapping the subscription to the price ``lookup_key``."""
         subscription = self._retrieve(subscription_id)
         price = self.find_price(lookup_key)
-        with _calling("previewing the plan change"):
+        with calling_stripe("previewing the plan change"):
             return _preview(
                 self.client,
                 subscription,
@@ -78,7 +76,7 @@ class StripePlanChanges:
             "cancel_at_period_end": False,
             "metadata": metadata,
         }
-        with _calling(f"changing the price of subscription {subscription_id}"):
+        with calling_stripe(f"changing the price of subscription {subscription_id}"):
             release_schedule(self.client, subscription, idempotency_key)
             updated = _update(self.client, subscription_id, params, idempotency_key)
         return self._state(updated, utcnow(), fetched=True)
@@ -89,7 +87,7 @@ class StripePlanChanges:
         """Schedule the swap to ``lookup_key`` for the period end; return the new state."""
         subscription = self._retrieve(subscription_id)
         price = self.find_price(lookup_key)
-        with _calling(f"scheduling a change of subscription {subscription_id}"):
+        with calling_stripe(f"scheduling a change of subscription {subscription_id}"):
             schedule_at_period_end(self.client, subscription, price.id, idempotency_key, quantity)
         return self.fetch_subscription(subscription_id)
 
@@ -98,7 +96,9 @@ class StripePlanChanges:
     ) -> SubscriptionState:
         """Cancel the subscription at its period end (or resume it); return the new state."""
         subscription = self._retrieve(subscription_id)
-        with _calling(f"{'cancelling' if cancel else 'resuming'} subscription {subscription_id}"):
+        with calling_stripe(
+            f"{'cancelling' if cancel else 'resuming'} subscription {subscription_id}"
+        ):
             release_schedule(self.client, subscription, idempotency_key)
             updated = _update(
                 self.client, subscription_id, {"cancel_at_period_end": cancel}, idempotency_key
@@ -112,24 +112,14 @@ class StripePlanChanges:
         subscription = self._retrieve(subscription_id)
         item = {"id": _item_change(subscription, "", quantity)["id"], "quantity": quantity}
         params = {"items": [item], "proration_behavior": proration_behavior}
-        with _calling(f"setting the quantity of subscription {subscription_id}"):
+        with calling_stripe(f"setting the quantity of subscription {subscription_id}"):
             updated = _update(self.client, subscription_id, params, idempotency_key)
         return self._state(updated, utcnow(), fetched=True)
 
     def portal_url_for_customer(self, customer_id: str, *, return_url: str) -> str:
         """Create a Customer Portal session for the Stripe customer of one subscription."""
-        with _calling("creating a portal session"):
+        with calling_stripe("creating a portal session"):
             session = self.client.v1.billing_portal.sessions.create(
                 params={"customer": customer_id, "return_url": return_url}
             )
         return str(session.url)
-
-
-@contextmanager
-def _calling(action: str) -> Iterator[None]:
-    import stripe
-
-    try:
-        yield
-    except stripe.StripeError as error:
-        raise stripe_error(error, action) from error

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +12,6 @@ import httpx
 import sqlalchemy as sa
 from standardwebhooks import WebhookVerificationError as StandardWebhookError
 from whop_sdk import Whop, WhopEnvironment
-from whop_sdk.core.api_error import ApiError
-from whop_sdk.core.parse_error import ParsingError
 
 from ...db import db, utcnow
 from ...errors import NotFound
@@ -35,7 +32,7 @@ from .common import (
     with_operator_token,
 )
 from .config import WhopSettings
-from .http import whop_error
+from .http import calling_whop
 from .listing import ListedSubscription
 from .resolve import checkout_metadata
 from .whop_changes import WhopPlanChanges
@@ -94,14 +91,6 @@ def make_whop_client(settings: WhopSettings) -> Whop:
     )
 
 
-@contextmanager
-def _calling(action: str) -> Iterator[None]:
-    try:
-        yield
-    except (ApiError, ParsingError, httpx.HTTPError) as error:
-        raise whop_error(error, action) from error
-
-
 class WhopProvider(WhopPlanChanges):
     """Whop behind the billing provider protocol."""
 
@@ -125,7 +114,7 @@ class WhopProvider(WhopPlanChanges):
 
     def find_plan(self, product_id: str) -> Any:
         """Return the one visible plan of ``product_id``, or raise CatalogMismatch."""
-        with _calling(f"listing the plans of {product_id}"):
+        with calling_whop(f"listing the plans of {product_id}"):
             pager = self.client.plans.list(
                 account_id=self.settings.company_id, product_ids=[product_id], first=10
             )
@@ -173,7 +162,7 @@ class WhopProvider(WhopPlanChanges):
         settings (its trial days, its promo codes) apply on Whop's checkout page.
         """
         plan = self.find_plan(checkout_terms(account, tier, "whop", interval).key)
-        with _calling("creating a checkout configuration"):
+        with calling_whop("creating a checkout configuration"):
             configuration = self.client.checkout_configurations.create(
                 plan_id=plan.id,
                 metadata=checkout_metadata(account, tier),
@@ -273,7 +262,7 @@ class WhopProvider(WhopPlanChanges):
         products = sorted({key for row in keys for key in row if key})
         if not products:
             return
-        with _calling("listing memberships"):
+        with calling_whop("listing memberships"):
             pager = self.client.memberships.list(
                 account_id=self.settings.company_id, product_ids=list(products), first=100
             )
@@ -284,7 +273,7 @@ class WhopProvider(WhopPlanChanges):
                 )
 
     def _retrieve(self, id_or_license_key: str) -> dict[str, Any]:
-        with _calling("fetching a membership"):
+        with calling_whop("fetching a membership"):
             return _plain(self.client.memberships.retrieve(id_or_license_key))
 
 

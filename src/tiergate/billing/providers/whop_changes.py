@@ -9,17 +9,11 @@ pending cancellation (the SDK's documented way to "uncancel").
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-
-import httpx
-from whop_sdk.core.api_error import ApiError
-from whop_sdk.core.parse_error import ParsingError
 
 from ...db import utcnow
 from . import ProviderError
-from .http import whop_error
+from .http import calling_whop
 from .whop_mapping import membership_state
 
 if TYPE_CHECKING:
@@ -41,7 +35,7 @@ class WhopPlanChanges:
     ) -> SubscriptionState:
         """Cancel the membership at its period end (or resume it); return the new state."""
         action = "cancelling" if cancel else "resuming"
-        with _calling(f"{action} membership {membership_id}"):
+        with calling_whop(f"{action} membership {membership_id}"):
             if cancel:
                 membership = self.client.memberships.cancel(
                     membership_id, cancel_at_period_end=True
@@ -55,17 +49,9 @@ class WhopPlanChanges:
 
     def manage_url(self, membership_id: str) -> str:
         """Return the page where the buyer manages one membership on Whop."""
-        with _calling(f"fetching membership {membership_id}"):
+        with calling_whop(f"fetching membership {membership_id}"):
             membership = self.client.memberships.retrieve(membership_id)
         data: dict[str, Any] = json.loads(membership.json(by_alias=True))
         if not data.get("manage_url"):
             raise ProviderError(f"Whop membership {membership_id} has no manage URL")
         return str(data["manage_url"])
-
-
-@contextmanager
-def _calling(action: str) -> Iterator[None]:
-    try:
-        yield
-    except (ApiError, ParsingError, httpx.HTTPError) as error:
-        raise whop_error(error, action) from error
