@@ -1,6 +1,6 @@
 """The plan-change journey in headless Chromium, against a real server and its sandbox.
 
-A customer on Pro upgrades to Team after seeing Stripe's preview of the amount, cancels at the
+A customer on Pro (its trial ended) upgrades to Team after seeing Stripe's preview of the amount, cancels at the
 period end, resumes, then downgrades back to Pro at the period end; the account page lists
 exactly one renewing subscription at each step, and Stripe holds only one.
 """
@@ -25,9 +25,15 @@ def test_upgrade_with_the_preview_cancel_resume_and_downgrade(
 ) -> None:
     page = browser_page
     complaints = watch_csp(page)
-    sign_up(page, server, "ula@upgrades.example", "Upgrades " + uuid.uuid4().hex[:6])
+    suffix = uuid.uuid4().hex[:6]
+    sign_up(page, server, "ula@upgrades.example", f"Upgrades {suffix}")
     choose_pro_and_pay(page, server, journal)
     expect(renewing(page)).to_have_count(1)
+    # Pro starts with a trial, and a change during a trial prorates nothing (Stripe charges
+    # nothing for it): end the trial first, as if its days had passed.
+    ended = server.tiergate("sandbox", "advance", f"upgrades-{suffix}", "--to", "trial_end")
+    assert ended.returncode == 0, ended.stdout + ended.stderr
+    reload_until(page, re.compile(r"Pro, renews on"))
 
     page.goto(server.url + "/pricing")
     team = page.locator("article", has=page.get_by_role("heading", name="Team", exact=True))

@@ -70,11 +70,13 @@ def mount_blueprints(app: Flask, state: Any) -> None:
         mount_api(app, parent, mount["api"])
     app.register_blueprint(parent)
     from ..accounts import users
+    from .account.status import format_day
 
     app.add_template_global(has_endpoint, "tiergate_has_endpoint")
     app.add_template_global(users.current, "tiergate_user")
     app.add_template_global(users.is_staff, "tiergate_is_staff")
     app.add_template_global(users.label_of, "tiergate_user_label")
+    app.add_template_filter(format_day, "tiergate_day")
 
 
 def _nest(parent: Blueprint, child: Blueprint, prefix: str) -> None:

@@ -84,10 +84,10 @@ def _swap_items(
             item["price"] = prices[change["price"]]
         if "quantity" in change:
             item["quantity"] = int(change["quantity"])
-    amount = prorated_difference(before, sub["items"]["data"])
+    amount = prorated_difference(sub, before)
     item = sub["items"]["data"][0]
     old_interval = before[0]["price"]["recurring"]["interval"]
-    if item["price"]["recurring"]["interval"] != old_interval:
+    if item["price"]["recurring"]["interval"] != old_interval and sub["status"] != "trialing":
         # An interval change resets the billing cycle and is invoiced at once (Stripe's rule).
         start = store.now()
         item.update(
@@ -103,14 +103,12 @@ def _swap_items(
     return []
 
 
-def prorated_difference(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:
-    """Return the new items' cost minus the old ones' for the rest of the current period."""
-    item = before[0]
-    start, end = item["current_period_start"], item["current_period_end"]
-    left = max(end - store.now(), 0) / max(end - start, 1)
+def prorated_difference(sub: dict[str, Any], before: list[dict[str, Any]]) -> int:
+    """Return the subscription's items' cost minus ``before``'s for the rest of the period."""
+    after = sub["items"]["data"]
     old = sum(i["price"]["unit_amount"] * int(i.get("quantity") or 1) for i in before)
     new = sum(i["price"]["unit_amount"] * int(i.get("quantity") or 1) for i in after)
-    return round((new - old) * left)
+    return round((new - old) * objects.unused_share(sub))
 
 
 @sandbox.post("/stripe/v1/invoices/create_preview")

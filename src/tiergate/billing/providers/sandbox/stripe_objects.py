@@ -56,6 +56,19 @@ def period_seconds(the_price: dict[str, Any]) -> int:
     return YEAR_SECONDS if the_price["recurring"]["interval"] == "year" else PERIOD_SECONDS
 
 
+def unused_share(sub: dict[str, Any]) -> float:
+    """Return the part of the current period still to come, which a change prorates.
+
+    A subscription in its trial has been charged nothing: Stripe makes no prorations for a
+    change during a trial, so the share is 0 then.
+    """
+    if sub.get("status") == "trialing":
+        return 0.0
+    item = sub["items"]["data"][0]
+    start, end = item["current_period_start"], item["current_period_end"]
+    return max(end - store.now(), 0) / max(end - start, 1)
+
+
 def list_of(items: list[dict[str, Any]], url: str, has_more: bool = False) -> dict[str, Any]:
     """Return Stripe's list envelope around ``items``."""
     return {"object": "list", "data": items, "has_more": has_more, "url": url}

@@ -154,7 +154,7 @@ def preview_invoice(
     """Return the preview invoice of changing ``before`` items to ``after`` (Stripe's shape)."""
     item = before[0]
     start, end, now = item["current_period_start"], item["current_period_end"], store.now()
-    left = max(end - now, 0) / max(end - start, 1)
+    left = objects.unused_share(sub)
     lines = []
     if behavior != "none":
         for old in before:
