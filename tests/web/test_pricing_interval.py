@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from tiergate.db import utcnow
+
+from ..accounts.factories import subscribe
 from ..browsing import log_in
 from ..conftest import app_on_copy, http_client
 from .support import make_account, text
@@ -92,3 +96,15 @@ def test_a_whop_yearly_product_shows_its_plans_price(demo_app) -> None:
     body = text(http_client(demo_app).get("/pricing?interval=year"))
     assert price_of(body, "community").endswith('data-price-source="whop">$90/yr</p>')
     assert "or $9/mo billed monthly" in tier_section(body, "community")
+
+
+def test_the_plan_at_the_other_interval_is_offered_as_a_billing_switch(demo_app) -> None:
+    acme = make_account("acme", owner="owner@acme.test")
+    subscribe(acme, "pro", period_end=utcnow() + timedelta(days=20), billing_interval="month")
+    client = http_client(demo_app)
+    log_in(client, "owner@acme.test")
+    monthly = tier_section(text(client.get("/pricing")), "pro")
+    assert "Current plan" in monthly and "<button" not in monthly
+    yearly = tier_section(text(client.get("/pricing?interval=year")), "pro")
+    assert "Switch to yearly billing" in yearly
+    assert interval_of_form(yearly) == "year"

@@ -58,9 +58,12 @@ def pricing_context() -> dict[str, Any]:
     """Return what the pricing page needs about its viewer: account, role and current tier."""
     ctx = current_account(from_query=False) if users.current() is not None else None
     current_tier = entitlements_for(ctx.account.id).tier_key if ctx is not None else None
+    plan = plan_subscription(ctx.account.id) if ctx is not None else None
     return {
         "viewer": ctx,
         "current_tier": current_tier,
+        # The interval the plan is billed at: the other one of the same tier is a change too.
+        "current_interval": (plan.billing_interval if plan is not None else None) or "month",
         "is_purchasable": is_purchasable,
     }
 
