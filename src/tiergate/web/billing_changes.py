@@ -26,6 +26,7 @@ from ..catalog.models import SubscriptionTier
 from ..db import db, refusable_transaction
 from ..errors import TiergateError
 from .account.context import AccountContext, signed_in_user
+from .account.status import format_day
 from .billing import _manager, customer_billing
 
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -120,7 +121,7 @@ def change(tier_key: str) -> Any:
 def _done_message(plan: changes.PlanChange) -> str:
     current = plan.current
     ends = current.current_period_end if current is not None else None
-    when = f" on {ends:%Y-%m-%d}" if ends else " at the end of the period"
+    when = f" on {format_day(ends)}" if ends else " at the end of the period"
     if plan.kind == changes.SCHEDULE:
         return f"Your plan changes to {plan.target.name}{when}."
     if plan.kind == changes.CANCEL:
