@@ -1,8 +1,9 @@
 """The plan-change journey in headless Chromium, against a real server and its sandbox.
 
-A customer on Pro (its trial ended) upgrades to Team after seeing Stripe's preview of the amount, cancels at the
-period end, resumes, then downgrades back to Pro at the period end; the account page lists
-exactly one renewing subscription at each step, and Stripe holds only one.
+A customer on Pro (its trial ended) upgrades to Team after seeing Stripe's preview of the
+amount, cancels at the period end, resumes, switches to yearly billing, reads its invoices,
+then downgrades back to Pro at the period end; the account page lists exactly one renewing
+subscription at each step, and Stripe holds only one.
 """
 
 from __future__ import annotations
@@ -60,6 +61,25 @@ def test_upgrade_with_the_preview_cancel_resume_and_downgrade(
     expect(page.locator(".flash")).to_contain_text("Team continues")
     expect(renewing(page)).to_have_count(1)
     journal.step("resumed")
+
+    page.goto(server.url + "/pricing?interval=year")
+    team = page.locator("article", has=page.get_by_role("heading", name="Team", exact=True))
+    team.get_by_role("button", name="Switch to yearly billing").click()
+    expect(main(page)).to_contain_text("Team (monthly) → Team (yearly)")
+    journal.step("interval preview")
+    page.get_by_role("button", name="Confirm the change").click()
+    reload_until(page, re.compile(r"Team \(yearly\), renews on"))
+    expect(renewing(page)).to_have_count(1)
+    journal.step("yearly")
+
+    page.get_by_role("link", name="Invoices and receipts").click()
+    invoices = main(page).locator("table tbody tr")
+    # The first payment (the trial's, $0), the end of the trial, and the change of interval,
+    # which Stripe invoices at once.
+    expect(invoices).to_have_count(3)
+    expect(invoices.first).to_contain_text("Paid")
+    journal.step("invoices")
+    page.go_back()
 
     page.goto(server.url + "/pricing")
     pro = page.locator("article", has=page.get_by_role("heading", name="Pro", exact=True))
