@@ -19,6 +19,7 @@ from .support import (
     confirm_page,
     live,
     only,
+    pay,
     renewing,
     sandbox_objects,
     stripe_subscription,
@@ -141,3 +142,28 @@ def test_cancel_then_resume_a_whop_membership(browser, acme) -> None:
         ("PATCH", f"/memberships/{mid}", {"cancel_at_period_end": False}),
     ]
     assert tier_of(acme) == "enterprise"
+
+
+def test_a_replaced_subscription_cannot_resume_while_its_successor_renews(browser, acme) -> None:
+    buy(browser, "pro")
+    pro = only(renewing(acme))
+    pay(browser, choose(browser, "enterprise"))  # Whop: bought first, then Pro ends
+    whop = only(renewing(acme))
+    page = text(browser.get("/account"))
+    assert f"/billing/subscriptions/{pro.id}/resume" not in page  # no button to press
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page).group(1)
+    refused = browser.post(
+        f"/billing/subscriptions/{pro.id}/resume",
+        data={"csrf_token": token, "nonce": nonce},
+        follow_redirects=True,
+    )
+    assert "Enterprise subscription replaced this one" in text(refused)
+    assert [
+        u["cancel_at_period_end"] for u in subscription_updates(pro.provider_subscription_id)
+    ] == ["true"]
+    # Once the newer one is set to end, the older one may be kept instead.
+    press(browser, "cancel")
+    assert next(s for s in live(acme) if s.id == whop.id).cancel_at_period_end
+    press(browser, "resume")
+    assert only(renewing(acme)).id == pro.id

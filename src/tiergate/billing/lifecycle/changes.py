@@ -29,7 +29,7 @@ from ..providers.registry import PAID_PROVIDERS
 from ..providers.resolve import checkout_metadata
 from ..providers.stripe_lifecycle import ChangePreview, check_proration_behavior
 from ..services import ApplyResult, SubscriptionState, apply_subscription_state
-from .live import is_live_paid, plan_subscription
+from .live import is_continuing, is_live_paid, plan_subscription
 
 #: Buy the tier through the provider's checkout (nothing live to change, or another provider).
 CHECKOUT: Final = "checkout"
@@ -195,6 +195,12 @@ def set_cancel_at_period_end(
             if cancel
             else "this subscription is not set to end: nothing to resume"
         )
+    successor_id = subscription.successor_id
+    successor = db.session.get(Subscription, successor_id) if successor_id else None
+    if not cancel and successor is not None and is_continuing(successor):
+        # Resumed, it would be ended again at once: the newer subscription replaced it.
+        name = successor.tier.name
+        raise Conflict(f"your {name} subscription replaced this one; cancel {name} first")
     provider_name = subscription.provider
     key = _idempotency_key(subscription, "cancel" if cancel else "resume", nonce)
     subscription_id = subscription.provider_subscription_id
