@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from ..db import db, utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from .models import STATUSES, Subscription
 from .providers.registry import BILLING_PROVIDERS
-from .state_order import is_stale, paid_through_kept
+from .state_order import is_stale, paid_through_kept, whole_seconds
 
 #: The subscription columns a state sets; compared to tell a real change from a replay.
 STATE_FIELDS = (
@@ -38,16 +38,6 @@ STATE_FIELDS = (
     "grant_expires_at",
 )
 AUDIT_FIELDS = ("provider", "provider_subscription_id", *STATE_FIELDS, "provider_updated_at")
-
-
-def _whole_seconds(value: datetime | None) -> datetime | None:
-    # Provider timestamps have second resolution, and MariaDB's DATETIME keeps no fraction:
-    # comparing whole seconds keeps replays idempotent on every backend.
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValidationError(f"naive datetime {value!r}: subscription times must be in UTC")
-    return value.astimezone(UTC).replace(microsecond=0)
 
 
 @dataclass(frozen=True)
@@ -83,7 +73,7 @@ class SubscriptionState:
         for item in fields(self):
             value = getattr(self, item.name)
             if isinstance(value, datetime):
-                object.__setattr__(self, item.name, _whole_seconds(value))
+                object.__setattr__(self, item.name, whole_seconds(value))
 
 
 class Outcome(enum.StrEnum):
@@ -181,7 +171,7 @@ def apply_subscription_state(
 
 def _stored(subscription: Subscription, name: str) -> Any:
     value = getattr(subscription, name)
-    return _whole_seconds(value) if isinstance(value, datetime) else value
+    return whole_seconds(value) if isinstance(value, datetime) else value
 
 
 def _audit(

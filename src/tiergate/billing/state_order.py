@@ -9,13 +9,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ValidationError
+
 if TYPE_CHECKING:
     from .models import Subscription
     from .services import SubscriptionState
 
 
-def _whole_seconds(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC).replace(microsecond=0)
+def whole_seconds(value: datetime | None) -> datetime | None:
+    """Return an aware time in whole seconds (naive times are refused; None stays None).
+
+    Provider timestamps have second resolution, and MariaDB's DATETIME keeps no fraction:
+    comparing whole seconds keeps replays idempotent on every backend.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValidationError(f"naive datetime {value!r}: subscription times must be in UTC")
+    return value.astimezone(UTC).replace(microsecond=0)
 
 
 #: Statuses in the order a subscription lives through them: it starts incomplete (or
@@ -32,6 +43,8 @@ LIFECYCLE_ORDER = (
     "canceled",
     "expired",
 )
+#: Statuses that grant access: the current period is paid for (or a trial).
+GRANTING = frozenset({"active", "trialing"})
 #: Statuses of a subscription whose renewal is not paid: its paid-through date stays put.
 IN_ARREARS = frozenset({"past_due", "unpaid"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,13 +57,30 @@ def is_stale(state: SubscriptionState, subscription: Subscription) -> bool:
     subscription (a Checkout's ``created``/incomplete and ``updated``/active) in any order. A
     tie goes to a fetched state (it was read just then), else to the later lifecycle stage.
     """
-    stored_at = _whole_seconds(subscription.provider_updated_at)
+    stored_at = whole_seconds(subscription.provider_updated_at)
     assert stored_at is not None  # the column is NOT NULL
     if state.provider_updated_at != stored_at:
         return state.provider_updated_at < stored_at
     if state.fetched:
         return False
     return lifecycle_stage(state) < lifecycle_stage(subscription)
+
+
+def paid_through(
+    status: str, period_start: datetime | None, period_end: datetime | None
+) -> datetime | None:
+    """Return the end of the last period paid for, as far as one provider state shows it.
+
+    A granting subscription is paid up to its period end. By the time a provider marks a
+    subscription past_due (or unpaid) the period has rolled over to the renewal that failed,
+    so the last paid period ended where the current one starts. Other statuses grant nothing
+    and have no paid-through date.
+    """
+    if status in GRANTING:
+        return period_end
+    if status in IN_ARREARS:
+        return period_start
+    return None
 
 
 def paid_through_kept(state: SubscriptionState, subscription: Subscription) -> datetime | None:
@@ -60,7 +90,7 @@ def paid_through_kept(state: SubscriptionState, subscription: Subscription) -> d
     latest failed renewal. The earliest one is when payment stopped, and grace runs from it;
     a paid (or any other) state sets the date afresh.
     """
-    stored = _whole_seconds(subscription.paid_through)
+    stored = whole_seconds(subscription.paid_through)
     if (
         state.status in IN_ARREARS
         and subscription.status in IN_ARREARS
@@ -77,6 +107,6 @@ def lifecycle_stage(state: Any) -> tuple[datetime, int]:
     A later billing period comes first (periods never go back), then the status in the
     order a subscription lives through them (``LIFECYCLE_ORDER``).
     """
-    start = _whole_seconds(state.current_period_start) or _EPOCH
+    start = whole_seconds(state.current_period_start) or _EPOCH
     rank = LIFECYCLE_ORDER.index(state.status) if state.status in LIFECYCLE_ORDER else -1
     return start, rank

@@ -194,8 +194,8 @@ def test_an_event_for_a_foreign_price_is_recorded_and_ignored(inbox_app, acme) -
         assert response.json["status"] == "ignored"
         assert response.json["reason"] == (
             "not_ours: stripe subscription sub_foreign is not tiergate's: it has no tiergate "
-            "metadata, no stored subscription, and its price price_foreign (no lookup key) is "
-            "not in the catalog"
+            "metadata, no stored subscription, no known customer, and its price price_foreign "
+            "(no lookup key) is not in the catalog"
         )
     stored_events = inbox()
     assert {row.status for row in stored_events.values()} == {"ignored"}
@@ -223,6 +223,28 @@ def test_a_foreign_price_on_a_stored_subscription_is_tiergates_and_fails(inbox_a
     payload = fx.event("evt_1", "customer.subscription.updated", swapped, created=AT + 60)
     response = deliver(client, "stripe", payload)
     assert response.status_code == 500
+    assert inbox()["evt_1"].last_error.startswith("unknown_tier:")
+
+
+def test_a_new_subscription_of_a_known_customer_is_tiergates_and_fails(inbox_app, acme) -> None:
+    # Made in Stripe's dashboard for a customer tiergate knows, on a price the catalog lacks
+    # yet: failed and replayable once the catalog has it, never ignored for good.
+    client = inbox_app.test_client()
+    assert (
+        send(client, fx.event("evt_0", "customer.subscription.created", paid_pro(acme), created=AT))
+        == 200
+    )
+    other = fx.subscription(
+        "sub_dashboard",
+        status="active",
+        period=(AT, P1_END),
+        lookup_key="gold_monthly",
+        metadata={},
+        customer=f"cus_{acme.id}",
+    )
+    payload = fx.event("evt_1", "customer.subscription.created", other, created=AT + 60)
+    assert deliver(client, "stripe", payload).status_code == 500
+    assert inbox()["evt_1"].status == "failed"
     assert inbox()["evt_1"].last_error.startswith("unknown_tier:")
 
 

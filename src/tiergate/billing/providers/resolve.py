@@ -140,19 +140,28 @@ def unless_ours(
     object_id: str,
     metadata: Mapping[str, Any] | None,
     sold: str,
+    customer_id: str | None = None,
+    account_hint: Any = None,
 ) -> TiergateError:
     """Return ``error`` for an object tiergate sold, else NotOurs (``sold`` names its price).
 
     An object is tiergate's when its metadata names a tiergate account or tier (tiergate's
-    checkouts write both), or when a subscription with its id is stored. Anything else, for
-    a price or product the catalog does not sell, is another business's on the same provider
-    account: its events are recorded and ignored, not failed.
+    checkouts write both), when a subscription with its id is stored, when its customer is
+    one tiergate knows, or when its checkout names an account. Anything else, for a price or
+    product the catalog does not sell, is another business's on the same provider account:
+    its events are recorded and ignored, not failed (an ignored event cannot be replayed,
+    so in doubt an object counts as tiergate's).
     """
-    if names_tiergate(metadata) or is_stored(provider, object_id):
+    if (
+        names_tiergate(metadata)
+        or is_stored(provider, object_id)
+        or _known_customer(provider, customer_id)
+        or _names_account(account_hint)
+    ):
         return error
     return NotOurs(
         f"{provider} subscription {object_id} is not tiergate's: it has no tiergate metadata, "
-        f"no stored subscription, and {sold} is not in the catalog",
+        f"no stored subscription, no known customer, and {sold} is not in the catalog",
         provider=provider,
         provider_object_id=object_id,
     )
@@ -161,6 +170,23 @@ def unless_ours(
 def names_tiergate(metadata: Mapping[str, Any] | None) -> bool:
     """True when provider metadata names a tiergate account or tier."""
     return bool(metadata) and any((metadata or {}).get(key) for key in (ACCOUNT_KEY, TIER_KEY))
+
+
+def _known_customer(provider: str, customer_id: str | None) -> bool:
+    if not customer_id:
+        return False
+    found = db.session.scalar(
+        sa.select(Subscription.id)
+        .where(Subscription.provider == provider)
+        .where(Subscription.provider_customer_id == customer_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def _names_account(reference: Any) -> bool:
+    account_id = _as_account_id(reference)
+    return account_id is not None and db.session.get(Account, account_id) is not None
 
 
 def is_stored(provider: str, provider_subscription_id: str) -> bool:
@@ -219,6 +245,13 @@ def from_iso(value: Any) -> datetime | None:
         return from_unix(value)
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def count_of(value: Any) -> int:
+    """Return a provider's quantity: a non-negative integer, else 1."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return 1
 
 
 def _as_account_id(reference: Any) -> int | None:

@@ -237,12 +237,15 @@ class StripeProvider(StripePlanChanges):
 
     def list_subscriptions(self) -> Iterator[ListedSubscription]:
         """Page through every Stripe subscription (any status), mapping each one."""
+        # Stamped when the walk began, before any page was read: a state a webhook applied
+        # while the walk ran is newer than the page, and must not be overwritten by it.
+        listed_at = utcnow()
         with calling_stripe("listing subscriptions"):
             page = self.client.v1.subscriptions.list(params={"status": "all", "limit": 100})
             for subscription in page.auto_paging_iter():
                 data = subscription.to_dict()
                 yield ListedSubscription.of(
-                    data["id"], partial(self._state, data, utcnow(), fetched=True)
+                    data["id"], partial(self._state, data, listed_at, fetched=True)
                 )
 
     def _active_prices(self, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import INTERVALS
 from ..price_format import DisplayPrice, display_price, major_amount
+from ..state_order import paid_through
 from . import Event, UnknownTier
 from .resolve import (
+    count_of,
     from_unix,
     metadata_account,
     resolve_account_id,
@@ -22,10 +24,6 @@ if TYPE_CHECKING:
 
 #: Stripe statuses that the Subscription model stores under another name.
 _STATUS_ALIASES = {"incomplete_expired": "expired"}
-#: Statuses that grant access: the current period is paid (or a trial).
-_PAID_STATUSES = frozenset({"active", "trialing"})
-#: Statuses of a failed renewal: Stripe has already rolled the period over to it.
-_ARREARS_STATUSES = frozenset({"past_due", "unpaid"})
 
 
 def subscription_state(
@@ -53,6 +51,8 @@ def subscription_state(
             object_id=str(subscription["id"]),
             metadata=subscription.get("metadata"),
             sold="its price " + ", ".join(_price_named(item) for item in items),
+            customer_id=_id(subscription.get("customer")),
+            account_hint=account_hint,
         ) from None
     item = items[keys.index(key)]
     customer = _id(subscription.get("customer"))
@@ -76,29 +76,12 @@ def subscription_state(
         current_period_end=period_end,
         paid_through=paid_through(status, period_start, period_end),
         billing_interval=interval_of(item.get("price") or {}),
-        quantity=_quantity(item),
+        quantity=count_of(item.get("quantity")),
         cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
         trial_end=from_unix(subscription.get("trial_end")),
         provider_updated_at=observed_at,
         fetched=fetched,
     )
-
-
-def paid_through(
-    status: str, period_start: datetime | None, period_end: datetime | None
-) -> datetime | None:
-    """Return the end of the last period paid for, as far as a Stripe subscription shows it.
-
-    An active or trialing subscription is paid up to its period end. By the time Stripe marks
-    a subscription past_due (or unpaid) the period has rolled over to the renewal that
-    failed, so the last paid period ended where the current one starts. Other statuses grant
-    nothing and have no paid-through date.
-    """
-    if status in _PAID_STATUSES:
-        return period_end
-    if status in _ARREARS_STATUSES:
-        return period_start
-    return None
 
 
 def interval_of(price: dict[str, Any]) -> str | None:
@@ -118,11 +101,6 @@ def _price_named(item: dict[str, Any]) -> str:
     price = item.get("price") or {}
     key = price.get("lookup_key")
     return f"{price.get('id')} ({f'lookup key {key!r}' if key else 'no lookup key'})"
-
-
-def _quantity(item: dict[str, Any]) -> int:
-    quantity = item.get("quantity")
-    return int(quantity) if isinstance(quantity, int) and quantity >= 0 else 1
 
 
 def subscription_id_of(event: Event) -> str | None:

@@ -262,6 +262,8 @@ class WhopProvider(WhopPlanChanges):
         products = sorted({key for row in keys for key in row if key})
         if not products:
             return
+        # Stamped before any page is read (as Stripe's walk): never newer than a webhook's.
+        listed_at = utcnow()
         with calling_whop("listing memberships"):
             pager = self.client.memberships.list(
                 account_id=self.settings.company_id, product_ids=list(products), first=100
@@ -269,7 +271,7 @@ class WhopProvider(WhopPlanChanges):
             for membership in pager:
                 data = _plain(membership)
                 yield ListedSubscription.of(
-                    str(data["id"]), partial(membership_state, data, utcnow())
+                    str(data["id"]), partial(membership_state, data, listed_at, fetched=True)
                 )
 
     def _retrieve(self, id_or_license_key: str) -> dict[str, Any]:

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ValidationError
 from ..price_format import DisplayPrice, display_price, whop_interval
+from ..state_order import paid_through
 from . import Event, UnknownTier
 from .resolve import (
+    count_of,
     from_iso,
     metadata_account,
     resolve_account_id,
@@ -50,11 +52,6 @@ STATUS_MAP = {
 
 #: Statuses under which a license key proves a paid, current membership.
 VALID_LICENSE_STATUSES = frozenset({"trialing", "active", "canceling", "completed"})
-
-#: Model statuses that grant the tier: their paid-through date is the period end.
-_GRANTING = frozenset({"active", "trialing"})
-#: Model statuses of a failed renewal: paid through the start of the unpaid period.
-_UNPAID = frozenset({"past_due", "unpaid"})
 
 
 def membership_state(
@@ -105,9 +102,9 @@ def membership_state(
         or raw_status == "canceling"
         or (one_time and end is not None),
         trial_end=end if raw_status == "trialing" else None,
-        paid_through=_paid_through(status, start, end),
+        paid_through=paid_through(status, start, end),
         billing_interval=billing_interval_of(membership, tier, product),
-        quantity=_quantity(membership.get("quantity")),
+        quantity=count_of(membership.get("quantity")),
         provider_updated_at=observed_at,
         fetched=fetched,
     )
@@ -129,6 +126,7 @@ def _tier_of(
             object_id=str(membership.get("id")),
             metadata=metadata if isinstance(metadata, dict) else None,
             sold=f"product {product!r}",
+            customer_id=user_id_of(membership),
         ) from None
 
 
@@ -162,13 +160,6 @@ def period_of(membership: dict[str, Any]) -> tuple[datetime | None, datetime | N
     return from_iso(start), from_iso(end)
 
 
-def _paid_through(status: str, start: datetime | None, end: datetime | None) -> datetime | None:
-    # A failed renewal has already opened the new period: the last paid one ended at its start.
-    if status in _UNPAID:
-        return start
-    return end if status in _GRANTING else None
-
-
 def is_one_time(membership: dict[str, Any]) -> bool:
     """True for a one-time ("lifetime") purchase rather than a renewing membership."""
     plan = membership.get("plan")
@@ -192,12 +183,6 @@ def billing_interval_of(
     if product is not None and product == tier.whop_yearly_product_key:
         return "year"
     return None
-
-
-def _quantity(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return 1
 
 
 def product_id_of(membership: dict[str, Any]) -> str | None:
