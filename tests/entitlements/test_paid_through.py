@@ -110,6 +110,16 @@ def test_a_paid_state_moves_paid_through_forward_and_a_new_arrears_starts_afresh
     assert tier_at(account, P2_END + 6 * DAY)[0] == "pro"
 
 
+def test_arrears_two_periods_apart_do_not_continue_each_other(account) -> None:
+    # Failed at period 2, then renewed and paid (a state that arrives last), then failed at
+    # period 4: the renewal in between was paid, so period 4's grace runs from its own start,
+    # whether or not the paid state came before it.
+    apply(account, **past_due(account, 2))
+    later = apply(account, **past_due(account, 4))
+    assert later.subscription.paid_through == P2_END + MONTH
+    assert tier_at(account, P2_END + MONTH + 6 * DAY)[0] == "pro"
+
+
 @pytest.mark.parametrize("order", ["incomplete_first", "active_first"])
 def test_a_same_second_tie_goes_to_the_later_lifecycle_stage(account, order) -> None:
     incomplete = {"status": "incomplete", "paid_through": None, "provider_updated_at": NOW}

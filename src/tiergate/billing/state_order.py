@@ -88,12 +88,22 @@ def paid_through_kept(state: SubscriptionState, subscription: Subscription) -> d
 
     Stripe renews a past_due subscription period after period; each state then names the
     latest failed renewal. The earliest one is when payment stopped, and grace runs from it;
-    a paid (or any other) state sets the date afresh.
+    a paid (or any other) state sets the date afresh. Only a state of the same period as the
+    stored one, or of the next, continues the arrears: with a period between them unseen,
+    that period may have been paid (a renewal whose state arrived late), so the new state's
+    own date holds, whichever order the two arrived in.
     """
     stored = whole_seconds(subscription.paid_through)
+    stored_end = whole_seconds(subscription.current_period_end)
+    continues = (
+        stored_end is None
+        or state.current_period_start is None
+        or state.current_period_start <= stored_end
+    )
     if (
         state.status in IN_ARREARS
         and subscription.status in IN_ARREARS
+        and continues
         and stored is not None
         and (state.paid_through is None or stored < state.paid_through)
     ):
