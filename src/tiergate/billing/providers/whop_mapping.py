@@ -24,6 +24,7 @@ from . import Event, UnknownTier
 from .resolve import (
     from_iso,
     metadata_account,
+    replaces_of,
     resolve_account_id,
     tier_for_whop_product,
     unless_ours,
@@ -110,6 +111,7 @@ def membership_state(
         quantity=_quantity(membership.get("quantity")),
         provider_updated_at=observed_at,
         fetched=fetched,
+        replaces=replaces_of(membership.get("metadata")),
     )
 
 
