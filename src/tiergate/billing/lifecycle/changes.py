@@ -60,6 +60,19 @@ class PlanChange:
     lookup_key: str | None = None
 
     @property
+    def is_interval_change(self) -> bool:
+        """True when the change bills another interval: Stripe invoices it at once.
+
+        Stripe resets the billing cycle then (outside a trial, which makes no prorations).
+        """
+        current = self.current
+        return (
+            current is not None
+            and current.status != "trialing"
+            and (current.billing_interval or "month") != self.interval
+        )
+
+    @property
     def is_downgrade(self) -> bool:
         """True when the target ranks below the current plan."""
         return self.current is not None and self.target.rank < self.current.tier.rank
