@@ -66,6 +66,8 @@ def test_upgrade_with_the_preview_cancel_resume_and_downgrade(
     team = page.locator("article", has=page.get_by_role("heading", name="Team", exact=True))
     team.get_by_role("button", name="Switch to yearly billing").click()
     expect(main(page)).to_contain_text("Team (monthly) → Team (yearly)")
+    # Stripe invoices an interval change at once: the page says what is due now.
+    expect(main(page)).to_contain_text("less the unused time of your current plan")
     journal.step("interval preview")
     page.get_by_role("button", name="Confirm the change").click()
     reload_until(page, re.compile(r"Team \(yearly\), renews on"))

@@ -14,6 +14,7 @@ from ..audit.services import Actor, record_audit_event, snapshot
 from ..catalog.models import SubscriptionTier
 from ..db import db, utcnow
 from ..errors import Conflict, NotFound, ValidationError
+from .lifecycle.succession import link_replaced
 from .models import STATUSES, Subscription
 from .providers.registry import BILLING_PROVIDERS
 from .state_order import is_stale, paid_through_kept, whole_seconds
@@ -68,6 +69,9 @@ class SubscriptionState:
     #: re-fetch, a reconciliation walk, tiergate's own grant) rather than carried by an event:
     #: it is the state *then*, so it wins a tie with a stored state of the same second.
     fetched: bool = False
+    #: The "<provider>:<provider subscription id>" this one was bought to replace (the
+    #: checkout's intent): linked as its successor once this one grants. Not a column.
+    replaces: str | None = None
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -145,6 +149,7 @@ def apply_subscription_state(
         db.session.add(subscription)
         db.session.flush()
         _audit(action or "subscription.created", subscription, None, actor, note)
+        link_replaced(state, subscription, actor)
         return ApplyResult(Outcome.CREATED, subscription, tuple(STATE_FIELDS))
     if subscription.account_id != state.account_id:
         raise Conflict(
@@ -159,6 +164,7 @@ def apply_subscription_state(
         # A replay, or the same state again: only move the high-water mark forward.
         subscription.provider_updated_at = state.provider_updated_at
         db.session.flush()
+        link_replaced(state, subscription, actor)
         return ApplyResult(Outcome.UNCHANGED, subscription)
     before = snapshot(subscription, AUDIT_FIELDS)
     for name in STATE_FIELDS:
@@ -166,6 +172,7 @@ def apply_subscription_state(
     subscription.provider_updated_at = state.provider_updated_at
     # The audit event's flush writes the subscription too: one flush, not two.
     _audit(action or "subscription.updated", subscription, before, actor, note)
+    link_replaced(state, subscription, actor)
     return ApplyResult(Outcome.UPDATED, subscription, changed)
 
 

@@ -107,6 +107,7 @@ def checkout(tier_key: str) -> Any:
             code=303,
         )
     account = ctx.account
+    replaces = changes.replaced_by_checkout(plan)
     db.session.commit()  # nothing was written; this ends the read before the provider call
     try:
         target = get_provider(tier.billing_provider).start_checkout(
@@ -117,6 +118,7 @@ def checkout(tier_key: str) -> Any:
             ),
             cancel_url=url_for("tiergate.web.pricing", _external=True),
             interval=interval,
+            replaces=replaces,
         )
     except TiergateError as error:
         db.session.rollback()

@@ -22,6 +22,7 @@ from ..billing.lifecycle.live import is_live_paid
 from ..billing.models import Subscription
 from ..billing.price_format import format_amount, major_amount
 from ..billing.providers import get_provider
+from ..billing.providers.resolve import existing_customer_id
 from ..catalog.models import SubscriptionTier
 from ..db import db, refusable_transaction
 from ..errors import TiergateError
@@ -44,11 +45,9 @@ def _target(tier_key: str) -> SubscriptionTier:
     return tier
 
 
-def _interval() -> str:
-    interval = request.values.get("interval") or "month"
-    if interval not in changes.INTERVALS:
-        abort(400)
-    return interval
+def _interval() -> str | None:
+    # Checked by plan_change (one rule): an unknown interval is a ValidationError.
+    return request.values.get("interval")
 
 
 def _nonce() -> str:
@@ -102,17 +101,53 @@ def change(tier_key: str) -> Any:
     if not isinstance(ctx, AccountContext):
         return ctx
     nonce = _nonce()
-    plan = changes.plan_change(ctx.account.id, _target(tier_key), _interval())
+    try:
+        plan = changes.plan_change(ctx.account.id, _target(tier_key), _interval())
+    except TiergateError as error:
+        flash(f"This plan cannot be chosen: {error.message}", "error")
+        return _to_account(ctx)
     if plan.kind == changes.SAME:
         flash(f"{ctx.account.name} is on {plan.target.name}.", "info")
         return _to_account(ctx)
     if plan.kind == changes.CHECKOUT:
-        abort(409)  # bought through the provider's checkout, not changed here
+        # The situation changed since the confirm page: this is now bought at checkout.
+        flash(
+            f"Nothing was changed: {plan.target.name} is now bought through the checkout. "
+            "Choose it again on the pricing page.",
+            "info",
+        )
+        return _to_account(ctx)
     actor = Actor.user(signed_in_user())
+    if plan.kind == changes.CANCEL:
+        return _cancel_all(ctx, plan, actor, nonce)
     with refusable_transaction(TiergateError) as refused:
         changes.perform_change(plan, actor=actor, nonce=nonce)
     if refused.error is not None:
         flash(f"The plan was not changed: {refused.error.message}", "error")
+    else:
+        flash(_done_message(plan), "success")
+    return _to_account(ctx)
+
+
+def _cancel_all(ctx: AccountContext, plan: changes.PlanChange, actor: Actor, nonce: str) -> Any:
+    """End every continuing paid subscription at its period end, one commit each."""
+    ids = [s.id for s in changes.continuing_subscriptions(ctx.account.id)]
+    failed: list[str] = []
+    for subscription_id in ids:
+        subscription = db.session.get_one(Subscription, subscription_id)
+        name = f"{subscription.tier.name} ({subscription.provider})"
+        with refusable_transaction(TiergateError) as refused:
+            changes.set_cancel_at_period_end(subscription, True, actor=actor, nonce=nonce)
+        if refused.error is not None:
+            failed.append(f"{name}: {refused.error.message}")
+    if failed:
+        flash("Not every subscription could be cancelled: " + "; ".join(failed), "error")
+    elif len(ids) > 1:
+        flash(
+            f"Your {len(ids)} subscriptions end at the end of their periods; "
+            "nothing more will be charged.",
+            "success",
+        )
     else:
         flash(_done_message(plan), "success")
     return _to_account(ctx)
@@ -186,6 +221,8 @@ def manage_redirect(ctx: AccountContext, subscription: Subscription) -> Any:
     provider_name = subscription.provider
     provider_id = subscription.provider_subscription_id
     customer = subscription.provider_customer_id
+    if provider_name == "stripe" and not customer:
+        customer = existing_customer_id(ctx.account, "stripe")
     back = url_for("tiergate.account.overview", account=ctx.account.slug, _external=True)
     db.session.commit()
     try:

@@ -62,17 +62,34 @@ def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
     assert plan_subscription(ending.id).provider_subscription_id == "sub_e2"
     assert plan_subscription(lapsed.id) is None
     assert set(db.session.scalars(double_billed_accounts())) == {acme.id, addon.id}
-    newest, older = superseded(acme.id)
-    assert newest.provider_subscription_id == "mem_new"
-    assert [s.provider_subscription_id for s in older] == ["sub_old"]
-    assert superseded(solo.id) == (None, [])  # past_due replaces nothing
-    assert [needs_settling(a.id) for a in (acme, solo, ending, lapsed)] == [
+    # Two renewing subscriptions without a switch's intent: shown, never ended automatically.
+    assert superseded(acme.id) == []
+    assert superseded(solo.id) == []
+    switch = make_account("switch")
+    subscribe(switch, "pro", subscription_id="sub_sw_old", updated_at=NOW - 2 * DAY)
+    replaces = {"replaces": "stripe:sub_sw_old", "provider": "whop"}
+    subscribe(switch, "enterprise", status="incomplete", subscription_id="mem_sw", **replaces)
+    assert superseded(switch.id) == []  # it does not grant yet: nothing is replaced
+    subscribe(switch, "enterprise", subscription_id="mem_sw", updated_at=NOW, **replaces)
+    assert [s.provider_subscription_id for s in superseded(switch.id)] == ["sub_sw_old"]
+    assert [needs_settling(a.id) for a in (acme, solo, ending, lapsed, switch)] == [
+        False,
+        False,
+        False,
+        False,
         True,
-        False,
-        False,
-        False,
     ]
-    assert accounts_to_settle() == sorted([acme.id, addon.id])
+    assert accounts_to_settle() == [switch.id]
+    # Once the successor is itself set to end, the replaced one is the customer's to keep.
+    subscribe(
+        switch,
+        "enterprise",
+        subscription_id="mem_sw",
+        updated_at=NOW + DAY,
+        cancel_at_period_end=True,
+        **replaces,
+    )
+    assert superseded(switch.id) == []
 
 
 def test_an_unknown_proration_behaviour_is_refused_at_start_up(tmp_path) -> None:

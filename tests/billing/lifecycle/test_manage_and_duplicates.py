@@ -9,7 +9,9 @@ from tiergate.db import db
 from ...accounts.factories import make_account, make_user, subscribe
 from ...browsing import csrf_token_of, log_in
 from ...conftest import http_client
-from .support import buy, live, only, path_of, renewing, text
+from ...web.support import post_form
+from ...web.test_billing_pages import whop_license_key
+from .support import buy, live, only, path_of, renewing, subscription_updates, text
 
 
 def manage(browser, action: str = "/billing/manage") -> str:
@@ -81,3 +83,23 @@ def test_the_admin_console_lists_double_billed_accounts(sandbox_app, acme) -> No
     listed = set(re.findall(r"<td><code>([a-z]+)</code></td>", page))
     assert listed == {"acme"}
     assert "Accounts billed twice" in text(staff.get("/admin/accounts"))
+
+
+def test_an_older_purchase_attached_later_never_cancels_the_plan(
+    sandbox_app, browser, acme
+) -> None:
+    """A Whop membership bought outside tiergate, attached after Pro, ends nothing."""
+    key = whop_license_key(acme)  # bought first, on Whop's own page
+    buy(browser, "pro")
+    pro = only(renewing(acme))
+    response = post_form(
+        browser, "/account", "/billing/license-key?account=acme", {"license_key": key}
+    )
+    assert response.status_code == 303, text(response)
+    assert sorted(s.provider for s in renewing(acme)) == ["stripe", "whop"]
+    assert subscription_updates(pro.provider_subscription_id) == []  # Pro was not cancelled
+    assert all(s.successor_id is None for s in live(acme))
+    assert "More than one renews" in text(browser.get("/account"))  # shown, for the customer
+    result = sandbox_app.test_cli_runner().invoke(args=["billing", "settle"])
+    assert result.exit_code == 0 and "nothing to settle" in result.output, result.output
+    assert len(renewing(acme)) == 2

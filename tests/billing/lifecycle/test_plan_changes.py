@@ -7,10 +7,15 @@ chooses another plan the way the customer does (the /pricing button, or the acco
 
 from __future__ import annotations
 
+import copy
+import re
+
 import sqlalchemy as sa
 
 from tiergate.audit.models import AuditEvent
 from tiergate.billing.models import Subscription
+from tiergate.billing.providers.sandbox import store
+from tiergate.db import db
 
 from ...browsing import csrf_token_of
 from .support import (
@@ -151,6 +156,10 @@ def test_monthly_to_yearly_swaps_to_the_yearly_price(browser, acme) -> None:
     pro = only(renewing(acme))
     path, page = confirm_page(browser, choose(browser, "pro", interval="year"))
     assert "Pro (monthly) → Pro (yearly)" in page
+    # Stripe invoices an interval change at once: the page says so, with the preview's amount.
+    shown = re.search(r'data-amount="(\d+)">Due now: <strong>([^<]+)</strong>', page)
+    assert shown and 9000 <= int(shown.group(1)) <= 9005, page
+    assert shown.group(2).startswith("$90") and "next invoice" not in page
     confirm(browser, path, page)
     yearly = only(renewing(acme))
     assert (yearly.id, yearly.tier.key, yearly.billing_interval) == (pro.id, "pro", "year")
@@ -164,6 +173,7 @@ def test_monthly_to_yearly_swaps_to_the_yearly_price(browser, acme) -> None:
         if i["billing_reason"] == "subscription_update"
     ]
     assert 9000 <= invoice["amount_due"] <= 9000 + 5
+    assert abs(invoice["amount_due"] - int(shown.group(1))) <= 5  # what the page said
 
 
 def test_a_downgrade_applies_at_once_when_configured(sandbox_app, browser, acme) -> None:
@@ -225,3 +235,29 @@ def test_choosing_the_current_plan_again_takes_back_a_scheduled_downgrade(browse
     (schedule,) = sandbox_objects("stripe", "subscription_schedule")
     assert schedule["status"] == "released"  # released before the item was updated
     assert stripe_subscription(team.provider_subscription_id)["schedule"] is None
+
+
+def test_an_interval_change_half_way_costs_the_new_price_less_the_unused_half(
+    browser, acme
+) -> None:
+    buy(browser, "pro")
+    pro = only(renewing(acme))
+    db.session.rollback()
+    row = store.get("stripe", pro.provider_subscription_id, "subscription")
+    sub = copy.deepcopy(row.data)
+    item = sub["items"]["data"][0]
+    half = (item["current_period_end"] - item["current_period_start"]) // 2
+    item["current_period_start"] -= half
+    item["current_period_end"] -= half
+    store.put("stripe", "subscription", sub)
+    db.session.commit()
+    path, page = confirm_page(browser, choose(browser, "pro", interval="year"))
+    shown = int(re.search(r'data-amount="(\d+)">Due now', page).group(1))
+    assert 9495 <= shown <= 9505  # $100 for the year, less half of the $10 month
+    confirm(browser, path, page)
+    (invoice,) = [
+        i
+        for i in sandbox_objects("stripe", "invoice")
+        if i["billing_reason"] == "subscription_update"
+    ]
+    assert abs(invoice["amount_due"] - shown) <= 5

@@ -9,7 +9,16 @@ from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
 
 from ...web.support import post_form
-from .support import buy, live, only, renewing, stripe_subscription, subscription_updates, text
+from .support import (
+    buy,
+    live,
+    only,
+    renewing,
+    sandbox_objects,
+    stripe_subscription,
+    subscription_updates,
+    text,
+)
 
 MEMBERS = "/account/members?account=acme"
 
@@ -57,13 +66,15 @@ def test_a_tier_that_is_not_per_seat_keeps_its_quantity(browser, acme) -> None:
     assert subscription_updates(team.provider_subscription_id) == []
 
 
-def test_settle_ends_a_duplicate_a_crash_left_behind(sandbox_app, browser, acme) -> None:
+def test_settle_ends_a_switch_a_crash_left_half_done(sandbox_app, browser, acme) -> None:
     # As if the process died between the purchase's commit and settling it.
     sandbox_app.config["TIERGATE_SETTLE_AFTER_COMMIT"] = False
     buy(browser, "pro")
     pro = only(renewing(acme))
-    buy(browser, "enterprise")
+    buy(browser, "enterprise")  # a switch: its checkout names the plan it replaces
     assert len(renewing(acme)) == 2
+    (membership,) = sandbox_objects("whop", "membership")
+    assert membership["metadata"]["tiergate_replaces"] == f"stripe:{pro.provider_subscription_id}"
     runner = sandbox_app.test_cli_runner()
     result = runner.invoke(args=["billing", "settle"])
     assert result.exit_code == 0, result.output

@@ -13,6 +13,7 @@ Provider calls happen with no transaction open; their returned state is applied 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from flask import current_app
@@ -21,15 +22,15 @@ from ...accounts.models import Account
 from ...audit.services import Actor
 from ...catalog.models import SubscriptionTier
 from ...db import WriteTransactionRequired, begin_write_transaction, db
-from ...entitlements.services import fresh_entitlements
 from ...errors import Conflict, ValidationError
+from ..checkout import interval_key, parse_interval, seats_to_buy
 from ..models import Subscription
 from ..providers import get_provider
 from ..providers.registry import PAID_PROVIDERS
 from ..providers.resolve import checkout_metadata
 from ..providers.stripe_lifecycle import ChangePreview, check_proration_behavior
 from ..services import ApplyResult, SubscriptionState, apply_subscription_state
-from .live import is_continuing, is_live_paid, plan_subscription
+from .live import is_continuing, is_live_paid, live_paid_subscriptions, plan_subscription
 
 #: Buy the tier through the provider's checkout (nothing live to change, or another provider).
 CHECKOUT: Final = "checkout"
@@ -43,7 +44,6 @@ CANCEL: Final = "cancel"
 RESUME: Final = "resume"
 #: Nothing to do: the account is on this tier and interval already.
 SAME: Final = "same"
-INTERVALS: Final = ("month", "year")
 _WROTE = "tiergate.wrote_in_transaction"
 
 
@@ -60,27 +60,51 @@ class PlanChange:
     lookup_key: str | None = None
 
     @property
+    def is_interval_change(self) -> bool:
+        """True when the change bills another interval: Stripe invoices it at once.
+
+        Stripe resets the billing cycle then (outside a trial, which makes no prorations).
+        """
+        current = self.current
+        return (
+            current is not None
+            and current.status != "trialing"
+            and (current.billing_interval or "month") != self.interval
+        )
+
+    @property
     def is_downgrade(self) -> bool:
         """True when the target ranks below the current plan."""
         return self.current is not None and self.target.rank < self.current.tier.rank
 
 
-def stripe_price_key(tier: SubscriptionTier, interval: str) -> str:
-    """Return the tier's Stripe lookup key for ``interval`` (month: its primary price)."""
-    if interval not in INTERVALS:
-        raise ValidationError(f"unknown billing interval {interval!r}: use month or year")
-    key = tier.stripe_yearly_lookup_key if interval == "year" else tier.stripe_lookup_key
-    if not key:
-        raise ValidationError(f"tier {tier.key!r} has no {interval}ly Stripe price", tier=tier.key)
-    return key
-
-
-def plan_change(account_id: int, target: SubscriptionTier, interval: str = "month") -> PlanChange:
+def plan_change(
+    account_id: int, target: SubscriptionTier, interval: str | None = "month"
+) -> PlanChange:
     """Decide what choosing ``target`` means for the account (reads only)."""
+    interval = parse_interval(interval)
     current = plan_subscription(account_id)
     change = _kind(current, target, interval)
-    key = stripe_price_key(target, interval) if change in (SWAP, SCHEDULE) else None
+    key = interval_key(target, "stripe", interval) if change in (SWAP, SCHEDULE) else None
     return PlanChange(change, account_id, target, interval, current, key)
+
+
+def replaced_by_checkout(change: PlanChange) -> str | None:
+    """Name the subscription a CHECKOUT replaces ("<provider>:<id>"), if it replaces one.
+
+    Buying a plan while another live paid plan sets the account's tier is a switch: the new
+    subscription carries this in its metadata, and the old one ends at its period end once
+    the new one grants. An add-on replaces nothing.
+    """
+    current = change.current
+    if change.kind != CHECKOUT or current is None or change.target.is_addon:
+        return None
+    return f"{current.provider}:{current.provider_subscription_id}"
+
+
+def continuing_subscriptions(account_id: int) -> list[Subscription]:
+    """Return the account's live paid subscriptions that will bill again (not set to end)."""
+    return [s for s in live_paid_subscriptions(account_id) if is_continuing(s)]
 
 
 def _kind(current: Subscription | None, target: SubscriptionTier, interval: str) -> str:
@@ -100,6 +124,8 @@ def _kind(current: Subscription | None, target: SubscriptionTier, interval: str)
         at_period_end = current_app.config["TIERGATE_DOWNGRADE_AT_PERIOD_END"]
         return SCHEDULE if downgrade and at_period_end else SWAP
     if same_tier and current.provider == target.billing_provider:
+        if (current.billing_interval or "month") != interval:
+            return CHECKOUT  # Whop sells each interval as its own product: buy it, then switch
         return RESUME if current.cancel_at_period_end else SAME
     return CHECKOUT
 
@@ -107,17 +133,6 @@ def _kind(current: Subscription | None, target: SubscriptionTier, interval: str)
 def proration_behavior() -> str:
     """Return the configured Stripe proration behaviour of plan changes."""
     return check_proration_behavior(current_app.config["TIERGATE_STRIPE_PRORATION_BEHAVIOR"])
-
-
-def quantity_for(tier: SubscriptionTier, account_id: int, current: int = 1) -> int:
-    """Return the quantity a subscription to ``tier`` bills: the seats in use when per seat."""
-    if not tier.per_seat:
-        return current
-    return max(fresh_entitlements(account_id).seats_used, 1)
-
-
-def _provider(name: str) -> Any:
-    return get_provider(name)
 
 
 def end_read() -> None:
@@ -138,10 +153,11 @@ def preview_change(change: PlanChange) -> ChangePreview:
     """Ask Stripe what the change costs now (SWAP only); call with no transaction open."""
     if change.kind != SWAP or change.current is None or change.lookup_key is None:
         raise ValidationError("only an immediate Stripe plan change has a price preview")
-    quantity = quantity_for(change.target, change.account_id, change.current.quantity)
+    quantity = seats_to_buy(db.session.get_one(Account, change.account_id), change.target)
     subscription_id = change.current.provider_subscription_id
     end_read()
-    return _provider("stripe").preview_change(
+    provider: Any = get_provider("stripe")
+    return provider.preview_change(
         subscription_id,
         change.lookup_key,
         proration_behavior=proration_behavior(),
@@ -150,23 +166,26 @@ def preview_change(change: PlanChange) -> ChangePreview:
 
 
 def perform_change(change: PlanChange, *, actor: Actor, nonce: str) -> ApplyResult:
-    """Carry out a SWAP, SCHEDULE, CANCEL or RESUME; the caller commits.
+    """Carry out a SWAP, SCHEDULE or RESUME; the caller commits.
 
     ``nonce`` identifies the customer's confirmation: the same confirmation sent twice
-    carries the same idempotency key, so the provider changes and charges once.
+    carries the same idempotency key, so the provider changes and charges once. CANCEL (the
+    free tier) ends every continuing subscription, one commit each: the caller calls
+    ``set_cancel_at_period_end`` for each of ``continuing_subscriptions``.
     """
     current = change.current
-    if current is None or change.kind not in (SWAP, SCHEDULE, CANCEL, RESUME):
+    if current is None or change.kind not in (SWAP, SCHEDULE, RESUME):
         raise Conflict(f"there is no subscription to change to {change.target.name}")
-    if change.kind in (CANCEL, RESUME):
-        return set_cancel_at_period_end(current, change.kind == CANCEL, actor=actor, nonce=nonce)
+    if change.kind == RESUME:
+        return set_cancel_at_period_end(current, False, actor=actor, nonce=nonce)
     assert change.lookup_key is not None
-    key = _idempotency_key(current, f"{change.kind}:{change.lookup_key}", nonce)
-    quantity = quantity_for(change.target, change.account_id, current.quantity)
+    key = idempotency_key(current, f"{change.kind}:{change.lookup_key}", nonce)
+    account = db.session.get_one(Account, change.account_id)
+    quantity = seats_to_buy(account, change.target)
     subscription_id = current.provider_subscription_id
-    metadata = checkout_metadata(db.session.get_one(Account, change.account_id), change.target)
+    metadata = checkout_metadata(account, change.target)
     end_read()
-    stripe = _provider("stripe")
+    stripe: Any = get_provider("stripe")
     if change.kind == SWAP:
         state = stripe.change_price(
             subscription_id,
@@ -202,12 +221,11 @@ def set_cancel_at_period_end(
         name = successor.tier.name
         raise Conflict(f"your {name} subscription replaced this one; cancel {name} first")
     provider_name = subscription.provider
-    key = _idempotency_key(subscription, "cancel" if cancel else "resume", nonce)
+    key = idempotency_key(subscription, "cancel" if cancel else "resume", nonce)
     subscription_id = subscription.provider_subscription_id
     end_read()
-    state = _provider(provider_name).set_cancel_at_period_end(
-        subscription_id, cancel, idempotency_key=key
-    )
+    provider: Any = get_provider(provider_name)
+    state = provider.set_cancel_at_period_end(subscription_id, cancel, idempotency_key=key)
     action = "subscription.cancel_requested" if cancel else "subscription.resumed"
     return _apply(state, actor, action)
 
@@ -217,5 +235,21 @@ def _apply(state: SubscriptionState, actor: Actor, action: str) -> ApplyResult:
     return apply_subscription_state(state, actor=actor, action=action)
 
 
-def _idempotency_key(subscription: Subscription, what: str, nonce: str) -> str:
-    return f"tiergate:{subscription.provider_subscription_id}:{what}:{nonce}"[:255]
+def idempotency_key(subscription: Subscription, what: str, nonce: str = "") -> str:
+    """Return the provider idempotency key of one transition of ``subscription``.
+
+    It names the subscription's current state (its provider timestamp): a confirmation sent
+    twice shares a key, but a later transition (cancel, resume, cancel again with the same
+    page's nonce) never reuses one, so the provider never replays a stale answer.
+    """
+    state = _timestamp(subscription.provider_updated_at)
+    key = f"tiergate:{subscription.provider_subscription_id}:{what}:at{state}"
+    return (f"{key}:{nonce}" if nonce else key)[:255]
+
+
+def _timestamp(value: datetime | None) -> int:
+    if value is None:
+        return 0
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())

@@ -18,7 +18,7 @@ billing_cli = AppGroup("billing", help="The subscription lifecycle: settle what 
 @billing_cli.command("settle")
 @click.option("--account", "slug", help="Only this account (its slug).")
 def settle_command(slug: str | None) -> None:
-    """End subscriptions a newer one replaced; set per-seat quantities to the seats in use."""
+    """End subscriptions their successor replaced; set per-seat quantities to the seats in use."""
     actor = Actor.system("billing settle")
     with command_transaction():
         if slug:
@@ -35,8 +35,7 @@ def settle_command(slug: str | None) -> None:
             f"{mark}  account {item.account_id}  {item.provider_subscription_id}: {item.detail}"
         )
     failures = [item for item in results if not item.ok]
-    click.echo(
-        f"{len(results)} settled, {len(failures)} failed" if results else "nothing to settle"
-    )
+    settled = len(results) - len(failures)
+    click.echo(f"{settled} settled, {len(failures)} failed" if results else "nothing to settle")
     if failures:
         raise SystemExit(1)

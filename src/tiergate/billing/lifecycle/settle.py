@@ -1,12 +1,14 @@
 """Settle what a commit calls for with the provider: superseded subscriptions, seat quantities.
 
-The to-do list is a condition of the data, not a queue: "a newer granting live paid
-subscription exists and an older live paid one is not set to cancel" (the older one is set to
-cancel at its period end, audited and linked through ``successor_id``), and "a per-seat
-subscription's quantity differs from the seats in use". Both are settled right after the
-commit that creates them (the ``subscription_changed`` and ``entitlements_changed`` signals,
-acted on once the request is done) and by ``tiergate billing settle`` for anything a crash
-left behind. Provider calls happen with no transaction open; every step is idempotent.
+The to-do list is a condition of the data, not a queue: "a live paid subscription still
+renews though its successor grants and renews" (the successor is linked when a checkout
+bought to replace it grants, see ``succession``; the replaced one is set to cancel at its
+period end), and "a per-seat subscription's quantity differs from the seats in use". A
+duplicate bought without that intent (outside tiergate, a license key, an import) is never
+ended here. Both are settled right after the commit that creates them (the
+``subscription_changed`` and ``entitlements_changed`` signals, acted on once the request is
+done) and by ``tiergate billing settle`` for anything a crash left behind. Provider calls
+happen with no transaction open; every step is idempotent.
 """
 
 from __future__ import annotations
@@ -17,19 +19,21 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g
+from sqlalchemy.orm import aliased
 
 from ...accounts.models import Account
-from ...audit.services import Actor, record_audit_event
+from ...audit.services import Actor
+from ...catalog.models import SubscriptionTier
 from ...db import begin_write_transaction, db
-from ...entitlements.services import fresh_entitlements
 from ...errors import ConfigurationError, TiergateError
 from ...signals import entitlements_changed, subscription_changed
+from ..checkout import seats_to_buy
 from ..models import Subscription
 from ..providers import get_provider
 from ..providers.stripe_lifecycle import PRORATION_BEHAVIORS
 from ..services import apply_subscription_state
-from .changes import end_read, proration_behavior
-from .live import GRANTING_STATUSES, LIVE_STATUSES, live_paid_subscriptions, plan_subscription
+from .changes import end_read, idempotency_key, proration_behavior
+from .live import GRANTING_STATUSES, live_paid_condition, plan_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -47,82 +51,64 @@ class Settled:
     ok: bool = True
 
 
-def superseded(account_id: int) -> tuple[Subscription | None, list[Subscription]]:
-    """Return the account's newest granting live paid subscription and the older ones to end."""
-    continuing = [s for s in live_paid_subscriptions(account_id) if not s.cancel_at_period_end]
-    granting = [s for s in continuing if s.status in GRANTING_STATUSES]
-    if not granting:
-        return None, []
-    newest = granting[-1]
-    return newest, [s for s in continuing if s is not newest and s.id < newest.id]
+def superseded(account_id: int) -> list[Subscription]:
+    """Return the account's renewing subscriptions whose successor grants and renews."""
+    successor = aliased(Subscription)
+    query = (
+        sa.select(Subscription)
+        .join(SubscriptionTier, Subscription.tier_id == SubscriptionTier.id)
+        .join(successor, Subscription.successor_id == successor.id)
+        .where(
+            Subscription.account_id == account_id,
+            live_paid_condition(),
+            Subscription.cancel_at_period_end.is_(False),
+            # A successor itself set to end no longer replaces it: the customer kept this one.
+            successor.status.in_(GRANTING_STATUSES),
+            successor.cancel_at_period_end.is_(False),
+        )
+        .order_by(Subscription.id)
+    )
+    return list(db.session.scalars(query))
 
 
 def settle_account(account_id: int, *, actor: Actor) -> list[Settled]:
-    """End (at their period end) the account's subscriptions a newer one replaced."""
-    newest, older = superseded(account_id)
-    if newest is None:
-        return []
-    successor = (newest.id, newest.provider, newest.tier.name)
-    todo = [(s.id, s.provider, s.provider_subscription_id) for s in older]
+    """End (at their period end) the account's subscriptions their successor replaced."""
+    todo = []
+    for replaced in superseded(account_id):
+        successor = db.session.get_one(Subscription, replaced.successor_id)
+        key = idempotency_key(replaced, f"superseded:{successor.id}")
+        todo.append((replaced.provider, replaced.provider_subscription_id, key, successor))
+    todo_named = [(p, i, k, s.provider, s.tier.name) for p, i, k, s in todo]
     done: list[Settled] = []
-    for row_id, provider_name, provider_id in todo:
+    for provider_name, provider_id, key, new_provider, new_tier in todo_named:
         end_read()  # no transaction is open during the provider call
         try:
             provider: Any = get_provider(provider_name)
-            state = provider.set_cancel_at_period_end(
-                provider_id, True, idempotency_key=f"tiergate:{provider_id}:superseded"
-            )
+            state = provider.set_cancel_at_period_end(provider_id, True, idempotency_key=key)
             begin_write_transaction()
             apply_subscription_state(state, actor=actor, action="subscription.updated")
-            _link(row_id, successor[0], actor)
             db.session.commit()
         except TiergateError as error:
             db.session.rollback()
             logger.warning("could not end superseded subscription %s: %s", provider_id, error)
             done.append(Settled(account_id, provider_id, error.message, ok=False))
             continue
-        detail = f"set to cancel at its period end: replaced by {successor[1]} {successor[2]}"
+        detail = f"set to cancel at its period end: replaced by {new_provider} {new_tier}"
         done.append(Settled(account_id, provider_id, detail))
     return done
-
-
-def _link(subscription_id: int, successor_id: int, actor: Actor) -> None:
-    subscription = db.session.get_one(Subscription, subscription_id)
-    if subscription.successor_id == successor_id:
-        return
-    before = {"successor_id": subscription.successor_id}
-    subscription.successor_id = successor_id
-    db.session.flush()
-    record_audit_event(
-        "subscription.superseded",
-        actor=actor,
-        target_type="subscription",
-        target_id=subscription.id,
-        before=before,
-        after={
-            "successor_id": successor_id,
-            "provider": subscription.provider,
-            "provider_subscription_id": subscription.provider_subscription_id,
-            "cancel_at_period_end": subscription.cancel_at_period_end,
-        },
-    )
 
 
 def sync_quantity(account_id: int, *, actor: Actor) -> list[Settled]:
     """Set a per-seat Stripe subscription's quantity to the seats in use (idempotent)."""
     subscription = plan_subscription(account_id)
-    if (
-        subscription is None
-        or subscription.provider != "stripe"
-        or not subscription.tier.per_seat
-        or subscription.status not in LIVE_STATUSES
-    ):
+    if subscription is None or subscription.provider != "stripe" or not subscription.tier.per_seat:
         return []
-    seats = max(fresh_entitlements(account_id).seats_used, 1)
+    account = db.session.get_one(Account, account_id)
+    seats = seats_to_buy(account, subscription.tier)
     if subscription.quantity == seats:
         return []
     provider_id = subscription.provider_subscription_id
-    version = db.session.get_one(Account, account_id).entitlements_version
+    version = account.entitlements_version
     end_read()
     try:
         provider: Any = get_provider("stripe")
@@ -148,16 +134,14 @@ def settle(account_id: int, *, actor: Actor) -> list[Settled]:
 
 
 def needs_settling(account_id: int) -> bool:
-    """True when the account has several renewing paid subscriptions, or a per-seat one.
+    """True when a renewing paid subscription has a successor, or one is per seat.
 
-    One short read: what runs after every committed change of an account.
+    One short read: what runs after every committed change of an account (whether the
+    successor grants is checked by ``superseded``).
     """
-    from ...catalog.models import SubscriptionTier
-    from .live import live_paid_condition
-
-    renewing, per_seat = db.session.execute(
+    replaced, per_seat = db.session.execute(
         sa.select(
-            sa.func.count(Subscription.id),
+            sa.func.count(Subscription.successor_id),
             sa.func.max(sa.case((SubscriptionTier.per_seat, 1), else_=0)),
         )
         .join(SubscriptionTier, Subscription.tier_id == SubscriptionTier.id)
@@ -167,14 +151,11 @@ def needs_settling(account_id: int) -> bool:
             Subscription.cancel_at_period_end.is_(False),
         )
     ).one()
-    return bool(renewing > 1 or per_seat)
+    return bool(replaced or per_seat)
 
 
 def accounts_to_settle() -> list[int]:
-    """Return the ids of accounts with a superseded subscription or a per-seat subscription."""
-    from ...catalog.models import SubscriptionTier
-    from .live import live_paid_condition
-
+    """Return the ids of accounts with a replaced renewing subscription or a per-seat one."""
     query = (
         sa.select(Subscription.account_id)
         .join(SubscriptionTier, Subscription.tier_id == SubscriptionTier.id)
@@ -182,7 +163,7 @@ def accounts_to_settle() -> list[int]:
         .group_by(Subscription.account_id)
         .having(
             sa.or_(
-                sa.func.count(Subscription.id) > 1,
+                sa.func.count(Subscription.successor_id) > 0,
                 sa.func.max(sa.case((SubscriptionTier.per_seat, 1), else_=0)) == 1,
             )
         )

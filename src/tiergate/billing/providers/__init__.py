@@ -133,8 +133,13 @@ class BillingProvider(Protocol):
         success_url: str,
         cancel_url: str,
         interval: str = "month",
+        replaces: str | None = None,
     ) -> str:
-        """Return the URL where the account's owner pays for ``tier`` (``interval``'s price)."""
+        """Return the URL where the account's owner pays for ``tier`` (``interval``'s price).
+
+        ``replaces`` ("<provider>:<id>") names the subscription the purchase switches away
+        from; it travels in the checkout's metadata onto the new subscription.
+        """
         ...
 
     def portal_url(self, account: Account, *, return_url: str) -> str:

@@ -20,6 +20,8 @@ from . import NotOurs, UnknownAccount, UnknownTier
 #: Metadata keys tiergate writes on checkouts and reads back from provider objects.
 ACCOUNT_KEY = "tiergate_account_id"
 TIER_KEY = "tiergate_tier"
+#: The "<provider>:<provider subscription id>" a checkout's new subscription replaces.
+REPLACES_KEY = "tiergate_replaces"
 #: session.info key of the objects a mapping found, kept until the transaction ends.
 _FOUND = "tiergate.mapping_found"
 _Found = TypeVar("_Found")
@@ -42,9 +44,24 @@ def _forget_found(session: Session, transaction: Any) -> None:
         session.info.pop(_FOUND, None)
 
 
-def checkout_metadata(account: Account, tier: SubscriptionTier) -> dict[str, str]:
-    """Return the metadata that ties a provider checkout to an account and a tier."""
-    return {ACCOUNT_KEY: str(account.id), TIER_KEY: tier.key}
+def checkout_metadata(
+    account: Account, tier: SubscriptionTier, replaces: str | None = None
+) -> dict[str, str]:
+    """Return the metadata that ties a provider checkout to an account and a tier.
+
+    ``replaces`` ("<provider>:<provider subscription id>") names the subscription the
+    customer switches away from: once the new one grants, the old one ends at its period end.
+    """
+    metadata = {ACCOUNT_KEY: str(account.id), TIER_KEY: tier.key}
+    if replaces:
+        metadata[REPLACES_KEY] = replaces
+    return metadata
+
+
+def replaces_of(metadata: Mapping[str, Any] | None) -> str | None:
+    """Return the subscription a checkout's metadata says it replaces, if any."""
+    value = (metadata or {}).get(REPLACES_KEY) if isinstance(metadata, Mapping) else None
+    return str(value) if value and ":" in str(value) else None
 
 
 def tier_for_stripe_lookup_keys(keys: Iterable[str | None]) -> tuple[SubscriptionTier, str]:

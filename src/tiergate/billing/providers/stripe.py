@@ -147,6 +147,7 @@ class StripeProvider(StripePlanChanges):
         cancel_url: str,
         customer_email: str | None = None,
         interval: str = "month",
+        replaces: str | None = None,
     ) -> str:
         """Create a subscription Checkout Session for the account and return its URL.
 
@@ -155,7 +156,7 @@ class StripeProvider(StripePlanChanges):
         """
         terms = checkout_terms(account, tier, "stripe", interval)
         price = self.find_price(terms.key)
-        metadata = checkout_metadata(account, tier)
+        metadata = checkout_metadata(account, tier, replaces)
         subscription_data: dict[str, Any] = {"metadata": metadata}
         if terms.trial_days:
             subscription_data["trial_period_days"] = terms.trial_days

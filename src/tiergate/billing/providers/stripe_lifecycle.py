@@ -222,6 +222,10 @@ def scheduled_change(subscription: dict[str, Any]) -> tuple[int | None, datetime
         return None, None
     price = upcoming[0]["items"][0].get("price")
     key = price.get("lookup_key") if isinstance(price, dict) else None
+    if not key:
+        # A price without a lookup key is not the catalog's (and "= NULL" would match every
+        # tier without a Stripe price, the free one among them).
+        return None, None
     tier_id = db.session.scalar(
         sa.select(SubscriptionTier.id).where(
             sa.or_(

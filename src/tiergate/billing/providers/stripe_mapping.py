@@ -14,6 +14,7 @@ from .resolve import (
     count_of,
     from_unix,
     metadata_account,
+    replaces_of,
     resolve_account_id,
     tier_for_stripe_lookup_keys,
     unless_ours,
@@ -81,6 +82,7 @@ def subscription_state(
         trial_end=from_unix(subscription.get("trial_end")),
         provider_updated_at=observed_at,
         fetched=fetched,
+        replaces=replaces_of(subscription.get("metadata")),
     )
 
 

@@ -155,6 +155,7 @@ class WhopProvider(WhopPlanChanges):
         cancel_url: str,
         customer_email: str | None = None,
         interval: str = "month",
+        replaces: str | None = None,
     ) -> str:
         """Return a purchase link for the interval's product that carries the account reference.
 
@@ -165,7 +166,7 @@ class WhopProvider(WhopPlanChanges):
         with calling_whop("creating a checkout configuration"):
             configuration = self.client.checkout_configurations.create(
                 plan_id=plan.id,
-                metadata=checkout_metadata(account, tier),
+                metadata=checkout_metadata(account, tier, replaces),
                 redirect_url=success_url,
             )
         if not configuration.purchase_url:

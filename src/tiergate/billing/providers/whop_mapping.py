@@ -26,6 +26,7 @@ from .resolve import (
     count_of,
     from_iso,
     metadata_account,
+    replaces_of,
     resolve_account_id,
     tier_for_whop_product,
     unless_ours,
@@ -107,6 +108,7 @@ def membership_state(
         quantity=count_of(membership.get("quantity")),
         provider_updated_at=observed_at,
         fetched=fetched,
+        replaces=replaces_of(membership.get("metadata")),
     )
 
 

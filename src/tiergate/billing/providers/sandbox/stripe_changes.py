@@ -86,9 +86,10 @@ def _swap_items(
             item["quantity"] = int(change["quantity"])
     amount = prorated_difference(sub, before)
     item = sub["items"]["data"][0]
-    old_interval = before[0]["price"]["recurring"]["interval"]
-    if item["price"]["recurring"]["interval"] != old_interval and sub["status"] != "trialing":
-        # An interval change resets the billing cycle and is invoiced at once (Stripe's rule).
+    if schedules.changes_interval(sub, before, sub["items"]["data"]):
+        # An interval change resets the billing cycle and is invoiced at once (Stripe's rule):
+        # the new price, less the unused time of the old one, as the preview says.
+        amount = schedules.interval_change_due(sub, before, sub["items"]["data"])
         start = store.now()
         item.update(
             current_period_start=start,

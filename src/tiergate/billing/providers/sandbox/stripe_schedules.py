@@ -156,7 +156,17 @@ def preview_invoice(
     start, end, now = item["current_period_start"], item["current_period_end"], store.now()
     left = objects.unused_share(sub)
     lines = []
-    if behavior != "none":
+    if changes_interval(sub, before, after):
+        # Stripe resets the billing cycle and invoices at once: the new price for a whole new
+        # period, less the unused time of the old one (as ``interval_change_due`` charges).
+        behavior = "always_invoice"
+        for old in before:
+            amount = -round(_cost(old) * left)
+            lines.append(_line(sub, old, amount, now, end, proration=True, label="Unused time on"))
+        for new in after:
+            new_end = now + objects.period_seconds(new["price"])
+            lines.append(_line(sub, new, _cost(new), now, new_end, proration=False, label=""))
+    elif behavior != "none":
         for old in before:
             amount = -round(old["price"]["unit_amount"] * int(old.get("quantity") or 1) * left)
             lines.append(_line(sub, old, amount, now, end, proration=True, label="Unused time on"))
@@ -196,6 +206,31 @@ def preview_invoice(
         "subtotal": total,
         "total": total,
     }
+
+
+def changes_interval(
+    sub: dict[str, Any], before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> bool:
+    """True when the change moves the subscription to a price of another interval.
+
+    Stripe makes no prorations during a trial, so a trialing subscription keeps its cycle.
+    """
+    interval = before[0]["price"]["recurring"]["interval"]
+    return (
+        sub.get("status") != "trialing" and after[0]["price"]["recurring"]["interval"] != interval
+    )
+
+
+def interval_change_due(
+    sub: dict[str, Any], before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> int:
+    """Return what an interval change invoices at once: the new price, less the unused time."""
+    left = objects.unused_share(sub)
+    return sum(_cost(new) for new in after) - sum(round(_cost(old) * left) for old in before)
+
+
+def _cost(item: dict[str, Any]) -> int:
+    return int(item["price"]["unit_amount"]) * int(item.get("quantity") or 1)
 
 
 def _line(
