@@ -25,7 +25,7 @@ from tiergate.catalog import services as catalog
 from tiergate.db import db
 from tiergate.errors import ValidationError
 
-from ..accounts.factories import SYSTEM, make_account, make_catalog, make_user, subscribe
+from ..accounts.factories import NOW, SYSTEM, make_account, make_catalog, make_user, subscribe
 from ..browsing import csrf_token_of, log_in_with_form
 from ..conftest import app_on_copy, http_client
 
@@ -157,6 +157,21 @@ def test_a_second_checkout_of_the_same_tier_has_no_trial(sandbox_app, acme) -> N
     subscribe(acme, "pro", status="canceled")
     assert trial_days_for(acme, pro) == 0
     assert trial_days_for(acme, catalog.get_tier("team")) == 0  # no trial days at all
+
+
+def test_a_trial_is_given_once_per_account_whatever_tier_the_row_holds_now(
+    sandbox_app, acme
+) -> None:
+    """Pro trial, switched to Team, cancelled: buying Pro again starts without a trial."""
+    subscribe(acme, "pro", status="trialing", subscription_id="sub_first")
+    subscribe(acme, "team", status="canceled", subscription_id="sub_first", updated_at=NOW)
+    assert db.session.scalars(sa.select(Subscription.tier_id)).all() == [
+        catalog.get_tier("team").id
+    ]
+    assert trial_days_for(acme, catalog.get_tier("pro")) == 0
+    other = make_account("other", owner="owner@other.test")
+    subscribe(other, "free", status="active", provider="exempt")
+    assert trial_days_for(other, catalog.get_tier("pro")) == 21  # a grant is not a trial
 
 
 def test_tax_and_promotion_codes_follow_the_settings(tmp_path, sqlite_template) -> None:

@@ -14,6 +14,7 @@ from ..db import db, utcnow
 from ..errors import ValidationError
 from .models import Subscription
 from .providers.common import sold_through
+from .providers.registry import PAID_PROVIDERS
 
 if TYPE_CHECKING:
     from ..accounts.models import Account
@@ -77,8 +78,10 @@ def interval_key(tier: SubscriptionTier, provider: str, interval: str) -> str:
 def trial_days_for(account: Account, tier: SubscriptionTier) -> int:
     """Return the trial the account gets for ``tier``: its trial days, once per account.
 
-    An account that ever held the tier through a provider (on a trial or paid) gets no new
-    trial: Stripe does not stop repeated trials itself, it leaves that rule to the seller.
+    Only the account's first paid subscription starts on a trial: an account that ever held
+    any tier through a paid provider (on a trial or paid) gets none. A row's tier changes with
+    the plan, so "held this tier" cannot be told from the rows; the rows themselves stay as
+    long as the account does. Stripe does not stop repeated trials itself.
     """
     if tier.trial_days <= 0:
         return 0
@@ -86,8 +89,7 @@ def trial_days_for(account: Account, tier: SubscriptionTier) -> int:
         sa.select(Subscription.id)
         .where(
             Subscription.account_id == account.id,
-            Subscription.tier_id == tier.id,
-            Subscription.provider != "exempt",
+            Subscription.provider.in_(PAID_PROVIDERS),
         )
         .limit(1)
     )
