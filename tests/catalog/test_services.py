@@ -197,12 +197,32 @@ def test_delete_tier_refuses_a_tier_that_subscriptions_refer_to(app):
     subscribe(make_account("globex"), "pro", status="canceled")
     with pytest.raises(Conflict, match=r"tier 'pro' has 2 subscriptions \(current or past\)") as e:
         services.delete_tier("pro")
-    assert e.value.details == {"key": "pro", "subscriptions": 2}
+    assert e.value.details == {"key": "pro", "subscriptions": 2, "scheduled_changes": 0}
     db.session.rollback()
     assert services.get_tier("pro").key == "pro"
     services.delete_tier("team")  # no subscription refers to it
     db.session.commit()
     assert "team" not in [tier.key for tier in services.list_tiers()]
+
+
+def test_delete_tier_refuses_a_tier_a_scheduled_change_points_to(app):
+    from ..accounts.factories import make_account, make_catalog, subscribe
+
+    make_catalog()
+    acme = make_account("acme")
+    result = subscribe(acme, "team")
+    result.subscription.scheduled_tier_id = services.get_tier("pro").id
+    result.subscription.scheduled_change_at = datetime(2026, 4, 1, tzinfo=UTC)
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        services.delete_tier("pro")
+    assert refused.value.message == (
+        "tier 'pro' has 1 subscription scheduled to change to it at the period end: "
+        "it cannot be deleted while they refer to it"
+    )
+    assert refused.value.details == {"key": "pro", "subscriptions": 0, "scheduled_changes": 1}
+    db.session.rollback()
+    assert services.get_tier("pro").key == "pro"
 
 
 def test_permissions_are_created_updated_and_deleted(app):

@@ -143,22 +143,43 @@ def update_tier(tier: TierRef, **changes: Unpack[TierChanges]) -> SubscriptionTi
     return tier
 
 
+def _count_subscriptions(column: Any, tier: SubscriptionTier) -> int:
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(column.table).where(column == tier.id)
+    )
+    return int(count or 0)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
 def tier_in_use(tier: SubscriptionTier) -> Conflict | None:
-    """Return the refusal to delete ``tier`` while subscriptions refer to it, or None."""
+    """Return the refusal to delete ``tier`` while subscriptions refer to it, or None.
+
+    A subscription refers to a tier it holds (current or past: the row is history) and to a
+    tier a scheduled change will move it to (deleting that would drop the change silently).
+    """
     # Imported here: billing's models import the catalog's, not the other way round.
     from ..billing.models import Subscription
 
-    # Subscriptions keep their tier (the row is history): a tier they refer to stays.
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Subscription).where(Subscription.tier_id == tier.id)
-    )
-    if not count:
+    held = _count_subscriptions(Subscription.tier_id, tier)
+    scheduled = _count_subscriptions(Subscription.scheduled_tier_id, tier)
+    if not held and not scheduled:
         return None
+    reasons = []
+    if held:
+        reasons.append(f"{_plural(held, 'subscription')} (current or past)")
+    if scheduled:
+        reasons.append(
+            f"{_plural(scheduled, 'subscription')} scheduled to change to it at the period end"
+        )
     return Conflict(
-        f"tier {tier.key!r} has {count} subscription{'s' if count != 1 else ''} "
-        "(current or past): it cannot be deleted while they refer to it",
+        f"tier {tier.key!r} has {' and '.join(reasons)}: "
+        "it cannot be deleted while they refer to it",
         key=tier.key,
-        subscriptions=count,
+        subscriptions=held,
+        scheduled_changes=scheduled,
     )
 
 
