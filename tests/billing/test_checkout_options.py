@@ -190,6 +190,25 @@ def test_tax_and_promotion_codes_follow_the_settings(tmp_path, sqlite_template) 
         assert session["allow_promotion_codes"] is False
 
 
+def test_tax_for_an_existing_customer_saves_the_address_checkout_collects(
+    tmp_path, sqlite_template
+) -> None:
+    """Stripe refuses tax for a customer without an address unless Checkout saves it."""
+    from tiergate.billing.providers.sandbox import store
+
+    for app in sandbox_app_with(tmp_path, sqlite_template, TIERGATE_STRIPE_AUTOMATIC_TAX=True):
+        acme = make_account("acme", owner="owner@acme.test")
+        store.put("stripe", "customer", {"id": "cus_acme", "object": "customer", "address": None})
+        subscribe(acme, "pro", status="canceled", provider_customer_id="cus_acme")
+        browser = http_client(app)
+        log_in_with_form(browser, "owner@acme.test")
+        page = start_checkout(browser, "team", "month")
+        session = received("stripe", "checkout_session", page.rsplit("/", 1)[-1])
+        assert session["customer"] == "cus_acme"
+        assert session["automatic_tax"]["enabled"] is True
+        assert session["_customer_update"] == {"address": "auto"}
+
+
 def test_whop_yearly_checkout_buys_the_yearly_product(browser, acme) -> None:
     page = start_checkout(browser, "enterprise", "year")
     configuration = received("whop", "checkout_configuration", page.split("/")[-1])
