@@ -272,6 +272,26 @@ def test_set_default_tier_keeps_at_most_one(app):
     assert services.get_default_tier() is None
 
 
+def test_an_add_on_is_never_the_default_tier(app):
+    services.create_tier("free", "Free")
+    services.create_tier("seats", "Extra seats", is_addon=True)
+    services.set_default_tier("free")
+    db.session.commit()
+    with pytest.raises(ValidationError, match="an add-on cannot be the default tier"):
+        services.set_default_tier("seats")
+    with pytest.raises(ValidationError, match=r"tier 'free' is an add-on \(is_addon\)"):
+        services.update_tier("free", is_addon=True)
+    db.session.rollback()
+    assert (services.get_default_tier().key, services.get_tier("free").is_addon) == (
+        "free",
+        False,
+    )
+    exported = services.export_catalog()
+    assert services.load_catalog(exported, source="export").tiers.changes == 0  # loads again
+    services.set_default_tier(None)
+    services.update_tier("free", is_addon=True)  # not the default any more: allowed
+
+
 def test_list_tiers_orders_by_rank_then_key(app):
     services.create_tier("team", "Team", rank=20)
     services.create_tier("pro", "Pro", rank=10)

@@ -171,6 +171,11 @@ def _lifecycle_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def default_tier_problem(key: object, is_addon: object) -> str | None:
+    """Return why tier ``key`` cannot be the default tier (an add-on is no plan), or None."""
+    return f"tier {key!r} is an add-on (is_addon)" if is_addon else None
+
+
 def permission_problems(values: Mapping[str, Any]) -> list[str]:
     """Return what is wrong with a permission's complete field values."""
     return field_problems(values, PERMISSION_FIELDS)

@@ -18,6 +18,7 @@ from .schemas import (
     TIER_FIELDS,
     UNIQUE_TIER_FIELDS,
     clash_problems,
+    default_tier_problem,
     defaults,
     field_problems,
     permission_problems,
@@ -138,6 +139,8 @@ def update_tier(tier: TierRef, **changes: Unpack[TierChanges]) -> SubscriptionTi
         raise ValidationError(f"tier {tier.key!r}: {'; '.join(unknown)}", problems=unknown)
     values = {**field_values(tier), **changes}
     _check(SubscriptionTier, values, tier)
+    if tier.is_default:
+        _refuse_as_default(tier.key, values["is_addon"])
     assign(tier, values)
     db.session.flush()
     return tier
@@ -152,6 +155,14 @@ def _count_subscriptions(column: Any, tier: SubscriptionTier) -> int:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _refuse_as_default(key: str, is_addon: bool) -> None:
+    """Raise ValidationError when a tier with these values cannot be the default tier."""
+    problem = default_tier_problem(key, is_addon)
+    if problem is not None:
+        message = f"{problem}: an add-on cannot be the default tier"
+        raise ValidationError(message, key=key, problems=[message])
 
 
 def tier_in_use(tier: SubscriptionTier) -> Conflict | None:
@@ -249,6 +260,8 @@ def revoke_permission(tier: TierRef, permission: PermissionRef) -> bool:
 def set_default_tier(tier: TierRef | None) -> SubscriptionTier | None:
     """Make a tier the one default tier (None: no default tier)."""
     chosen = get_tier(tier) if tier is not None else None
+    if chosen is not None:
+        _refuse_as_default(chosen.key, chosen.is_addon)
     for other in db.session.scalars(sa.select(SubscriptionTier).where(SubscriptionTier.is_default)):
         if other is not chosen:
             other.is_default = False
