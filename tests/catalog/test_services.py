@@ -298,3 +298,27 @@ def test_list_tiers_orders_by_rank_then_key(app):
     services.create_tier("free", "Free", rank=0)
     services.create_tier("basic", "Basic", rank=10)
     assert [tier.key for tier in services.list_tiers()] == ["free", "basic", "pro", "team"]
+
+
+def test_sellable_is_one_rule_for_checkout_and_upgrade_suggestions(app):
+    from tiergate.entitlements.resolve import read_catalog
+    from tiergate.web.billing import is_purchasable
+
+    from ..accounts.factories import make_catalog
+
+    make_catalog()
+    services.create_tier(
+        "extra-seats",
+        "Extra seats",
+        billing_provider="stripe",
+        stripe_lookup_key="extra_seats",
+        user_limit=50,
+        is_addon=True,
+    )
+    db.session.commit()
+    snapshot = read_catalog()
+    for tier in services.list_tiers():
+        assert is_purchasable(tier) is tier.is_sellable is snapshot.tiers[tier.id].sellable
+    assert services.get_tier("extra-seats").is_sellable  # bought beside a plan
+    assert not services.get_tier("free").is_sellable  # granted, never sold
+    assert "extra-seats" not in snapshot.seat_tiers_above(20)  # but never suggested as a plan
