@@ -14,7 +14,7 @@ from ..db import db, utcnow
 from ..errors import ValidationError
 from .models import Subscription
 from .providers.common import sold_through
-from .providers.registry import PAID_PROVIDERS
+from .providers.registry import PAID_PROVIDERS, find_paid_provider, paid_provider
 
 if TYPE_CHECKING:
     from ..accounts.models import Account
@@ -25,11 +25,6 @@ CHECKOUT_INTERVALS: Final = ("month", "year")
 #: The providers whose checkout tiergate gives a trial through (Stripe's
 #: ``subscription_data.trial_period_days``).
 TRIAL_PROVIDERS: Final = ("stripe",)
-#: The tier column of each provider's yearly price (Stripe) or product (Whop).
-YEARLY_FIELDS: Final = {
-    "stripe": "stripe_yearly_lookup_key",
-    "whop": "whop_yearly_product_key",
-}
 
 
 @dataclass(frozen=True)
@@ -58,9 +53,8 @@ def parse_interval(value: str | None) -> str:
 
 def yearly_key_of(tier: SubscriptionTier) -> str | None:
     """Return the tier's yearly price (product) key at its own provider, or None."""
-    field = YEARLY_FIELDS.get(tier.billing_provider)
-    key: str | None = getattr(tier, field) if field else None
-    return key or None
+    paid = find_paid_provider(tier.billing_provider)
+    return paid.yearly_key_of(tier) if paid is not None else None
 
 
 def interval_key(tier: SubscriptionTier, provider: str, interval: str) -> str:
@@ -71,7 +65,8 @@ def interval_key(tier: SubscriptionTier, provider: str, interval: str) -> str:
     yearly = yearly_key_of(tier)
     if yearly is None:
         raise ValidationError(
-            f"tier {tier.key!r} has no yearly price: set its {YEARLY_FIELDS[provider]}",
+            f"tier {tier.key!r} has no yearly price: set its "
+            f"{paid_provider(provider).yearly_key_field}",
             tier=tier.key,
             interval=interval,
         )
