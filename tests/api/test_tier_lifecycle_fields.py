@@ -48,3 +48,15 @@ def test_a_yearly_key_taken_as_another_tiers_monthly_key_is_a_conflict(
     response = client.post("/api/v1/tiers", json=second, headers=headers)
     error = assert_error_shape(response, 409)
     assert "already used by tier 'gold' as its stripe_lookup_key" in error["message"]
+
+
+def test_the_default_tier_cannot_become_an_add_on(world: World, new_client) -> None:
+    client = new_client()
+    headers = world.headers("staff_key")
+    response = client.patch("/api/v1/tiers/free", json={"is_addon": True}, headers=headers)
+    error = assert_error_shape(response, 409)
+    assert error["message"] == (
+        "tier 'free' is an add-on (is_addon): an add-on cannot be the default tier"
+    )
+    shown = client.get("/api/v1/tiers/free", headers=headers).get_json()
+    assert (shown["is_default"], shown["is_addon"]) == (True, False)

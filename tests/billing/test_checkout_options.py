@@ -25,7 +25,7 @@ from tiergate.catalog import services as catalog
 from tiergate.db import db
 from tiergate.errors import ValidationError
 
-from ..accounts.factories import SYSTEM, make_account, make_catalog, make_user, subscribe
+from ..accounts.factories import NOW, SYSTEM, make_account, make_catalog, make_user, subscribe
 from ..browsing import csrf_token_of, log_in_with_form
 from ..conftest import app_on_copy, http_client
 
@@ -159,6 +159,21 @@ def test_a_second_checkout_of_the_same_tier_has_no_trial(sandbox_app, acme) -> N
     assert trial_days_for(acme, catalog.get_tier("team")) == 0  # no trial days at all
 
 
+def test_a_trial_is_given_once_per_account_whatever_tier_the_row_holds_now(
+    sandbox_app, acme
+) -> None:
+    """Pro trial, switched to Team, cancelled: buying Pro again starts without a trial."""
+    subscribe(acme, "pro", status="trialing", subscription_id="sub_first")
+    subscribe(acme, "team", status="canceled", subscription_id="sub_first", updated_at=NOW)
+    assert db.session.scalars(sa.select(Subscription.tier_id)).all() == [
+        catalog.get_tier("team").id
+    ]
+    assert trial_days_for(acme, catalog.get_tier("pro")) == 0
+    other = make_account("other", owner="owner@other.test")
+    subscribe(other, "free", status="active", provider="exempt")
+    assert trial_days_for(other, catalog.get_tier("pro")) == 21  # a grant is not a trial
+
+
 def test_tax_and_promotion_codes_follow_the_settings(tmp_path, sqlite_template) -> None:
     for app in sandbox_app_with(
         tmp_path,
@@ -173,6 +188,25 @@ def test_tax_and_promotion_codes_follow_the_settings(tmp_path, sqlite_template) 
         session = received("stripe", "checkout_session", page.rsplit("/", 1)[-1])
         assert session["automatic_tax"]["enabled"] is True
         assert session["allow_promotion_codes"] is False
+
+
+def test_tax_for_an_existing_customer_saves_the_address_checkout_collects(
+    tmp_path, sqlite_template
+) -> None:
+    """Stripe refuses tax for a customer without an address unless Checkout saves it."""
+    from tiergate.billing.providers.sandbox import store
+
+    for app in sandbox_app_with(tmp_path, sqlite_template, TIERGATE_STRIPE_AUTOMATIC_TAX=True):
+        acme = make_account("acme", owner="owner@acme.test")
+        store.put("stripe", "customer", {"id": "cus_acme", "object": "customer", "address": None})
+        subscribe(acme, "pro", status="canceled", provider_customer_id="cus_acme")
+        browser = http_client(app)
+        log_in_with_form(browser, "owner@acme.test")
+        page = start_checkout(browser, "team", "month")
+        session = received("stripe", "checkout_session", page.rsplit("/", 1)[-1])
+        assert session["customer"] == "cus_acme"
+        assert session["automatic_tax"]["enabled"] is True
+        assert session["_customer_update"] == {"address": "auto"}
 
 
 def test_whop_yearly_checkout_buys_the_yearly_product(browser, acme) -> None:

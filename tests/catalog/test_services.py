@@ -197,12 +197,32 @@ def test_delete_tier_refuses_a_tier_that_subscriptions_refer_to(app):
     subscribe(make_account("globex"), "pro", status="canceled")
     with pytest.raises(Conflict, match=r"tier 'pro' has 2 subscriptions \(current or past\)") as e:
         services.delete_tier("pro")
-    assert e.value.details == {"key": "pro", "subscriptions": 2}
+    assert e.value.details == {"key": "pro", "subscriptions": 2, "scheduled_changes": 0}
     db.session.rollback()
     assert services.get_tier("pro").key == "pro"
     services.delete_tier("team")  # no subscription refers to it
     db.session.commit()
     assert "team" not in [tier.key for tier in services.list_tiers()]
+
+
+def test_delete_tier_refuses_a_tier_a_scheduled_change_points_to(app):
+    from ..accounts.factories import make_account, make_catalog, subscribe
+
+    make_catalog()
+    acme = make_account("acme")
+    result = subscribe(acme, "team")
+    result.subscription.scheduled_tier_id = services.get_tier("pro").id
+    result.subscription.scheduled_change_at = datetime(2026, 4, 1, tzinfo=UTC)
+    db.session.commit()
+    with pytest.raises(Conflict) as refused:
+        services.delete_tier("pro")
+    assert refused.value.message == (
+        "tier 'pro' has 1 subscription scheduled to change to it at the period end: "
+        "it cannot be deleted while they refer to it"
+    )
+    assert refused.value.details == {"key": "pro", "subscriptions": 0, "scheduled_changes": 1}
+    db.session.rollback()
+    assert services.get_tier("pro").key == "pro"
 
 
 def test_permissions_are_created_updated_and_deleted(app):
@@ -252,9 +272,53 @@ def test_set_default_tier_keeps_at_most_one(app):
     assert services.get_default_tier() is None
 
 
+def test_an_add_on_is_never_the_default_tier(app):
+    services.create_tier("free", "Free")
+    services.create_tier("seats", "Extra seats", is_addon=True)
+    services.set_default_tier("free")
+    db.session.commit()
+    with pytest.raises(ValidationError, match="an add-on cannot be the default tier"):
+        services.set_default_tier("seats")
+    with pytest.raises(ValidationError, match=r"tier 'free' is an add-on \(is_addon\)"):
+        services.update_tier("free", is_addon=True)
+    db.session.rollback()
+    assert (services.get_default_tier().key, services.get_tier("free").is_addon) == (
+        "free",
+        False,
+    )
+    exported = services.export_catalog()
+    assert services.load_catalog(exported, source="export").tiers.changes == 0  # loads again
+    services.set_default_tier(None)
+    services.update_tier("free", is_addon=True)  # not the default any more: allowed
+
+
 def test_list_tiers_orders_by_rank_then_key(app):
     services.create_tier("team", "Team", rank=20)
     services.create_tier("pro", "Pro", rank=10)
     services.create_tier("free", "Free", rank=0)
     services.create_tier("basic", "Basic", rank=10)
     assert [tier.key for tier in services.list_tiers()] == ["free", "basic", "pro", "team"]
+
+
+def test_sellable_is_one_rule_for_checkout_and_upgrade_suggestions(app):
+    from tiergate.entitlements.resolve import read_catalog
+    from tiergate.web.billing import is_purchasable
+
+    from ..accounts.factories import make_catalog
+
+    make_catalog()
+    services.create_tier(
+        "extra-seats",
+        "Extra seats",
+        billing_provider="stripe",
+        stripe_lookup_key="extra_seats",
+        user_limit=50,
+        is_addon=True,
+    )
+    db.session.commit()
+    snapshot = read_catalog()
+    for tier in services.list_tiers():
+        assert is_purchasable(tier) is tier.is_sellable is snapshot.tiers[tier.id].sellable
+    assert services.get_tier("extra-seats").is_sellable  # bought beside a plan
+    assert not services.get_tier("free").is_sellable  # granted, never sold
+    assert "extra-seats" not in snapshot.seat_tiers_above(20)  # but never suggested as a plan

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 
 from tiergate.accounts.models import Account, Membership
 from tiergate.billing.invoices import invoice_cache
+from tiergate.billing.prices import TtlCache
 from tiergate.billing.providers.sandbox import flows
 from tiergate.catalog import services as catalog
 from tiergate.db import db
@@ -142,3 +144,43 @@ def test_a_provider_that_cannot_answer_is_a_message_not_a_crash(app) -> None:
     assert response.status_code == 502
     body = response.get_data(as_text=True)
     assert "The invoices could not be loaded: Stripe is not configured" in body
+
+
+def test_whop_payments_page_by_whops_own_cursors(browser, acme) -> None:
+    buy(browser, "enterprise")
+    renew(acme, 11)
+    body = browser.get("/account/billing").get_data(as_text=True)
+    newest = invoice_ids(body)
+    assert len(newest) == 10 and link(body, "prev") is None
+    older_link = link(body, "next")
+    assert older_link is not None
+    cursor = parse_qs(urlsplit(older_link).query)["after"][0]
+    assert cursor not in newest and not cursor.startswith("pay_")  # page_info's end_cursor
+    older = browser.get(older_link).get_data(as_text=True)
+    assert len(invoice_ids(older)) == 2 and set(invoice_ids(older)).isdisjoint(newest)
+    assert link(older, "next") is None
+    assert invoice_ids(browser.get(link(older, "prev")).get_data(as_text=True)) == newest
+
+
+@pytest.mark.parametrize(
+    ("product", "cursor"),
+    [("pro", "garbage"), ("pro", "in_" + "x" * 65), ("enterprise", "a" * 129)],
+)
+def test_a_cursor_not_shaped_like_the_providers_is_refused_without_asking_it(
+    browser, acme, product, cursor
+) -> None:
+    buy(browser, product)
+    invoice_cache().clear()
+    response = browser.get(f"/account/billing?after={cursor}")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "This page of invoices does not exist: the page cursor" in body
+    assert len(invoice_cache()) == 0  # the provider was not asked, nothing was cached
+
+
+def test_the_cache_holds_a_bounded_number_of_pages() -> None:
+    cache: TtlCache[int, str] = TtlCache(clock=lambda: 0.0, max_entries=3)
+    for number in range(5):
+        cache.put(number, str(number), 60)
+    assert len(cache) == 3
+    assert [cache.get(number) for number in range(5)] == [None, None, "2", "3", "4"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tiergate.db import utcnow
+from tiergate.db import db, utcnow
 
 from ..accounts.factories import subscribe
 from ..browsing import log_in
@@ -108,3 +108,22 @@ def test_the_plan_at_the_other_interval_is_offered_as_a_billing_switch(demo_app)
     yearly = tier_section(text(client.get("/pricing?interval=year")), "pro")
     assert "Switch to yearly billing" in yearly
     assert interval_of_form(yearly) == "year"
+
+
+def test_a_trial_is_promised_only_where_checkout_would_give_it(demo_app) -> None:
+    from tiergate.catalog import services as catalog
+
+    catalog.update_tier("community", trial_days=7)  # a Whop tier: its checkout takes no trial
+    db.session.commit()
+    anonymous = text(http_client(demo_app).get("/pricing"))
+    assert "14-day free trial" in tier_section(anonymous, "pro")
+    assert "free trial" not in tier_section(anonymous, "community")
+
+    fresh = make_account("fresh", owner="owner@fresh.test")
+    client = http_client(demo_app)
+    log_in(client, "owner@fresh.test")
+    assert "14-day free trial" in tier_section(text(client.get("/pricing")), "pro")
+
+    subscribe(fresh, "team", status="canceled")  # had a paid subscription once: no new trial
+    body = text(client.get("/pricing"))
+    assert "free trial" not in tier_section(body, "pro")

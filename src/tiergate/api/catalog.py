@@ -119,7 +119,7 @@ def get_tier(key: str) -> dict[str, Any]:
     descriptions={
         409: "Conflicts with the current state: a key already taken, or changes that clash "
         "with the tier's other fields (a stripe tier without a stripe_lookup_key, a yearly "
-        "key without the primary key or equal to it).",
+        "key without the primary key or equal to it, the default tier made an add-on).",
     },
 )
 def update_tier(body: dict[str, Any], key: str) -> dict[str, Any]:

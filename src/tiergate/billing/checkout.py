@@ -14,6 +14,7 @@ from ..db import db, utcnow
 from ..errors import ValidationError
 from .models import Subscription
 from .providers.common import sold_through
+from .providers.registry import PAID_PROVIDERS, find_paid_provider, paid_provider
 
 if TYPE_CHECKING:
     from ..accounts.models import Account
@@ -21,11 +22,9 @@ if TYPE_CHECKING:
 
 #: The intervals a customer may choose at checkout; "month" is the tier's primary price.
 CHECKOUT_INTERVALS: Final = ("month", "year")
-#: The tier column of each provider's yearly price (Stripe) or product (Whop).
-YEARLY_FIELDS: Final = {
-    "stripe": "stripe_yearly_lookup_key",
-    "whop": "whop_yearly_product_key",
-}
+#: The providers whose checkout tiergate gives a trial through (Stripe's
+#: ``subscription_data.trial_period_days``).
+TRIAL_PROVIDERS: Final = ("stripe",)
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,8 @@ def parse_interval(value: str | None) -> str:
 
 def yearly_key_of(tier: SubscriptionTier) -> str | None:
     """Return the tier's yearly price (product) key at its own provider, or None."""
-    field = YEARLY_FIELDS.get(tier.billing_provider)
-    key: str | None = getattr(tier, field) if field else None
-    return key or None
+    paid = find_paid_provider(tier.billing_provider)
+    return paid.yearly_key_of(tier) if paid is not None else None
 
 
 def interval_key(tier: SubscriptionTier, provider: str, interval: str) -> str:
@@ -67,31 +65,51 @@ def interval_key(tier: SubscriptionTier, provider: str, interval: str) -> str:
     yearly = yearly_key_of(tier)
     if yearly is None:
         raise ValidationError(
-            f"tier {tier.key!r} has no yearly price: set its {YEARLY_FIELDS[provider]}",
+            f"tier {tier.key!r} has no yearly price: set its "
+            f"{paid_provider(provider).yearly_key_field}",
             tier=tier.key,
             interval=interval,
         )
     return yearly
 
 
-def trial_days_for(account: Account, tier: SubscriptionTier) -> int:
-    """Return the trial the account gets for ``tier``: its trial days, once per account.
+def trial_days_offered(tier: SubscriptionTier, *, first_subscription: bool) -> int:
+    """Return the free days a checkout of ``tier`` gives: the rule pricing and checkout share.
 
-    An account that ever held the tier through a provider (on a trial or paid) gets no new
-    trial: Stripe does not stop repeated trials itself, it leaves that rule to the seller.
+    A trial goes only with the account's first paid subscription (see ``has_paid_before``),
+    and only through Stripe: a Whop checkout configuration takes no trial (the Whop plan's own
+    settings decide), so tiergate promises none there.
     """
-    if tier.trial_days <= 0:
+    if tier.trial_days <= 0 or tier.billing_provider not in TRIAL_PROVIDERS:
         return 0
-    held_before = db.session.scalar(
+    return tier.trial_days if first_subscription else 0
+
+
+def has_paid_before(account: Account) -> bool:
+    """Tell whether the account ever had a paid-provider subscription (any tier, any status).
+
+    A row's tier changes with the plan, so "held this tier" cannot be told from the rows;
+    the rows themselves stay as long as the account does.
+    """
+    found = db.session.scalar(
         sa.select(Subscription.id)
         .where(
             Subscription.account_id == account.id,
-            Subscription.tier_id == tier.id,
-            Subscription.provider != "exempt",
+            Subscription.provider.in_(PAID_PROVIDERS),
         )
         .limit(1)
     )
-    return 0 if held_before is not None else tier.trial_days
+    return found is not None
+
+
+def trial_days_for(account: Account, tier: SubscriptionTier) -> int:
+    """Return the trial the account gets for ``tier``: once per account, through Stripe.
+
+    Stripe does not stop repeated trials itself: it leaves that rule to the seller.
+    """
+    if trial_days_offered(tier, first_subscription=True) == 0:
+        return 0  # no query needed
+    return trial_days_offered(tier, first_subscription=not has_paid_before(account))
 
 
 def seats_to_buy(account: Account, tier: SubscriptionTier) -> int:

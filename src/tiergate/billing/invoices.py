@@ -8,9 +8,7 @@ and forth or reloading does not call the provider each time.
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,8 +18,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..db import db
+from ..errors import ValidationError
 from .models import Subscription
 from .price_format import format_amount, major_amount
+from .prices import TtlCache, app_cache
 from .providers import get_provider
 from .providers.resolve import existing_customer_id, from_iso
 
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 EXTENSION: Final = "tiergate.invoices"
 PAGE_SIZE: Final = 10
+#: Stripe pages invoices by invoice id; Whop by opaque cursors (base64 text, kept short).
+STRIPE_CURSOR: Final = re.compile(r"in_[A-Za-z0-9]{1,64}")
+WHOP_CURSOR: Final = re.compile(r"[A-Za-z0-9+/=_-]{1,128}")
 #: Stripe's invoice statuses and Whop's payment statuses, as a customer reads them.
 STATUS_WORDS: Final = {
     "paid": "Paid",
@@ -68,43 +71,31 @@ class InvoicePage:
     previous_cursor: str | None = None
 
 
-class InvoiceCache:
-    """Pages of invoices by (account, provider, after, before), until they expire."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._pages: dict[tuple[Any, ...], tuple[float, InvoicePage]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> InvoicePage | None:
-        """Return the cached page for ``key``, or None when absent or stale."""
-        with self._lock:
-            found = self._pages.get(key)
-            if found is not None and found[0] <= self.clock():
-                del self._pages[key]
-                found = None
-        return found[1] if found is not None else None
-
-    def put(self, key: tuple[Any, ...], page: InvoicePage, ttl: float) -> None:
-        """Keep ``page`` for ``ttl`` seconds; drop expired pages so the cache stays small."""
-        now = self.clock()
-        with self._lock:
-            self._pages = {k: v for k, v in self._pages.items() if v[0] > now}
-            if ttl > 0:
-                self._pages[key] = (now + ttl, page)
-
-    def clear(self) -> None:
-        """Forget every cached page."""
-        with self._lock:
-            self._pages.clear()
+def invoice_cache() -> TtlCache[tuple[Any, ...], InvoicePage]:
+    """Return the current app's invoice page cache (each worker process has its own)."""
+    return app_cache(EXTENSION)
 
 
-def invoice_cache() -> InvoiceCache:
-    """Return the current app's invoice cache (each worker process has its own)."""
-    cache = current_app.extensions.get(EXTENSION)
-    if cache is None:
-        cache = current_app.extensions.setdefault(EXTENSION, InvoiceCache())
-    return cache
+class InvalidCursor(ValidationError):
+    """A page cursor that is not the provider's: refused before the provider is asked."""
+
+    code = "invalid_cursor"
+    status = 400
+
+
+def check_cursor(provider: str, cursor: str | None) -> str | None:
+    """Return ``cursor`` when it has the shape of the provider's cursors, else raise."""
+    if cursor is None:
+        return None
+    pattern = STRIPE_CURSOR if provider == "stripe" else WHOP_CURSOR
+    if not pattern.fullmatch(cursor):
+        kind = "a Stripe invoice id (in_…)" if provider == "stripe" else "a Whop page cursor"
+        raise InvalidCursor(
+            f"the page cursor {cursor[:40]!r} is not {kind}: open the invoices from their "
+            "first page",
+            provider=provider,
+        )
+    return cursor
 
 
 def invoice_providers(account: Account) -> list[str]:
@@ -143,8 +134,10 @@ def list_invoices(
 ) -> InvoicePage:
     """Return one page of invoices at ``provider``, newest first (cached; no database use).
 
-    ``reference`` comes from ``billing_reference``; call this with no transaction open.
+    ``reference`` comes from ``billing_reference``; call this with no transaction open. A
+    cursor not shaped like the provider's raises InvalidCursor before the provider is asked.
     """
+    after, before = check_cursor(provider, after), check_cursor(provider, before)
     if reference is None:
         return InvoicePage(provider, ())
     key = (account_id, provider, reference, after, before, limit)
@@ -169,7 +162,7 @@ def _stripe_page(customer: str, after: str | None, before: str | None, limit: in
     with calling_stripe("listing invoices"):
         listed = provider.client.v1.invoices.list(params=params)
     rows = tuple(_stripe_row(invoice.to_dict()) for invoice in listed.data)
-    return _paged("stripe", rows, bool(listed.has_more), after, before)
+    return _stripe_paged("stripe", rows, bool(listed.has_more), after, before)
 
 
 def _stripe_row(invoice: dict[str, Any]) -> InvoiceRow:
@@ -197,8 +190,12 @@ def _whop_page(membership: str, after: str | None, before: str | None, limit: in
     response = pager.response
     rows = tuple(_whop_row(payment) for payment in (pager.items or []))
     info = getattr(response, "page_info", None)
-    more = bool(info and (info.has_previous_page if before else info.has_next_page))
-    return _paged("whop", rows, more, after, before)
+    if not rows or info is None:
+        return InvoicePage("whop", rows)
+    # Whop pages by opaque cursors (``page_info``), not by payment ids.
+    older = info.end_cursor if (before or info.has_next_page) else None
+    newer = info.start_cursor if (info.has_previous_page if before else after) else None
+    return InvoicePage("whop", rows, next_cursor=older, previous_cursor=newer)
 
 
 def _whop_row(payment: Any) -> InvoiceRow:
@@ -217,7 +214,7 @@ def _whop_row(payment: Any) -> InvoiceRow:
     )
 
 
-def _paged(
+def _stripe_paged(
     provider: str, rows: tuple[InvoiceRow, ...], more: bool, after: str | None, before: str | None
 ) -> InvoicePage:
     """Set the cursors: ``more`` is whether the provider has rows beyond this page."""

@@ -11,9 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from flask import current_app
 
@@ -36,48 +35,67 @@ FAILURE_TTL_SECONDS = 30.0
 EXTENSION = "tiergate.prices"
 
 
-@dataclass(frozen=True)
-class _Entry:
-    refs: tuple[str, ...]
-    prices: Mapping[str, DisplayPrice]
-    expires_at: float
+#: At most this many values per cache: a key made of request input cannot grow it unbounded.
+MAX_CACHE_ENTRIES = 1024
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-class PriceCache:
-    """The last prices fetched from each provider, for the refs asked, until they expire."""
+class TtlCache(Generic[K, V]):
+    """Values by key until they expire, at most ``max_entries`` of them (oldest out first)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, max_entries: int = MAX_CACHE_ENTRIES
+    ) -> None:
         self.clock = clock
-        self._entries: dict[str, _Entry] = {}
+        self.max_entries = max_entries
+        self._values: dict[K, tuple[float, V]] = {}
         self._lock = threading.Lock()
 
-    def get(self, provider: str, refs: tuple[str, ...]) -> Mapping[str, DisplayPrice] | None:
-        """Return the cached prices of ``refs``, or None when absent, stale or for other refs."""
+    def get(self, key: K) -> V | None:
+        """Return the value kept for ``key``, or None when absent or expired."""
         with self._lock:
-            entry = self._entries.get(provider)
-        if entry is None or entry.refs != refs or entry.expires_at <= self.clock():
-            return None
-        return entry.prices
+            found = self._values.get(key)
+            if found is not None and found[0] <= self.clock():
+                del self._values[key]
+                found = None
+        return found[1] if found is not None else None
 
-    def put(
-        self, provider: str, refs: tuple[str, ...], prices: Mapping[str, DisplayPrice], ttl: float
-    ) -> None:
-        """Remember ``prices`` for ``refs`` for ``ttl`` seconds (one entry per provider)."""
+    def put(self, key: K, value: V, ttl: float) -> None:
+        """Keep ``value`` for ``ttl`` seconds, dropping expired values and then the oldest."""
+        now = self.clock()
         with self._lock:
-            self._entries[provider] = _Entry(refs, dict(prices), self.clock() + ttl)
+            self._values = {k: v for k, v in self._values.items() if v[0] > now and k != key}
+            if ttl <= 0:
+                return
+            while len(self._values) >= self.max_entries:
+                self._values.pop(next(iter(self._values)))
+            self._values[key] = (now + ttl, value)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def clear(self) -> None:
-        """Forget every cached price."""
+        """Forget every value."""
         with self._lock:
-            self._entries.clear()
+            self._values.clear()
 
 
-def price_cache() -> PriceCache:
-    """Return the current app's price cache (each worker process has its own)."""
-    cache = current_app.extensions.get(EXTENSION)
+def app_cache(extension: str) -> TtlCache[Any, Any]:
+    """Return the current app's cache named ``extension`` (each worker process has its own)."""
+    cache = current_app.extensions.get(extension)
     if cache is None:
-        cache = current_app.extensions.setdefault(EXTENSION, PriceCache())
-    return cache
+        cache = current_app.extensions.setdefault(extension, TtlCache())
+    return cast("TtlCache[Any, Any]", cache)
+
+
+#: A provider's prices, kept with the price keys they were asked for.
+PriceEntry = tuple[tuple[str, ...], Mapping[str, DisplayPrice]]
+
+
+def price_cache() -> TtlCache[str, PriceEntry]:
+    """Return the current app's price cache: one entry per provider."""
+    return app_cache(EXTENSION)
 
 
 def display_prices(tiers: Iterable[SubscriptionTier]) -> dict[str, DisplayPrice | None]:
@@ -125,9 +143,9 @@ def _refs_by_provider(tiers: list[SubscriptionTier]) -> dict[str, dict[str, tupl
 
 def _provider_prices(name: str, refs: tuple[str, ...]) -> Mapping[str, DisplayPrice]:
     cache = price_cache()
-    cached = cache.get(name, refs)
-    if cached is not None:
-        return cached
+    cached = cache.get(name)
+    if cached is not None and cached[0] == refs:
+        return cached[1]
     provider = get_provider(name)
     if not provider.api_configured:
         return {}  # disabled: nothing to ask, and asking would only raise ProviderDisabled
@@ -136,7 +154,7 @@ def _provider_prices(name: str, refs: tuple[str, ...]) -> Mapping[str, DisplayPr
     except (TiergateError, ValueError) as error:
         # ValueError: an amount the formatter cannot read is as unknown as none.
         logger.warning("%s prices are unknown, showing the catalog's: %s", name, error)
-        cache.put(name, refs, {}, FAILURE_TTL_SECONDS)
+        cache.put(name, (refs, {}), FAILURE_TTL_SECONDS)
         return {}
-    cache.put(name, refs, prices, PRICES_TTL_SECONDS)
+    cache.put(name, (refs, dict(prices)), PRICES_TTL_SECONDS)
     return prices

@@ -13,6 +13,7 @@ from .schemas import (
     CatalogError,
     Problem,
     clash_problems,
+    default_tier_problem,
     defaults,
     permission_problems,
     tier_problems,
@@ -105,8 +106,13 @@ def parse_document(raw: Any, source: str) -> CatalogDocument:
     default = raw.get("default_tier")
     if default is not None and not (isinstance(default, str) and default in document.grants):
         problems.append(Problem("default_tier", f"unknown tier {default!r} (not in tiers:)"))
-    elif any(values.get("key") == default and values.get("is_addon") for values in document.tiers):
-        problems.append(Problem("default_tier", f"tier {default!r} is an add-on (is_addon)"))
+    else:
+        problems.extend(
+            Problem("default_tier", problem)
+            for values in document.tiers
+            if values.get("key") == default
+            and (problem := default_tier_problem(default, values.get("is_addon")))
+        )
     document.default_tier = default
     if problems:
         raise CatalogError(source, problems)

@@ -120,6 +120,17 @@ class SubscriptionTier(TimestampMixin, Base):
         return self.integration_problem is None
 
     @property
+    def is_sellable(self) -> bool:
+        """True when a customer can buy the tier: customer-facing, sold through a paid provider
+        that is set up for it. An exempt tier is granted, never sold; an add-on is sellable
+        (bought beside a plan)."""
+        return (
+            self.is_customer_facing
+            and find_paid_provider(self.billing_provider) is not None
+            and self.has_valid_integration
+        )
+
+    @property
     def integration_problem(self) -> str | None:
         """Why the tier cannot be sold or granted, or None when it can."""
         paid = find_paid_provider(self.billing_provider)

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import yaml
 
+from ..billing.providers.registry import REGISTRY
 from ..errors import ValidationError
 from .models import BILLING_PROVIDERS, MAX_TRIAL_DAYS, Permission, SubscriptionTier
 
@@ -80,17 +81,11 @@ UNIQUE_TIER_FIELDS: Final = (
     "whop_product_key",
     "whop_yearly_product_key",
 )
+#: The yearly key of each provider, beside the primary key it completes (from the registry).
+YEARLY_KEYS: Final = tuple((paid.yearly_key_field, paid.key_field) for paid in REGISTRY)
 #: Unique columns that share one set of values: a provider key names one price (or product)
 #: whichever interval column holds it, so a yearly key may not repeat any tier's primary key.
-KEY_NAMESPACES: Final = {
-    "stripe_yearly_lookup_key": "stripe_lookup_key",
-    "whop_yearly_product_key": "whop_product_key",
-}
-#: The yearly key of each provider, beside the primary key it completes.
-YEARLY_KEYS: Final = (
-    ("stripe_yearly_lookup_key", "stripe_lookup_key"),
-    ("whop_yearly_product_key", "whop_product_key"),
-)
+KEY_NAMESPACES: Final = dict(YEARLY_KEYS)
 _IDENTIFIERS: Final = frozenset(UNIQUE_TIER_FIELDS)
 _KIND_NAMES: Final = {str: "a string", int: "an integer", bool: "true or false"}
 
@@ -171,6 +166,11 @@ def _lifecycle_problems(values: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def default_tier_problem(key: object, is_addon: object) -> str | None:
+    """Return why tier ``key`` cannot be the default tier (an add-on is no plan), or None."""
+    return f"tier {key!r} is an add-on (is_addon)" if is_addon else None
+
+
 def permission_problems(values: Mapping[str, Any]) -> list[str]:
     """Return what is wrong with a permission's complete field values."""
     return field_problems(values, PERMISSION_FIELDS)
@@ -202,10 +202,9 @@ def clash_problems(
                 continue
             space = KEY_NAMESPACES.get(name, name)
             first, first_name = seen.setdefault((space, value.casefold()), (where, name))
-            if first == where and first_name == name:
-                continue
             if first == where:
-                continue  # the same entry's own primary key: tier_problems names it
+                # First seen here, or the entry's own primary key again (tier_problems names it).
+                continue
             used = "" if first_name == name else f" as its {first_name}"
             problems.append(
                 Problem(where, f"duplicate {name} {value!r}, already used by {first}{used}")

@@ -18,6 +18,7 @@ from .schemas import (
     TIER_FIELDS,
     UNIQUE_TIER_FIELDS,
     clash_problems,
+    default_tier_problem,
     defaults,
     field_problems,
     permission_problems,
@@ -138,27 +139,58 @@ def update_tier(tier: TierRef, **changes: Unpack[TierChanges]) -> SubscriptionTi
         raise ValidationError(f"tier {tier.key!r}: {'; '.join(unknown)}", problems=unknown)
     values = {**field_values(tier), **changes}
     _check(SubscriptionTier, values, tier)
+    if tier.is_default:
+        _refuse_as_default(tier.key, values["is_addon"])
     assign(tier, values)
     db.session.flush()
     return tier
 
 
+def _count_subscriptions(column: Any, tier: SubscriptionTier) -> int:
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(column.table).where(column == tier.id)
+    )
+    return int(count or 0)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'s' if count != 1 else ''}"
+
+
+def _refuse_as_default(key: str, is_addon: bool) -> None:
+    """Raise ValidationError when a tier with these values cannot be the default tier."""
+    problem = default_tier_problem(key, is_addon)
+    if problem is not None:
+        message = f"{problem}: an add-on cannot be the default tier"
+        raise ValidationError(message, key=key, problems=[message])
+
+
 def tier_in_use(tier: SubscriptionTier) -> Conflict | None:
-    """Return the refusal to delete ``tier`` while subscriptions refer to it, or None."""
+    """Return the refusal to delete ``tier`` while subscriptions refer to it, or None.
+
+    A subscription refers to a tier it holds (current or past: the row is history) and to a
+    tier a scheduled change will move it to (deleting that would drop the change silently).
+    """
     # Imported here: billing's models import the catalog's, not the other way round.
     from ..billing.models import Subscription
 
-    # Subscriptions keep their tier (the row is history): a tier they refer to stays.
-    count = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Subscription).where(Subscription.tier_id == tier.id)
-    )
-    if not count:
+    held = _count_subscriptions(Subscription.tier_id, tier)
+    scheduled = _count_subscriptions(Subscription.scheduled_tier_id, tier)
+    if not held and not scheduled:
         return None
+    reasons = []
+    if held:
+        reasons.append(f"{_plural(held, 'subscription')} (current or past)")
+    if scheduled:
+        reasons.append(
+            f"{_plural(scheduled, 'subscription')} scheduled to change to it at the period end"
+        )
     return Conflict(
-        f"tier {tier.key!r} has {count} subscription{'s' if count != 1 else ''} "
-        "(current or past): it cannot be deleted while they refer to it",
+        f"tier {tier.key!r} has {' and '.join(reasons)}: "
+        "it cannot be deleted while they refer to it",
         key=tier.key,
-        subscriptions=count,
+        subscriptions=held,
+        scheduled_changes=scheduled,
     )
 
 
@@ -228,6 +260,8 @@ def revoke_permission(tier: TierRef, permission: PermissionRef) -> bool:
 def set_default_tier(tier: TierRef | None) -> SubscriptionTier | None:
     """Make a tier the one default tier (None: no default tier)."""
     chosen = get_tier(tier) if tier is not None else None
+    if chosen is not None:
+        _refuse_as_default(chosen.key, chosen.is_addon)
     for other in db.session.scalars(sa.select(SubscriptionTier).where(SubscriptionTier.is_default)):
         if other is not chosen:
             other.is_default = False

@@ -12,7 +12,6 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.models import Invitation, Membership
 from ..billing.models import Subscription
-from ..billing.providers.registry import PAID_PROVIDERS
 from ..catalog.models import SubscriptionTier
 from ..db import db
 from .policy import AccessPolicy
@@ -28,10 +27,16 @@ class TierInfo:
     rank: int
     user_limit: int
     is_customer_facing: bool
-    #: A customer can buy it: customer-facing, sold through a paid provider that is set up, and
-    #: a plan of its own (not an add-on). An exempt tier is granted, never sold.
+    #: A customer can buy it (the catalog's ``SubscriptionTier.is_sellable``).
     sellable: bool
     permissions: frozenset[str]
+    #: Bought beside a plan, never as one.
+    is_addon: bool = False
+
+    @property
+    def is_plan_for_sale(self) -> bool:
+        """True when the tier is offered as a plan to upgrade to: sellable, not an add-on."""
+        return self.sellable and not self.is_addon
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,9 @@ class CatalogSnapshot:
 
     def upgrade_tiers_for(self, permission: str) -> tuple[str, ...]:
         """Return the keys of sellable tiers granting ``permission``, lowest rank first."""
-        tiers = [t for t in self.tiers.values() if t.sellable and permission in t.permissions]
+        tiers = [
+            t for t in self.tiers.values() if t.is_plan_for_sale and permission in t.permissions
+        ]
         return tuple(t.key for t in sorted(tiers, key=lambda t: (t.rank, t.id)))
 
     def seat_tiers_above(self, seats: int) -> tuple[str, ...]:
@@ -53,7 +60,7 @@ class CatalogSnapshot:
         Rank orders the catalog from the cheapest plan up; among equal ranks, the smaller
         plan comes first.
         """
-        tiers = [t for t in self.tiers.values() if t.sellable and t.user_limit >= seats]
+        tiers = [t for t in self.tiers.values() if t.is_plan_for_sale and t.user_limit >= seats]
         return tuple(t.key for t in sorted(tiers, key=lambda t: (t.rank, t.user_limit, t.id)))
 
 
@@ -122,13 +129,9 @@ def read_catalog() -> CatalogSnapshot:
             rank=tier.rank,
             user_limit=tier.user_limit,
             is_customer_facing=tier.is_customer_facing,
-            sellable=(
-                tier.is_customer_facing
-                and tier.billing_provider in PAID_PROVIDERS
-                and tier.has_valid_integration
-                and not tier.is_addon
-            ),
+            sellable=tier.is_sellable,
             permissions=frozenset(p.key for p in tier.permissions),
+            is_addon=tier.is_addon,
         )
         for tier in tiers
     }

@@ -18,7 +18,6 @@ from ..billing.lifecycle import changes
 from ..billing.lifecycle.live import plan_subscription
 from ..billing.providers import get_provider
 from ..billing.providers.config import whop_settings
-from ..billing.providers.registry import PAID_PROVIDERS
 from ..billing.providers.whop import WhopProvider
 from ..billing.services import apply_subscription_state
 from ..catalog.models import SubscriptionTier
@@ -46,12 +45,8 @@ def _signed_in() -> Any:
 
 
 def is_purchasable(tier: SubscriptionTier) -> bool:
-    """Tell whether a customer can buy ``tier`` here (Stripe or Whop, correctly set up)."""
-    return (
-        tier.is_customer_facing
-        and tier.billing_provider in PAID_PROVIDERS
-        and tier.has_valid_integration
-    )
+    """Tell whether a customer can buy ``tier`` here (the catalog's ``is_sellable``)."""
+    return tier.is_sellable
 
 
 def pricing_context() -> dict[str, Any]:

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy.orm import selectinload
 
+from ..billing.checkout import has_paid_before, trial_days_offered
 from ..billing.prices import interval_prices
 from ..catalog.models import SubscriptionTier
 from ..db import db
@@ -37,13 +38,17 @@ def pricing() -> str:
     # The monthly/yearly switch is a pair of links: it works without JavaScript (the CSP
     # forbids inline scripts) and a chosen interval can be shared as a URL.
     interval = "year" if request.args.get("interval") == "year" and by_interval["year"] else "month"
+    viewer = pricing_context()
+    # The trial a card promises is the one checkout would give this viewer (one query at most).
+    first = viewer["viewer"] is None or not has_paid_before(viewer["viewer"].account)
     return render_template(
         "tiergate/pricing.html",
         tiers=tiers,
         prices=by_interval["month"],
         yearly_prices=by_interval["year"],
         interval=interval,
-        **pricing_context(),
+        trial_days={t.key: trial_days_offered(t, first_subscription=first) for t in tiers},
+        **viewer,
     )
 
 

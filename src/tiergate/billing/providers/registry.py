@@ -29,12 +29,19 @@ class PaidProvider:
     label: str
     #: The tier column that names what the provider sells (a price's or a product's key).
     key_field: str
+    #: The tier column of its yearly price (product), beside ``key_field`` (the monthly one).
+    yearly_key_field: str
     #: Builds the provider from the current app's settings.
     build: Callable[[], BillingProvider]
 
     def key_of(self, tier: SubscriptionTier) -> str | None:
         """Return the tier's price or product key at this provider, or None when it has none."""
         key: str | None = getattr(tier, self.key_field)
+        return key or None
+
+    def yearly_key_of(self, tier: SubscriptionTier) -> str | None:
+        """Return the tier's yearly price or product key here, or None when it has none."""
+        key: str | None = getattr(tier, self.yearly_key_field)
         return key or None
 
 
@@ -55,8 +62,8 @@ def _whop() -> BillingProvider:
 
 #: Every paid provider, in the order lists and CHECK constraints name them.
 REGISTRY: Final = (
-    PaidProvider("stripe", "Stripe", "stripe_lookup_key", _stripe),
-    PaidProvider("whop", "Whop", "whop_product_key", _whop),
+    PaidProvider("stripe", "Stripe", "stripe_lookup_key", "stripe_yearly_lookup_key", _stripe),
+    PaidProvider("whop", "Whop", "whop_product_key", "whop_yearly_product_key", _whop),
 )
 #: The names of the paid providers: the ones that sell tiers and send webhooks.
 PAID_PROVIDERS: Final = tuple(provider.name for provider in REGISTRY)

@@ -177,6 +177,10 @@ class StripeProvider(StripePlanChanges):
         email = customer_email or owner_email(account)
         if customer:
             params["customer"] = customer
+            if self.settings.automatic_tax:
+                # Stripe refuses tax for a customer without an address unless Checkout saves
+                # the address it collects onto the customer.
+                params["customer_update"] = {"address": "auto"}
         elif email:
             params["customer_email"] = email
         with calling_stripe("creating a checkout session"):

@@ -15,7 +15,7 @@ from whop_sdk import Whop, WhopEnvironment
 
 from ...db import db, utcnow
 from ...errors import NotFound
-from ..checkout import checkout_terms
+from ..checkout import interval_key
 from ..models import Subscription
 from . import (
     CatalogMismatch,
@@ -162,7 +162,7 @@ class WhopProvider(WhopPlanChanges):
         Whop takes no trial, quantity, e-mail or promotion-code option here: the plan's own
         settings (its trial days, its promo codes) apply on Whop's checkout page.
         """
-        plan = self.find_plan(checkout_terms(account, tier, "whop", interval).key)
+        plan = self.find_plan(interval_key(tier, "whop", interval))
         with calling_whop("creating a checkout configuration"):
             configuration = self.client.checkout_configurations.create(
                 plan_id=plan.id,

@@ -6,7 +6,12 @@ from typing import Any
 
 from flask import render_template, request
 
-from ...billing.invoices import billing_reference, invoice_providers, list_invoices
+from ...billing.invoices import (
+    InvalidCursor,
+    billing_reference,
+    invoice_providers,
+    list_invoices,
+)
 from ...db import db
 from ...errors import TiergateError
 from . import account_pages
@@ -30,7 +35,7 @@ def invoices() -> Any:
     reference = billing_reference(ctx.account, provider) if provider else None
     account_id = ctx.account.id
     db.session.commit()  # the provider is asked with no transaction open
-    page, problem = None, None
+    page, problem, status = None, None, 200
     if provider is not None:
         try:
             page = list_invoices(
@@ -40,8 +45,10 @@ def invoices() -> Any:
                 after=request.args.get("after") or None,
                 before=request.args.get("before") or None,
             )
+        except InvalidCursor as error:
+            problem, status = f"This page of invoices does not exist: {error.message}.", 400
         except TiergateError as error:
-            problem = f"The invoices could not be loaded: {error.message}"
+            problem, status = f"The invoices could not be loaded: {error.message}", 502
     body = render_template(
         "tiergate/account/invoices.html",
         ctx=ctx,
@@ -52,4 +59,4 @@ def invoices() -> Any:
         problem=problem,
         format_day=format_day,
     )
-    return body, 502 if problem else 200
+    return body, status

@@ -1,11 +1,13 @@
 """The sandbox's invoice lists: Stripe's ``GET /v1/invoices`` and Whop's ``GET /payments``.
 
 Stripe answers newest first with ``starting_after`` / ``ending_before`` cursors and
-``has_more``; Whop with ``first``/``after`` and ``last``/``before`` and a ``page_info``.
+``has_more``; Whop with ``first``/``after`` and ``last``/``before`` and a ``page_info`` whose
+``start_cursor``/``end_cursor`` are opaque (not payment ids), as Whop's are.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import abort, render_template, request
@@ -57,20 +59,39 @@ def whop_list_payments() -> Any:
         for row in reversed(store.list_objects("whop", "payment"))
         if row.data.get("membership_id") == membership
     ]
-    before = request.args.get("before")
+    try:
+        after = _payment_at(request.args.get("after"))
+        before = _payment_at(request.args.get("before"))
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return whop_obj.error("Invalid cursor: pass a page_info cursor.", 400)
     size = int(request.args.get("last" if before else "first") or 10)
-    window, _ = _window(rows, request.args.get("after"), before, max(1, min(size, 100)))
+    window, _ = _window(rows, after, before, max(1, min(size, 100)))
     ids = [row["id"] for row in rows]
     first_at = ids.index(window[0]["id"]) if window else 0
     return {
         "data": window,
         "page_info": {
-            "start_cursor": window[0]["id"] if window else None,
-            "end_cursor": window[-1]["id"] if window else None,
+            "start_cursor": _cursor_of(window[0]["id"]) if window else None,
+            "end_cursor": _cursor_of(window[-1]["id"]) if window else None,
             "has_next_page": (first_at + len(window)) < len(rows),
             "has_previous_page": first_at > 0,
         },
     }
+
+
+def _cursor_of(payment_id: str) -> str:
+    """Return the opaque cursor of a payment's place in the list (Whop's are base64 text)."""
+    return base64.b64encode(f"payment:{payment_id}".encode()).decode()
+
+
+def _payment_at(cursor: str | None) -> str | None:
+    """Return the payment id a cursor stands for; ValueError for what no page_info gave."""
+    if not cursor:
+        return None
+    decoded = base64.b64decode(cursor, validate=True).decode()
+    if not decoded.startswith("payment:"):
+        raise ValueError(cursor)
+    return decoded.removeprefix("payment:")
 
 
 def _window(

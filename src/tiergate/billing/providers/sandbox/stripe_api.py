@@ -58,9 +58,10 @@ def stripe_create_checkout_session() -> Any:
     if len(items) != 1 or items[0].get("price") not in prices:
         return objects.error("line_items must name exactly one known price.", 400)
     customer = params.get("customer")
-    if customer and store.get(PROVIDER, customer, "customer") is None:
+    customer_row = store.get(PROVIDER, customer, "customer") if customer else None
+    if customer and customer_row is None:
         return objects.error(f"No such customer: '{customer}'", 400, code="resource_missing")
-    options = _checkout_options(params)
+    options = _checkout_options(params, customer_row.data if customer_row else None)
     if not isinstance(options, dict):
         return options
     session_id = store.new_id("cs_test")
@@ -91,7 +92,9 @@ def stripe_create_checkout_session() -> Any:
     return store.public(session)
 
 
-def _checkout_options(params: dict[str, Any]) -> dict[str, Any] | Any:
+def _checkout_options(
+    params: dict[str, Any], customer: dict[str, Any] | None
+) -> dict[str, Any] | Any:
     """Return the session fields of the checkout options, or Stripe's error for a bad one."""
     quantity = str(params["line_items"][0].get("quantity") or "1")
     trial = str((params.get("subscription_data") or {}).get("trial_period_days") or "0")
@@ -103,7 +106,20 @@ def _checkout_options(params: dict[str, Any]) -> dict[str, Any] | Any:
             "trial_period_days must be at most 730", 400, param="subscription_data"
         )
     tax = (params.get("automatic_tax") or {}).get("enabled") == "true"
+    customer_update = params.get("customer_update") or {}
+    saves_address = "auto" in (customer_update.get("address"), customer_update.get("shipping"))
+    if tax and customer is not None and not customer.get("address") and not saves_address:
+        # Stripe's refusal: tax needs the customer's address, or Checkout must save it.
+        return objects.error(
+            "Automatic tax calculation in Checkout requires a valid address on the Customer. "
+            "Add a valid address to the Customer or set either `customer_update[address]` to "
+            "'auto' or `customer_update[shipping]` to 'auto' to save the address entered in "
+            "Checkout.",
+            400,
+            param="customer_update[address]",
+        )
     return {
+        "_customer_update": customer_update,
         "allow_promotion_codes": params.get("allow_promotion_codes") == "true",
         "automatic_tax": {"enabled": tax, "liability": None, "status": None},
         "_quantity": int(quantity),
