@@ -12,6 +12,7 @@ from tiergate.billing.lifecycle import changes
 from tiergate.catalog.models import SubscriptionTier
 from tiergate.db import db
 
+from ...accounts.factories import subscribe
 from .support import (
     buy,
     choose,
@@ -74,8 +75,11 @@ def test_always_invoice_charges_the_preview_now_and_a_double_submit_once(
     assert first.headers["Location"] == again.headers["Location"]
     (invoice,) = update_invoices()
     assert abs(invoice["amount_paid"] - shown) <= 1
-    (update,) = subscription_updates(pro.provider_subscription_id)
-    assert update["proration_behavior"] == "always_invoice"
+    # A pending update (only what makes the invoice), then the rest once it is paid.
+    swap, rest = subscription_updates(pro.provider_subscription_id)
+    assert swap["proration_behavior"] == "always_invoice"
+    assert swap["payment_behavior"] == "pending_if_incomplete" and "metadata" not in swap
+    assert "items" not in rest and rest["cancel_at_period_end"] == "false"
     assert only(renewing(acme)).tier.key == "team"
 
 
@@ -90,7 +94,8 @@ def test_a_confirmation_racing_itself_reaches_stripe_once(always_invoice, browse
         changes.perform_change(plan, actor=actor, nonce="the-same-confirmation-nonce")
         db.session.commit()
     subscription_id = plan.current.provider_subscription_id
-    assert len(subscription_updates(subscription_id)) == 1  # the second was Stripe's replay
+    # One change (its pending update and the rest); the second attempt was Stripe's replay.
+    assert len(subscription_updates(subscription_id)) == 2
     assert len(update_invoices()) == 1
 
 
@@ -167,3 +172,21 @@ def test_a_replaced_subscription_cannot_resume_while_its_successor_renews(browse
     assert next(s for s in live(acme) if s.id == whop.id).cancel_at_period_end
     press(browser, "resume")
     assert only(renewing(acme)).id == pro.id
+
+
+def test_a_one_time_purchase_has_nothing_to_cancel(browser, acme) -> None:
+    subscribe(acme, "enterprise", provider="whop", subscription_id="mem_lifetime", **ONCE)
+    page = text(browser.get("/account"))
+    assert "paid once" in page and "Cancel at period end" not in page
+    (lifetime,) = live(acme)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    refused = browser.post(
+        f"/billing/subscriptions/{lifetime.id}/cancel",
+        data={"csrf_token": token, "nonce": "a-form-nonce-0123456789"},
+        follow_redirects=True,
+    )
+    assert "a one-time purchase does not renew" in text(refused)
+    assert not only(live(acme)).cancel_at_period_end
+
+
+ONCE = {"billing_interval": "once"}

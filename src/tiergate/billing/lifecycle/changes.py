@@ -208,6 +208,8 @@ def set_cancel_at_period_end(
     """Cancel a live paid subscription at its period end, or resume it; the caller commits."""
     if not is_live_paid(subscription):
         raise Conflict(f"this {subscription.provider} subscription is not live: nothing to change")
+    if subscription.billing_interval == "once":
+        raise Conflict("a one-time purchase does not renew: there is nothing to cancel or resume")
     if subscription.cancel_at_period_end == cancel:
         raise Conflict(
             "this subscription is already set to end at its period end"

@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...db import utcnow
+from . import ProviderError
 from .http import calling_stripe
 from .stripe_lifecycle import (
     ChangePreview,
+    invoices_at_once,
     release_schedule,
     schedule_at_period_end,
 )
@@ -70,15 +72,30 @@ class StripePlanChanges:
         """Swap the subscription item's price now, prorated as asked; return the new state."""
         subscription = self._retrieve(subscription_id)
         price = self.find_price(lookup_key)
-        params = {
-            "items": [_item_change(subscription, price.id, quantity)],
-            "proration_behavior": proration_behavior,
-            "cancel_at_period_end": False,
-            "metadata": metadata,
-        }
+        items = [_item_change(subscription, price.id, quantity)]
+        settings = {"cancel_at_period_end": False, "metadata": metadata}
         with calling_stripe(f"changing the price of subscription {subscription_id}"):
             release_schedule(self.client, subscription, idempotency_key)
+            if not invoices_at_once(subscription, price.to_dict(), proration_behavior):
+                params = {"items": items, "proration_behavior": proration_behavior, **settings}
+                updated = _update(self.client, subscription_id, params, idempotency_key)
+                return self._state(updated, utcnow(), fetched=True)
+            # Charged at once: a pending update, so a declined charge leaves the subscription
+            # as it was (not past_due in the middle of a paid period). Stripe takes only the
+            # change itself in such an update; the rest follows once it is paid.
+            params = {
+                "items": items,
+                "proration_behavior": proration_behavior,
+                "payment_behavior": "pending_if_incomplete",
+            }
             updated = _update(self.client, subscription_id, params, idempotency_key)
+            if updated.get("pending_update"):
+                raise ProviderError(
+                    "the payment for this change did not go through, so the plan is unchanged: "
+                    "update the payment method, then try again",
+                    subscription=subscription_id,
+                )
+            updated = _update(self.client, subscription_id, settings, f"{idempotency_key}:rest")
         return self._state(updated, utcnow(), fetched=True)
 
     def schedule_change(

@@ -68,6 +68,16 @@ def the_item(subscription: dict[str, Any]) -> dict[str, Any]:
     return cast(dict[str, Any], items[0])
 
 
+def invoices_at_once(subscription: dict[str, Any], price: dict[str, Any], behavior: str) -> bool:
+    """True when swapping to ``price`` is charged at once: with ``always_invoice``, or for a
+    new billing interval (Stripe resets the billing cycle and invoices then); not in a trial."""
+    if subscription.get("status") == "trialing":
+        return False
+    before = ((the_item(subscription).get("price") or {}).get("recurring") or {}).get("interval")
+    after = (price.get("recurring") or {}).get("interval")
+    return behavior == "always_invoice" or before != after
+
+
 def item_change(
     subscription: dict[str, Any], price_id: str, quantity: int | None
 ) -> dict[str, Any]:

@@ -30,6 +30,22 @@ def _truthy(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
+#: What a pending update may carry (Stripe's pending updates reference).
+PENDING_UPDATE_PARAMS = frozenset(
+    {
+        "expand",
+        "payment_behavior",
+        "proration_behavior",
+        "proration_date",
+        "billing_cycle_anchor",
+        "items",
+        "trial_end",
+        "trial_from_plan",
+        "add_invoice_items",
+    }
+)
+
+
 @sandbox.post("/stripe/v1/subscriptions/<subscription_id>")
 def stripe_update_subscription(subscription_id: str) -> Any:
     """Update a subscription: swap an item's price, set a quantity, cancel at period end."""
@@ -42,6 +58,16 @@ def _update(subscription_id: str, params: dict[str, Any]) -> Outcome:
     if row is None:
         return *objects.error(f"No such subscription: '{subscription_id}'", 404), []
     sub = copy.deepcopy(row.data)
+    if params.get("payment_behavior") == "pending_if_incomplete":
+        # Stripe's pending updates take only the attributes that make the invoice
+        # (docs.stripe.com/billing/pending-updates-reference).
+        extra = sorted(set(params) - PENDING_UPDATE_PARAMS)
+        if extra:
+            message = (
+                "When payment_behavior is pending_if_incomplete you can only pass the "
+                f"attributes supported by pending updates; not: {', '.join(extra)}."
+            )
+            return *objects.error(message, 400), []
     if sub.get("schedule") and ("items" in params or "cancel_at_period_end" in params):
         message = (
             f"The subscription is managed by the subscription schedule `{sub['schedule']}`, "
