@@ -89,6 +89,9 @@ def test_a_confirmation_racing_itself_reaches_stripe_once(always_invoice, browse
     db.session.rollback()
     team = db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == "team"))
     plan = changes.plan_change(acme.id, team)
+    # Both requests hold the subscription as they read it before either committed (a second
+    # request's session does not see the first one's change): detached, it is not reloaded.
+    db.session.expunge(plan.current)
     actor = Actor.system("test")
     for _attempt in range(2):
         changes.perform_change(plan, actor=actor, nonce="the-same-confirmation-nonce")
