@@ -278,6 +278,11 @@ def sqlite_durability(engine: sa.Engine, synchronous: str) -> None:
 _WROTE = "tiergate.wrote_in_transaction"
 
 
+def has_written(session: Session) -> bool:
+    """True when the session's transaction has written, or holds changes not yet flushed."""
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+
+
 class WriteTransactionRequired(TiergateError):
     """A write lock was asked for after the transaction had already written."""
 
@@ -299,7 +304,7 @@ def begin_write_transaction() -> sa.Connection:
         immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
         if connection.dialect.name != "sqlite" or immediate:
             return connection
-        if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+        if has_written(session):
             raise WriteTransactionRequired(
                 "begin_write_transaction() must open the transaction, before any write"
             )

@@ -21,7 +21,7 @@ from flask import current_app
 from ...accounts.models import Account
 from ...audit.services import Actor
 from ...catalog.models import SubscriptionTier
-from ...db import WriteTransactionRequired, begin_write_transaction, db
+from ...db import WriteTransactionRequired, begin_write_transaction, db, has_written
 from ...errors import Conflict, ValidationError
 from ..checkout import interval_key, parse_interval, seats_to_buy
 from ..models import Subscription
@@ -44,7 +44,6 @@ CANCEL: Final = "cancel"
 RESUME: Final = "resume"
 #: Nothing to do: the account is on this tier and interval already.
 SAME: Final = "same"
-_WROTE = "tiergate.wrote_in_transaction"
 
 
 @dataclass(frozen=True)
@@ -142,7 +141,7 @@ def end_read() -> None:
     transaction stays open while a provider is slow. A transaction that has written is refused.
     """
     session = db.session()
-    if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
+    if has_written(session):
         raise WriteTransactionRequired(
             "a provider call must not happen inside a transaction that has written: commit first"
         )

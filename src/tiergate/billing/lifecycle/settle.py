@@ -24,13 +24,13 @@ from sqlalchemy.orm import aliased
 from ...accounts.models import Account
 from ...audit.services import Actor
 from ...catalog.models import SubscriptionTier
-from ...db import begin_write_transaction, db
-from ...errors import ConfigurationError, TiergateError
+from ...db import begin_write_transaction, db, has_written
+from ...errors import ConfigurationError, TiergateError, ValidationError
 from ...signals import entitlements_changed, subscription_changed
 from ..checkout import seats_to_buy
 from ..models import Subscription
 from ..providers import get_provider
-from ..providers.stripe_lifecycle import PRORATION_BEHAVIORS
+from ..providers.stripe_lifecycle import check_proration_behavior
 from ..services import apply_subscription_state
 from .changes import end_read, idempotency_key, proration_behavior
 from .live import GRANTING_STATUSES, live_paid_condition, plan_subscription
@@ -38,7 +38,6 @@ from .live import GRANTING_STATUSES, live_paid_condition, plan_subscription
 logger = logging.getLogger(__name__)
 
 _PENDING = "tiergate_lifecycle_pending"
-_WROTE = "tiergate.wrote_in_transaction"
 
 
 @dataclass(frozen=True)
@@ -177,12 +176,10 @@ def accounts_to_settle() -> list[int]:
 
 def connect_lifecycle(app: Flask) -> None:
     """Settle, once each request is done, the accounts its commits changed."""
-    behavior = app.config.get("TIERGATE_STRIPE_PRORATION_BEHAVIOR")
-    if behavior not in PRORATION_BEHAVIORS:
-        raise ConfigurationError(
-            f"TIERGATE_STRIPE_PRORATION_BEHAVIOR={behavior!r}: use one of "
-            + ", ".join(PRORATION_BEHAVIORS)
-        )
+    try:
+        check_proration_behavior(str(app.config.get("TIERGATE_STRIPE_PRORATION_BEHAVIOR")))
+    except ValidationError as error:
+        raise ConfigurationError(error.message) from None
     subscription_changed.connect(_note_subscription, sender=app, weak=False)
     entitlements_changed.connect(_note_accounts, sender=app, weak=False)
     app.after_request(_settle_noted)
@@ -204,7 +201,7 @@ def _settle_noted(response: Any) -> Any:
         if not pending:
             break
         session = db.session()
-        if session.new or session.dirty or session.deleted or session.info.get(_WROTE):
+        if has_written(session):
             logger.warning("uncommitted changes after the request: settling left to the CLI")
             break
         session.rollback()  # only reads can be open here: start afresh

@@ -190,15 +190,7 @@ def names_tiergate(metadata: Mapping[str, Any] | None) -> bool:
 
 
 def _known_customer(provider: str, customer_id: str | None) -> bool:
-    if not customer_id:
-        return False
-    found = db.session.scalar(
-        sa.select(Subscription.id)
-        .where(Subscription.provider == provider)
-        .where(Subscription.provider_customer_id == customer_id)
-        .limit(1)
-    )
-    return found is not None
+    return bool(customer_id) and _stored(provider, Subscription.provider_customer_id, customer_id)
 
 
 def _names_account(reference: Any) -> bool:
@@ -208,10 +200,13 @@ def _names_account(reference: Any) -> bool:
 
 def is_stored(provider: str, provider_subscription_id: str) -> bool:
     """True when tiergate stores a subscription with this provider id."""
+    return _stored(provider, Subscription.provider_subscription_id, provider_subscription_id)
+
+
+def _stored(provider: str, column: Any, value: str | None) -> bool:
     found = db.session.scalar(
         sa.select(Subscription.id)
-        .where(Subscription.provider == provider)
-        .where(Subscription.provider_subscription_id == provider_subscription_id)
+        .where(Subscription.provider == provider, column == value)
         .limit(1)
     )
     return found is not None

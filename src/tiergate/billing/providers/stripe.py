@@ -197,11 +197,7 @@ class StripeProvider(StripePlanChanges):
                 f"account {account.id} has no Stripe customer yet: subscribe first",
                 account_id=account.id,
             )
-        with calling_stripe("creating a portal session"):
-            session = self.client.v1.billing_portal.sessions.create(
-                params={"customer": customer, "return_url": return_url}
-            )
-        return str(session.url)
+        return self.portal_url_for_customer(customer, return_url=return_url)
 
     def verify_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> Event:
         """Verify the Stripe-Signature header against each configured secret."""

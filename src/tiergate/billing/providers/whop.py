@@ -186,10 +186,7 @@ class WhopProvider(WhopPlanChanges):
                 f"account {account.id} has no Whop membership yet: subscribe first",
                 account_id=account.id,
             )
-        membership = self._retrieve(membership_id)
-        if not membership.get("manage_url"):
-            raise ProviderError(f"Whop membership {membership_id} has no manage URL")
-        return str(membership["manage_url"])
+        return self.manage_url(membership_id)
 
     def attach_license_key(
         self, account: Account, license_key: str, *, tier: SubscriptionTier | None = None
