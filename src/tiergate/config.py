@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "WHOP_COMPANY_ID": None,
     # The dated Whop API (Api-Version-Date) of outbound calls; empty sends none.
     "WHOP_API_VERSION_DATE": "2026-10-15-1",
+    # `tiergate events prune`: applied and ignored webhook events older than this go.
+    "WEBHOOK_RETENTION_DAYS": 90.0,
     "SANDBOX": False,
     # The sandbox's Whop webhooks: "dated" (current API) or "v1" (renewal_period_* shape).
     "SANDBOX_WHOP_SHAPE": "dated",

@@ -7,13 +7,16 @@ from flask.cli import AppGroup, with_appcontext
 
 from ..audit.services import Actor
 from ..cli_support import command_transaction
-from ..db import db
+from ..db import db, utcnow
 from .providers.registry import PAID_PROVIDERS, REGISTRY
+from .webhooks.inbox import inbox_stats, prune_batch, prune_cutoff
 from .webhooks.models import EVENT_STATUSES, WebhookEvent
 from .webhooks.reconcile import ReconcileSummary, check_catalog, reconcile_subscription
 from .webhooks.services import list_events, replay_event, replay_failed
 
-events_cli = AppGroup("events", help="The webhook inbox: list and replay provider events.")
+events_cli = AppGroup(
+    "events", help="The webhook inbox: list, replay, count and prune provider events."
+)
 
 
 def _line(event: WebhookEvent) -> str:
@@ -65,6 +68,55 @@ def replay_command(event_id: int | None, failed: bool, provider: str | None) -> 
     )
     if still_failed:
         raise SystemExit(1)
+
+
+@events_cli.command("stats")
+def stats_command() -> None:
+    """Show stored events per status, the backlog and the age of the oldest unapplied one."""
+    with command_transaction(commit=False):
+        stats = inbox_stats(utcnow())
+    for status, count in stats.by_status.items():
+        click.echo(f"{status:<10} {count:>10}")
+    click.echo(f"backlog    {stats.backlog:>10}  (events stored and not yet applied)")
+    if stats.oldest_unapplied_at is None:
+        click.echo("oldest unapplied: none")
+    else:
+        received = f"{stats.oldest_unapplied_at:%Y-%m-%d %H:%M:%S}"
+        age = stats.oldest_unapplied_seconds
+        click.echo(f"oldest unapplied: received {received} UTC, {age:.0f} s ago")
+
+
+@events_cli.command("prune")
+@click.option(
+    "--older-than",
+    "older_than_days",
+    type=float,
+    default=None,
+    help="Age in days of the applied events to delete [default: TIERGATE_WEBHOOK_RETENTION_DAYS].",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True)
+def prune_command(older_than_days: float | None, batch_size: int) -> None:
+    """Delete applied and ignored events older than the retention, in batches.
+
+    Unapplied and failed events are kept whatever their age.
+    """
+    from flask import current_app
+
+    days = older_than_days
+    if days is None:
+        days = float(current_app.config["TIERGATE_WEBHOOK_RETENTION_DAYS"])
+    with command_transaction(commit=False):
+        cutoff = prune_cutoff(utcnow(), days)
+    total = 0
+    while True:
+        # One commit per batch: locks stay short and an interruption keeps what was done.
+        with command_transaction():
+            deleted = prune_batch(cutoff, batch_size)
+        total += deleted
+        if deleted < batch_size:
+            break
+        click.echo(f"pruned {total} so far")
+    click.echo(f"pruned {total} events received before {cutoff:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @click.command("reconcile")
