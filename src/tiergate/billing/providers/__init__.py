@@ -158,8 +158,11 @@ class BillingProvider(Protocol):
         """Return the subscription states a verified event carries (none for most types)."""
         ...
 
-    def list_subscriptions(self) -> Iterator[ListedSubscription]:
-        """Page through every subscription the provider holds, each mapped or with its error."""
+    def list_subscriptions(self, after: str | None = None) -> Iterator[ListedSubscription]:
+        """Page through every subscription the provider holds, each mapped or with its error.
+
+        ``after`` is a row's ``resume_after``: the walk goes on from there, page by page.
+        """
         ...
 
     def list_prices(self, keys: tuple[str, ...]) -> dict[str, DisplayPrice]:

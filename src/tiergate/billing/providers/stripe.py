@@ -236,17 +236,23 @@ class StripeProvider(StripePlanChanges):
         # customer.subscription.* event Stripe sends alongside it does.
         return []
 
-    def list_subscriptions(self) -> Iterator[ListedSubscription]:
+    def list_subscriptions(self, after: str | None = None) -> Iterator[ListedSubscription]:
         """Page through every Stripe subscription (any status), mapping each one."""
         # Stamped when the walk began, before any page was read: a state a webhook applied
         # while the walk ran is newer than the page, and must not be overwritten by it.
         listed_at = utcnow()
+        params: stripe.params.SubscriptionListParams = {"status": "all", "limit": 100}
+        if after:
+            params["starting_after"] = after
         with calling_stripe("listing subscriptions"):
-            page = self.client.v1.subscriptions.list(params={"status": "all", "limit": 100})
+            # auto_paging_iter holds one page at a time: memory stays flat however many.
+            page = self.client.v1.subscriptions.list(params=params)
             for subscription in page.auto_paging_iter():
                 data = subscription.to_dict()
                 yield ListedSubscription.of(
-                    data["id"], partial(self._state, data, listed_at, fetched=True)
+                    data["id"],
+                    partial(self._state, data, listed_at, fetched=True),
+                    resume_after=data["id"],  # Stripe's cursor is the last id seen
                 )
 
     def _active_prices(self, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
