@@ -33,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_WHOP_SHAPE": "dated",
     # Whop products the sandbox sells as one-time ("lifetime") plans, comma-separated.
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": None,
+    # Metered prices the sandbox's Stripe sells, comma-separated
+    # lookup_key:event_name:unit_amount_decimal (cents per unit of usage).
+    "SANDBOX_STRIPE_METERED_PRICES": None,
     "PUBLIC_URL": None,
     # Plan changes: how Stripe prorates a swap ("create_prorations": on the next invoice,
     # "always_invoice": charged at once, "none"), whether a downgrade waits for the period
