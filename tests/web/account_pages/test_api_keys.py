@@ -102,3 +102,9 @@ def test_a_key_needs_a_name(client, widgets) -> None:
     assert response.status_code == 422
     assert "Say what the key is for" in text(response)
     assert everything() == before
+
+
+def test_the_api_docs_send_customers_to_the_keys_page(client, widgets) -> None:
+    page = text(client.get("/api/v1/docs"))
+    assert 'href="/account/api-keys">their API keys page</a>' in page
+    assert "when their plan includes the API" in page

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 
 from tiergate import errors
 from tiergate.accounts import apikeys, members, seats
+from tiergate.accounts.models import Account
 from tiergate.accounts.seats import invite_member
 from tiergate.catalog.models import Permission
 from tiergate.db import db, utcnow
 
-from ...accounts.factories import SYSTEM
+from ...accounts.factories import SYSTEM, subscribe
 from ...browsing import log_in
 from .conftest import SLUG
 from .visible import visible_text
@@ -112,6 +113,10 @@ def test_the_license_key_form_only_on_whop_plans(client, busy_widgets) -> None:
     log_in(client, "owner@other.test")
     free = client.get("/account?account=other-co").get_data(as_text=True)
     assert "Attach license key" not in free
+    other = db.session.scalars(sa.select(Account).where(Account.slug == "other-co")).one()
+    subscribe(other, "community", provider="whop", period_end=utcnow() + timedelta(days=30))
+    whop = client.get("/account?account=other-co").get_data(as_text=True)
+    assert "Attach license key" in whop
 
 
 @pytest.mark.parametrize(
