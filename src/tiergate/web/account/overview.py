@@ -64,6 +64,7 @@ def render_account(
         )
         .order_by(Permission.name)
     ).all()
+    live = live_paid_subscriptions(ctx.account.id)
     page = render_template(
         "tiergate/account/overview.html",
         ctx=ctx,
@@ -71,7 +72,7 @@ def render_account(
         plan=describe_plan(entitlements, source, get_cache().policy),
         permissions=permissions,
         provider=billing_provider_of(ctx.account.id),
-        live_subscriptions=live_paid_subscriptions(ctx.account.id),
+        live_subscriptions=live,
         plan_subscription=plan_subscription(ctx.account.id),
         nonce=secrets.token_urlsafe(24),
         # The license key form is for Whop plans (a Stripe or free plan has no key to attach);
@@ -81,7 +82,8 @@ def render_account(
         license_form=license_form or LicenseKeyForm(formdata=None),
         problem=problem,
         checkout=_checkout_notice(entitlements.tier_key, source is not None),
-        provider_count=len({sub.provider for sub in live_paid_subscriptions(ctx.account.id)}),
+        # With two providers, each subscription says where it is billed; with one, it need not.
+        provider_count=len({sub.provider for sub in live}),
     )
     return page, status
 
