@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_ALLOW_PROMOTION_CODES": True,
     "STRIPE_AUTOMATIC_TAX": False,
     "INVOICES_CACHE_SECONDS": 60.0,
+    # The permission a plan must grant for its organisation's owners to create API keys.
+    "API_KEY_PERMISSION": "api.access",
     # "blueprints": security headers on tiergate's own pages only; "app": on every response.
     "SECURITY_HEADERS": "blueprints",
     # Where tiergate's stylesheets are served.

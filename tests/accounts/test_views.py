@@ -229,6 +229,8 @@ def test_a_logged_in_user_accepts_an_invitation(browser: FlaskClient, acme: Acco
     assert "Accept and join Acme" in page
     response = post_form(browser, f"/invitations/{token}", {})
     assert response.status_code == 302
+    assert response.headers["Location"] == "/account?account=acme"  # lands on the account
+    assert "You joined Acme." in browser.get(response.headers["Location"]).get_data(as_text=True)
     assert count(Membership) == 2
     assert "already used" in browser.get(f"/invitations/{token}").get_data(as_text=True)
 

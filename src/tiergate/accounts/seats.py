@@ -66,8 +66,8 @@ def reserve_seat(account: Account, now: datetime) -> None:
     decision = decide_seat(entitlements, read_catalog())
     if not decision.allowed:
         raise SeatLimitReached(
-            f"account {account.slug!r} uses {entitlements.seats_used} of "
-            f"{entitlements.seat_limit} seats on tier {entitlements.tier_key!r}",
+            f"{account.name} uses {entitlements.seats_used} of its "
+            f"{entitlements.seat_limit} seats: every seat is taken",
             used=entitlements.seats_used,
             limit=entitlements.seat_limit,
             tier=entitlements.tier_key,
@@ -142,10 +142,10 @@ def refuse_member_or_invited(
 ) -> None:
     """Refuse ``email`` when it is a member or has a pending invitation (but ``other_than``)."""
     if member_with_email(account.id, email) is not None:
-        raise Conflict(f"{email} is already a member of {account.slug!r}", field="email")
+        raise Conflict(f"{email} is already a member of {account.name}", field="email")
     pending = pending_invitations_for(account.id, email, now)
     if any(invitation.id != other_than for invitation in pending):
-        raise Conflict(f"{email} already has a pending invitation to {account.slug!r}")
+        raise Conflict(f"{email} already has a pending invitation to {account.name}", field="email")
 
 
 def invite_member(
@@ -191,7 +191,7 @@ def add_member(
         .with_for_update(read=True)
     )
     if existing is not None:
-        raise Conflict(f"{users.email_of(user)} is already a member of {account.slug!r}")
+        raise Conflict(f"{users.email_of(user)} is already a member of {account.name}")
     membership = Membership(account_id=account.id, user_id=users.user_id(user), role=role)
     db.session.add(membership)
     db.session.flush()
@@ -227,8 +227,8 @@ def _refuse_over_limit(account: Account, now: datetime) -> None:
     if entitlements.seats_used > entitlements.seat_limit:
         decision = decide_seat(entitlements, read_catalog(), seats=0)
         raise SeatLimitReached(
-            f"account {account.slug!r} uses {entitlements.seats_used} of "
-            f"{entitlements.seat_limit} seats",
+            f"{account.name} uses {entitlements.seats_used} seats but its plan allows "
+            f"{entitlements.seat_limit}: ask an owner to free a seat or upgrade",
             used=entitlements.seats_used,
             limit=entitlements.seat_limit,
             tier=entitlements.tier_key,
@@ -307,10 +307,15 @@ def _revoke(invitation: Invitation, actor: Actor, now: datetime) -> None:
     _audit_invitation("invitation.revoked", invitation, before, actor)
 
 
-def remove_member(membership: Membership, *, actor: Actor) -> None:
-    """Remove a member from the account, freeing the seat; the last owner stays."""
+def remove_member(
+    membership: Membership,
+    *,
+    actor: Actor,
+    last_owner: str = "the last owner of an account cannot be removed",
+) -> None:
+    """Remove a member (or let one leave), freeing the seat; the last owner stays."""
     membership = lock_membership(membership)
-    ensure_another_owner(membership, "the last owner of an account cannot be removed")
+    ensure_another_owner(membership, last_owner)
     before = snapshot(membership, ("account_id", "user_id", "role"))
     db.session.delete(membership)
     db.session.flush()

@@ -17,6 +17,7 @@ from ..catalog.models import Permission, SubscriptionTier
 from ..catalog.schemas import tier_problems
 from ..db import db, refusable_transaction
 from ..errors import TiergateError
+from ..web.forms import post_target
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, GrantPermissionForm, TierForm
@@ -24,6 +25,10 @@ from .pagination import paginate, requested_page
 
 #: Subscription statuses counted as a tier's current subscribers.
 CURRENT_STATUSES = ("trialing", "active", "past_due", "unpaid", "paused")
+
+
+def _tier_url(tier_id: int, **_: Any) -> str:
+    return url_for("tiergate.admin.tier", tier_id=tier_id)
 
 
 def _tier_or_404(tier_id: int) -> SubscriptionTier:
@@ -116,7 +121,8 @@ def _tier_page(tier: SubscriptionTier, form: TierForm, status: int = 200) -> Any
     return page, status
 
 
-@admin.post("/tiers/<int:tier_id>/permissions")
+@admin.route("/tiers/<int:tier_id>/permissions", methods=["GET", "POST"])
+@post_target(_tier_url)
 def grant_tier_permission(tier_id: int) -> BaseResponse:
     """Let the tier grant one more permission."""
     tier = _tier_or_404(tier_id)
@@ -126,7 +132,8 @@ def grant_tier_permission(tier_id: int) -> BaseResponse:
     return redirect(url_for("tiergate.admin.tier", tier_id=tier_id))
 
 
-@admin.post("/tiers/<int:tier_id>/permissions/<int:permission_id>/revoke")
+@admin.route("/tiers/<int:tier_id>/permissions/<int:permission_id>/revoke", methods=["GET", "POST"])
+@post_target(_tier_url)
 def revoke_tier_permission(tier_id: int, permission_id: int) -> BaseResponse:
     """Stop the tier granting a permission."""
     tier = _tier_or_404(tier_id)

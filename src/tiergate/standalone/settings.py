@@ -66,6 +66,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STRIPE_ALLOW_PROMOTION_CODES": (True, _bool),
     "STRIPE_AUTOMATIC_TAX": (False, _bool),
     "INVOICES_CACHE_SECONDS": (60.0, float),
+    "API_KEY_PERMISSION": ("api.access", str),
     # Log-in throttling: this many failures per e-mail and client address within the window
     # block further attempts until the oldest failure leaves the window.
     "LOGIN_MAX_FAILURES": (5, int),
