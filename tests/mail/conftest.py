@@ -118,3 +118,10 @@ def link_in(message: Message) -> str:
     parts = urlsplit(links[0])
     assert parts.scheme and parts.netloc, links[0]  # absolute, as a mail program needs
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def post_on_page(client: Any, page: str, action: str, data: dict[str, Any]) -> Any:
+    """Post a form of ``page`` to ``action`` with the page's CSRF token, as a browser does."""
+    from ..browsing import csrf_token_of
+
+    return client.post(action, data={"csrf_token": csrf_token_of(client, page), **data})
