@@ -152,3 +152,19 @@ def test_smtp_urls_and_the_backoff():
     assert parse_smtp_url("smtps://mail.test").port == 465
     delays = [retry_delay(n, 60, 3600).total_seconds() for n in (1, 2, 3, 10)]
     assert delays == [60, 120, 240, 3600]
+
+
+def test_the_demo_lists_the_messages_and_a_production_app_does_not(
+    tmp_path: Path, sqlite_template: Path
+):
+    config = {"TIERGATE_SANDBOX": True, "TIERGATE_MAIL_OUTBOX_DIR": str(tmp_path / "out")}
+    for app in app_on_copy(tmp_path, sqlite_template, "demo", make_catalog, **config):
+        browser = http_client(app)
+        assert post_form(browser, "/signup", SIGNUP).status_code == 302
+        listing = browser.get("/outbox").get_data(as_text=True)
+        assert "ada@example.test" in listing and str(tmp_path / "out") in listing
+        [row] = _rows()
+        shown = browser.get(f"/outbox/{row.id}").get_data(as_text=True)
+        assert "/verify-email/" in shown
+    for app in app_on_copy(tmp_path, sqlite_template, "prod", make_catalog):
+        assert http_client(app).get("/outbox").status_code == 404

@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ..extension import TierGate
     from .auth import init_auth
     from .email_views import restrict_unverified
+    from .outbox_views import outbox  # noqa: F401  (registers the demo's outbox pages)
     from .profile_views import profile  # noqa: F401  (registers the profile pages)
     from .settings import load_settings
     from .users import User

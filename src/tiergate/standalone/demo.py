@@ -24,6 +24,7 @@ from ..catalog.schemas import parse_yaml
 from ..cli_support import command_transaction
 from ..db import db
 from ..errors import ConfigurationError
+from ..mail.sender import describe_delivery
 from ..migrate import upgrade_database
 from .serve import listen_options, run_server, server_url
 from .users import LoginFailure, User, create_user, find_user, hash_password
@@ -95,6 +96,8 @@ def _echo_welcome(url: str, staff: DemoStaff) -> None:
         ("API docs", f"{url}/api/v1/docs"),
         ("staff e-mail", staff.user.email),
         ("staff password", staff.password),
+        ("e-mail", describe_delivery(current_app)),
+        ("sent e-mail", f"{url}/outbox"),
     ]
     for label, value in rows:
         click.echo(f"  {label + ':':<16}{value}")
