@@ -32,12 +32,16 @@ def queue_invitation(invitation: Invitation, token: str) -> None:
         account=account,
         invitation=invitation,
         inviter=users.label_of(inviter) if inviter is not None else None,
-        link=absolute_url("tiergate.invitations.invitation", token=token),
+        link=absolute_url(INVITATION_PAGE, token=token),
     )
 
 
+INVITATION_PAGE = "tiergate.invitations.invitation"
+
+
 def _on_invitation(app: Flask, *, invitation: Invitation, token: str, **extra: Any) -> None:
-    if app.config.get("TIERGATE_MAIL_INVITATIONS"):
+    # Without tiergate's pages mounted there is no link to send: the host invites its own way.
+    if app.config.get("TIERGATE_MAIL_INVITATIONS") and INVITATION_PAGE in app.view_functions:
         queue_invitation(invitation, token)
 
 
