@@ -138,7 +138,7 @@ def test_log_in_never_redirects_off_the_site(browser: FlaskClient, target: str):
     make_account("acme", owner="owner@acme.test")
     data = {"email": "owner@acme.test", "password": PASSWORD}
     response = post_form(browser, f"/login?next={target}", data)
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
 
 
 def test_a_wrong_password_is_refused_and_keeps_the_email(browser: FlaskClient):

@@ -45,8 +45,12 @@ def _on_invitation(app: Flask, *, invitation: Invitation, token: str, **extra: A
         queue_invitation(invitation, token)
 
 
-def _on_webhook_event(app: Flask, *, event_id: int, provider: str, type: str, **extra: Any) -> None:
-    if app.config.get("TIERGATE_MAIL_BILLING_NOTICES") and (provider, type) in EVENT_NOTICES:
+def _on_webhook_event(
+    app: Flask, *, event_id: int, provider: str, type: str, status: str, **extra: Any
+) -> None:
+    # A failed event is replayed later: its notice goes out once, when it is processed.
+    wanted = status != "failed" and (provider, type) in EVENT_NOTICES
+    if app.config.get("TIERGATE_MAIL_BILLING_NOTICES") and wanted:
         from .worker import mail_worker
 
         mail_worker(app).defer(partial(queue_event_notice, event_id))

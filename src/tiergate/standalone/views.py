@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..accounts.models import Account
@@ -73,9 +74,17 @@ standalone_pages.before_request(protect_from_csrf)
 standalone_pages.register_error_handler(CSRFError, csrf_failed)
 
 
+def _landing() -> str:
+    """Return where a log-in lands: the account page, or home where it is not mounted."""
+    try:
+        return url_for("tiergate.account.overview")
+    except BuildError:
+        return url_for("standalone.index")
+
+
 def _safe_next(target: str | None) -> str:
     """Return ``target`` when it is a path on this site, else the account page."""
-    landing = url_for("tiergate.account.overview")
+    landing = _landing()
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return landing
     parts = urlsplit(target)
