@@ -82,6 +82,9 @@ class MailWorker:
             jobs, self._jobs = self._jobs, []
         with self.app.app_context():
             self._run_jobs(jobs)
+            if not self.app.config.get("TIERGATE_MAIL_SEND_AFTER_COMMIT"):
+                db.session.remove()
+                return None  # only `tiergate mail send` sends
             try:
                 send_due_mail()
                 due = next_due_at()

@@ -61,7 +61,10 @@ def _announce_mail(app: Flask) -> None:
     """Say in the start-up log where e-mail goes (the outbox folder when there is no server)."""
     from ..mail.sender import describe_delivery
 
-    logging.getLogger("tiergate.mail").info("%s", describe_delivery(app))
+    # A warning without a mail server, so it shows in a server's log by default.
+    configured = app.config.get("TIERGATE_SMTP_URL") or app.config.get("TIERGATE_MAIL_SENDER")
+    level = logging.INFO if configured else logging.WARNING
+    logging.getLogger("tiergate.mail").log(level, "%s", describe_delivery(app))
 
 
 def _trust_proxies(app: Flask, proxies: int) -> None:
