@@ -6,9 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
-from tiergate.accounts.models import Account
+from tiergate.accounts.models import Account, Invitation
 from tiergate.db import db
 from tiergate.standalone.users import find_user
 
@@ -70,3 +71,21 @@ def test_a_failed_payment_e_mails_the_owners(sandbox_mail_app: Flask, smtp: SMTP
     [failed] = [m for m in smtp.inbox.to(OWNER) if m["Subject"] == "Your payment failed"]
     assert "acme" in body_of(failed)
     assert link_in(failed) == "/account?account=acme"
+
+
+def test_a_resent_invitation_e_mails_a_new_link(mail_app: Flask, smtp: SMTPServer):
+    account = make_account("acme", owner=OWNER)
+    subscribe(account, "pro")
+    owner = http_client(mail_app)
+    log_in_with_form(owner, OWNER)
+    data = {"email": "new@acme.test", "role": "member"}
+    assert post_on_page(owner, "/account/members", "/account/members", data).status_code == 201
+    db.session.rollback()
+    invitation = db.session.scalars(sa.select(Invitation)).one()
+    action = f"/account/invitations/{invitation.id}/resend"
+    assert post_on_page(owner, "/account/members", action, {}).status_code == 200
+    delivered(mail_app)
+    first, second = smtp.inbox.to("new@acme.test")
+    assert link_in(first) != link_in(second)
+    assert http_client(mail_app).get(link_in(first)).status_code == 404  # the old link ended
+    assert http_client(mail_app).get(link_in(second)).status_code == 200
