@@ -26,3 +26,7 @@ entitlements_changed = _signals.signal("tiergate.entitlements-changed")
 catalog_changed = _signals.signal("tiergate.catalog-changed")
 #: A verified webhook event was processed: ``event_id``, ``provider``, ``type``, ``status``.
 webhook_event_processed = _signals.signal("tiergate.webhook-event-processed")
+#: An invitation was created or re-sent: ``invitation``, ``token`` (its one-time secret).
+#: Unlike the others it is sent inside the transaction, before the commit, so that a receiver
+#: may add to that transaction (tiergate queues the invitation e-mail this way).
+invitation_sent = _signals.signal("tiergate.invitation-sent")

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import begin_write_transaction, db, utcnow
@@ -26,6 +27,7 @@ from ..entitlements.check import SEAT_LIMIT_REACHED, decide_seat
 from ..entitlements.resolve import read_catalog
 from ..entitlements.services import fresh_entitlements
 from ..errors import Conflict, NotFound, TiergateError, ValidationError
+from ..signals import invitation_sent
 from . import users
 from .models import Account, Invitation, Membership
 from .services import normalise_email, record_membership_event, validate_role
@@ -176,6 +178,8 @@ def invite_member(
     db.session.add(invitation)
     db.session.flush()
     _audit_invitation("invitation.created", invitation, None, actor)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    invitation_sent.send(app, invitation=invitation, token=token)
     return invitation, token
 
 
