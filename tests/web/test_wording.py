@@ -24,8 +24,8 @@ from tiergate.catalog.models import Permission
 from tiergate.db import begin_write_transaction, db, request_transaction
 
 from ..accounts.factories import SYSTEM, make_user
-from ..billing.test_sandbox_flow import buy
-from ..browsing import log_in_with_form
+from ..billing.test_sandbox_flow import buy, path_of
+from ..browsing import csrf_token_of, log_in_with_form
 from ..conftest import app_on_copy, http_client
 
 CUSTOMER_PAGES = ("/pricing", "/account", "/account/members", "/account/billing")
@@ -119,3 +119,23 @@ def test_the_check_sees_what_a_reader_sees() -> None:
     assert [m.group(0) for m in ISO_DATE.finditer(text)] == ["2026-11-27T10:00"]
     assert EXCEPTION_NAME.search("SeatLimitReached: account") is not None
     assert EXCEPTION_NAME.search("Errors happen") is None
+
+
+def test_the_sandbox_whop_checkout_names_the_product_and_its_price(demo_app: Flask) -> None:
+    loaded = demo_app.test_cli_runner().invoke(args=["catalog", "load", "--demo"])
+    assert loaded.exit_code == 0, loaded.output
+    with request_transaction():
+        begin_write_transaction()
+        owner = make_user("owner@rockets.test")
+        create_account("Acme Rockets", slug=SLUG, owner=owner, actor=SYSTEM)
+    client = http_client(demo_app)
+    log_in_with_form(client, "owner@rockets.test")
+    started = client.post(
+        "/billing/checkout/community", data={"csrf_token": csrf_token_of(client, "/pricing")}
+    )
+    assert started.status_code == 303, started.get_data(as_text=True)
+    page = client.get(path_of(started.headers["Location"]))
+    assert page.status_code == 200
+    text = visible_text(page.get_data(as_text=True))
+    assert "Pay for Community" in text and "$9.00 / month" in text, text
+    assert "prod_" not in text
