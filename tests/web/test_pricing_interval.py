@@ -70,7 +70,7 @@ def test_each_button_carries_the_interval_it_shows(demo_app) -> None:
     yearly = text(client.get("/pricing?interval=year"))
     assert interval_of_form(tier_section(yearly, "pro")) == "year"
     assert interval_of_form(tier_section(yearly, "team")) == "year"
-    assert "billed yearly" in tier_section(yearly, "team")
+    assert "Billed yearly" in tier_section(yearly, "team")
     # Community has no yearly price: its button buys the monthly one.
     assert interval_of_form(tier_section(yearly, "community")) == "month"
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 
@@ -79,10 +78,10 @@ def _trust_proxies(app: Flask, proxies: int) -> None:
 
 def _own_the_app(app: Flask) -> None:
     """What the standalone app applies app-wide: API errors and flat commands."""
-    from ..api.errors import handle_http_error
+    from ..web.errors import register_error_pages
     from .cli import standalone_commands
 
-    # JSON errors for every path under /api/, routing errors (404, 405) included.
-    app.register_error_handler(HTTPException, handle_http_error)
+    # JSON errors under /api/ and error pages elsewhere, routing errors (404, 405) included.
+    register_error_pages(app)
     for command in standalone_commands():
         app.cli.add_command(command)

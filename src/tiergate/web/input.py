@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from markupsafe import escape
 from werkzeug.exceptions import NotFound
 
 from ..catalog.schemas import MAX_INT
@@ -79,13 +78,9 @@ def bad_input_response(status: int, code: str, message: str) -> Response:
     if wants_json():
         response = jsonify(error=code, message=message)
     else:
-        title = "Bad request" if status == 400 else "Not found"
-        page = (
-            f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{title} · tiergate</title></head>"
-            f"<body><h1>{title}</h1><p>{escape(message)}</p></body></html>\n"
-        )
-        response = current_app.response_class(page, mimetype="text/html")
+        from .errors import message_page
+
+        response = current_app.response_class(message_page(status, message), mimetype="text/html")
     response.status_code = status
     return response
 

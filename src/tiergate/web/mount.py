@@ -14,6 +14,7 @@ from flask import Blueprint, Flask
 from werkzeug.wrappers import Response
 
 from ..errors import ConfigurationError, TiergateError, domain_error_response
+from .errors import scope_error_pages
 
 
 def mount_blueprints(app: Flask, state: Any) -> None:
@@ -27,6 +28,7 @@ def mount_blueprints(app: Flask, state: Any) -> None:
     parent.before_request(refuse_bad_page_input)
     init_csrf(app, parent)
     parent.register_error_handler(TiergateError, domain_error_response)
+    scope_error_pages(parent)
     headers = app.config["TIERGATE_SECURITY_HEADERS"]
     if headers not in ("blueprints", "app"):
         raise ConfigurationError(

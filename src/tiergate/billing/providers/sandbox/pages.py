@@ -11,7 +11,7 @@ from ....db import request_transaction
 from . import flows, store
 from .blueprint import sandbox
 from .deliver import Delivery, deliver_all
-from .whop_api import with_manage_url
+from .whop_api import sandbox_plans, with_manage_url
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +93,13 @@ def stripe_cancel(session_id: str) -> Any:
 def whop_checkout_page(configuration_id: str) -> Any:
     """Show a sandbox Whop checkout: what is bought, Pay and Cancel."""
     row = store.get("whop", configuration_id, "checkout_configuration") or abort(404)
+    plan = next((p for _, p in sandbox_plans() if p["id"] == row.data.get("plan_id")), None)
     return render_template(
         "tiergate/sandbox/checkout.html",
         provider="Whop",
-        item=row.data["_product_id"],
+        # What Whop's page shows: the product's title and the plan's formatted price.
+        item=plan["product"]["title"] if plan else row.data["_product_id"],
+        price_label=plan["formatted_price"] if plan else None,
         amount=None,
         email=None,
         is_open=True,
