@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,9 @@ def usage(identifier: str, customer: str, value: int, **changes: Any) -> MeterUs
 
 def summed(customer: str, event_name: str = "api_call") -> int:
     """Ask the sandbox's Stripe, through the SDK, for the customer's usage of the last day."""
+    # The in-process sandbox answers in this app context, so in this session: end its read
+    # transaction first, or SQLite shows the snapshot from before the reports committed.
+    db.session.rollback()
     client = stripe().client
     meter = next(m for m in client.v1.billing.meters.list().data if m.event_name == event_name)
     now = int(datetime.now(UTC).timestamp()) // 60 * 60
@@ -364,6 +368,23 @@ def test_the_renewal_invoice_bills_the_usage(sandbox_app, account, inbox) -> Non
     assert [line["quantity"] for line in latest["lines"]["data"]] == [1, 0, 0]
 
 
+def test_the_upcoming_invoice_shows_the_usage_so_far(sandbox_app, account, inbox) -> None:
+    customer = pay(sandbox_app, account, "api_calls_metered")
+    stripe().report_meter_events([usage("u-1", customer, 40), usage("u-2", customer, 3)])
+    subscription_id = subscription().provider_subscription_id
+
+    preview = stripe().client.v1.invoices.create_preview(params={"subscription": subscription_id})
+
+    usage_lines = [
+        line
+        for line in preview.lines.data
+        if line.pricing.price_details.price == "price_sbx_api_calls_metered"
+    ]
+    assert [(line.quantity, line.amount) for line in usage_lines] == [(43, 22)]
+    assert preview.billing_reason == "upcoming"
+    assert preview.total == sum(line.amount for line in preview.lines.data)
+
+
 def test_events_stripe_would_reject_later_count_nothing(sandbox_app, account, inbox) -> None:
     customer = pay(sandbox_app, account, "api_calls_metered")
     stripe().report_meter_events(
@@ -398,3 +419,28 @@ def test_a_malformed_metered_price_setting_is_named(sandbox_app, setting) -> Non
     sandbox_app.config["TIERGATE_SANDBOX_STRIPE_METERED_PRICES"] = f"ok:fine:1,{setting}"
     with pytest.raises(ConfigurationError, match=f"{setting!r} is not lookup_key:event_name"):
         stripe_metered.configured()
+
+
+def test_racing_reports_of_one_identifier_count_once(sandbox_app, account, inbox) -> None:
+    customer = pay(sandbox_app, account, "api_calls_metered")
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def report() -> None:
+        with sandbox_app.app_context():
+            barrier.wait()
+            try:
+                stripe().report_meter_events([usage("u-race", customer, 7)])
+                outcomes.append("ok")
+            except ProviderError as error:  # pragma: no cover - shown in the assertion
+                outcomes.append(error.message)
+
+    threads = [threading.Thread(target=report) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == ["ok"] * 6
+    assert summed(customer) == 7
+    assert len(meter_events()) == 1

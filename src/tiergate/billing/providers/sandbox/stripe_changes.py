@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import request
 
-from . import store
+from . import store, stripe_usage
 from . import stripe_objects as objects
 from . import stripe_schedules as schedules
 from .blueprint import sandbox
@@ -162,7 +162,7 @@ def stripe_create_invoice_preview() -> Any:
                     item["price"] = prices[change["price"]]
                 if "quantity" in change:
                     item["quantity"] = int(change["quantity"])
-    return schedules.preview_invoice(sub, before, after, behavior)
+    return stripe_usage.with_usage(schedules.preview_invoice(sub, before, after, behavior), sub)
 
 
 @sandbox.post("/stripe/v1/subscription_schedules")

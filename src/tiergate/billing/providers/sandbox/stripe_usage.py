@@ -71,6 +71,19 @@ def invoice_lines(
     return lines, through
 
 
+def with_usage(preview: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+    """Return a preview of the next regular invoice with the usage it bills so far added."""
+    if preview.get("billing_reason") != "upcoming":
+        return preview  # an invoice due now for a change bills no usage
+    lines, _ = invoice_lines(sub, preview["id"], 0)
+    usage = lines[1:]
+    preview["lines"]["data"].extend(usage)
+    added = sum(line["amount"] for line in usage)
+    for name in ("amount_due", "amount_remaining", "subtotal", "total"):
+        preview[name] += added
+    return preview
+
+
 def _billed_through(subscription_id: str) -> int:
     """Return the mark of the last meter event a previous invoice of the subscription billed."""
     marks = [
