@@ -205,6 +205,9 @@ class Failing(httpx.BaseTransport):
         self.calls += 1
         if self.how == "500":
             return httpx.Response(500, json={"error": {"type": "api_error", "message": "boom"}})
+        if self.how.startswith("400 "):
+            body = {"error": {"type": "invalid_request_error", "message": self.how[4:]}}
+            return httpx.Response(400, json=body)
         if self.how == "timeout":
             raise httpx.ReadTimeout("timed out", request=request)
         # "lost": Stripe records the event, but its answer never arrives.
@@ -247,6 +250,23 @@ def test_a_lost_answer_then_a_retry_counts_once(sandbox_app, account, inbox) -> 
     stripe().report_meter_events(batch)  # the retry
     assert summed(customer) == 10
     assert len(meter_events()) == 2
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "An event already exists with identifier u-10.",  # another identifier than u-1
+        "Missing required param: event_name.",
+    ],
+)
+def test_another_refusal_is_a_provider_error(sandbox_app, account, inbox, message) -> None:
+    customer = pay(sandbox_app, account, "api_calls_metered")
+    provider, _ = failing(f"400 {message}")
+    with pytest.raises(ProviderError, match="Stripe rejected the request") as caught:
+        provider.report_meter_events([usage("u-1", customer, 1)])
+    assert not isinstance(caught.value, ProviderUnavailable)
+    assert message in caught.value.message
+    assert caught.value.details["provider_status"] == 400
 
 
 @pytest.mark.parametrize(

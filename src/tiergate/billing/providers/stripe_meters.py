@@ -114,8 +114,9 @@ class StripeMeters:
 
 def is_duplicate(error: stripe.InvalidRequestError, identifier: str) -> bool:
     """True when Stripe refused a meter event because it already holds ``identifier``."""
-    message = str(error.user_message or "")
-    return error.http_status == 400 and message.startswith(f"{DUPLICATE_MESSAGE} {identifier}")
+    message = str(error.user_message or "").strip()
+    said = f"{DUPLICATE_MESSAGE} {identifier}"
+    return error.http_status == 400 and message in (said, f"{said}.")
 
 
 def check_usage(usage: MeterUsage) -> None:
