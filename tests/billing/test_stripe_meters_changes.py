@@ -10,19 +10,18 @@ from flask import current_app
 from tiergate.billing.providers.sandbox import store
 from tiergate.billing.providers.sandbox.changes import requests_received
 
-from .test_stripe_meters import account, inbox, pay, sandbox_app, stripe, subscription, usage
+from . import test_stripe_meters as base
+from .test_stripe_meters import pay, stripe, subscription, usage
 
-#: The sandbox app, its account and inbox: the fixtures of the reporting tests.
-FIXTURES = (account, inbox, sandbox_app)
+# The reporting tests' fixtures: the sandbox app with metered prices, its account and inbox.
+sandbox_app, account, inbox = base.sandbox_app, base.account, base.inbox
 METERED_KEYS = ["api_calls_metered", "exports_metered"]
 
 
 @pytest.fixture
-def metered(request: pytest.FixtureRequest) -> str:
+def metered(sandbox_app, account, inbox) -> str:
     """Buy Pro with two metered prices; return the Stripe subscription id."""
-    request.getfixturevalue("inbox")
-    app, buyer = request.getfixturevalue("sandbox_app"), request.getfixturevalue("account")
-    pay(app, buyer, *METERED_KEYS)
+    pay(sandbox_app, account, *METERED_KEYS)
     return subscription().provider_subscription_id
 
 
