@@ -56,14 +56,15 @@ def test_checkout_refuses_a_price_that_is_not_metered(sandbox_app, account) -> N
             cancel_url="/",
             metered_price_lookup_keys=["team_monthly"],
         )
-    with pytest.raises(ValidationError, match="without repeats"):
-        stripe().start_checkout(
-            account,
-            tier("pro"),
-            success_url="/",
-            cancel_url="/",
-            metered_price_lookup_keys=["api_calls_metered", "api_calls_metered"],
-        )
+    for keys in (["api_calls_metered", "api_calls_metered"], "api_calls_metered", [""], [None]):
+        with pytest.raises(ValidationError, match="without repeats"):
+            stripe().start_checkout(
+                account,
+                tier("pro"),
+                success_url="/",
+                cancel_url="/",
+                metered_price_lookup_keys=keys,
+            )
     with pytest.raises(CatalogMismatch, match="0 active prices"):
         stripe().start_checkout(
             account,
@@ -72,5 +73,29 @@ def test_checkout_refuses_a_price_that_is_not_metered(sandbox_app, account) -> N
             cancel_url="/",
             metered_price_lookup_keys=["nope"],
         )
+    db.session.rollback()
+    assert store.list_objects("stripe", "checkout_session") == []
+
+
+def test_the_sandbox_refuses_a_quantity_for_a_metered_price(sandbox_app, account) -> None:
+    form = {
+        "mode": "subscription",
+        "line_items[0][price]": "price_sbx_pro_monthly",
+        "line_items[0][quantity]": "1",
+        "line_items[1][price]": "price_sbx_api_calls_metered",
+        "line_items[1][quantity]": "1",
+        "success_url": "http://tiergate.test/ok",
+    }
+    answer = sandbox_app.test_client().post(
+        "/_sandbox/stripe/v1/checkout/sessions",
+        data=form,
+        headers={"Authorization": "Bearer sk_test_tiergate_sandbox"},
+    )
+    assert answer.status_code == 400
+    assert answer.json["error"]["param"] == "line_items[1][quantity]"
+    assert (
+        "Quantity should not be specified where usage_type is `metered`"
+        in (answer.json["error"]["message"])
+    )
     db.session.rollback()
     assert store.list_objects("stripe", "checkout_session") == []
