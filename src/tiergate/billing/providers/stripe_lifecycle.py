@@ -188,12 +188,7 @@ def schedule_at_period_end(
     metered = metered_price_ids(subscription)
     phases: list[dict[str, Any]] = [
         {
-            "items": [
-                {"price": _price_id(phase_item), "quantity": int(phase_item.get("quantity") or 1)}
-                if _price_id(phase_item) not in metered
-                else {"price": _price_id(phase_item)}
-                for phase_item in current["items"]
-            ],
+            "items": _phase_items(current["items"], metered),
             "start_date": current["start_date"],
             "end_date": current["end_date"],
         },
@@ -216,6 +211,16 @@ def _current_phase(schedule: dict[str, Any]) -> dict[str, Any]:
     phases = schedule.get("phases") or []
     start = (schedule.get("current_phase") or {}).get("start_date")
     return next((phase for phase in phases if phase.get("start_date") == start), phases[0])
+
+
+def _phase_items(items: list[dict[str, Any]], metered: list[str]) -> list[dict[str, Any]]:
+    """Return a phase's items as a schedule update names them (metered ones without quantity)."""
+    return [
+        {"price": _price_id(item)}
+        if _price_id(item) in metered
+        else {"price": _price_id(item), "quantity": int(item.get("quantity") or 1)}
+        for item in items
+    ]
 
 
 def _price_id(item: dict[str, Any]) -> str:
