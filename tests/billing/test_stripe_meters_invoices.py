@@ -40,6 +40,10 @@ def test_the_renewal_invoice_bills_the_usage(sandbox_app, account, inbox) -> Non
     assert (plan["quantity"], plan["amount"]) == (1, 1900)
     assert renewal["total"] == renewal["amount_paid"] == 1900 + 617 + 12
     assert calls["pricing"]["unit_amount_decimal"] == "0.5"
+    # The usage lines cover the time since the first invoice; the plan line its new period.
+    assert calls["period"] == exports["period"]
+    assert calls["period"]["start"] == first["created"] <= calls["period"]["end"]
+    assert plan["period"]["start"] >= calls["period"]["end"]
 
     page = sandbox_app.test_client().get(f"/_sandbox/stripe/invoices/{renewal['id']}")
     assert page.status_code == 200
