@@ -9,11 +9,12 @@ from flask import current_app
 
 from tiergate.billing.providers.sandbox import store
 
+from . import test_stripe_meters as base
 from .fixtures.stripe import published
-from .test_stripe_meters import account, inbox, pay, sandbox_app, stripe, usage
+from .test_stripe_meters import pay, stripe, usage
 
-#: The sandbox app, its account and inbox: the fixtures of the reporting tests.
-FIXTURES = (account, inbox, sandbox_app)
+# The reporting tests' fixtures: the sandbox app with metered prices, its account and inbox.
+sandbox_app, account, inbox = base.sandbox_app, base.account, base.inbox
 
 
 def keys(obj: dict[str, Any]) -> set[str]:
@@ -21,11 +22,9 @@ def keys(obj: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture
-def reported(request: pytest.FixtureRequest) -> str:
+def reported(sandbox_app, account, inbox) -> str:
     """Buy Pro with metered API calls, report 25 calls, and return the Stripe customer."""
-    request.getfixturevalue("inbox")
-    app, buyer = request.getfixturevalue("sandbox_app"), request.getfixturevalue("account")
-    customer = pay(app, buyer, "api_calls_metered")
+    customer = pay(sandbox_app, account, "api_calls_metered")
     stripe().report_meter_events([usage("u-1", customer, 25)])
     return customer
 

@@ -57,13 +57,30 @@ def check_proration_behavior(value: str) -> str:
     return value
 
 
+def is_metered(price: Any) -> bool:
+    """True for an (expanded) Stripe price billed by usage: ``recurring.usage_type=metered``."""
+    return isinstance(price, dict) and (price.get("recurring") or {}).get("usage_type") == "metered"
+
+
+def plan_items(subscription: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return a subscription's items that are not metered: the plan's (one, if tiergate sold it)."""
+    items = (subscription.get("items") or {}).get("data") or []
+    return [item for item in items if not is_metered(item.get("price"))]
+
+
+def metered_price_ids(subscription: dict[str, Any]) -> list[str]:
+    """Return the ids of a subscription's metered prices, in its items' order."""
+    items = (subscription.get("items") or {}).get("data") or []
+    return [str(item["price"]["id"]) for item in items if is_metered(item.get("price"))]
+
+
 def the_item(subscription: dict[str, Any]) -> dict[str, Any]:
     """Return the one item of a subscription tiergate sold (its plan's price)."""
-    items = (subscription.get("items") or {}).get("data") or []
+    items = plan_items(subscription)  # metered prices ride along, unchanged
     if len(items) != 1:
         raise ValidationError(
-            f"Stripe subscription {subscription.get('id')} has {len(items)} items; tiergate "
-            "changes subscriptions of exactly one price"
+            f"Stripe subscription {subscription.get('id')} has {len(items)} items besides "
+            "metered ones; tiergate changes subscriptions of exactly one plan price"
         )
     return cast(dict[str, Any], items[0])
 
@@ -167,17 +184,19 @@ def schedule_at_period_end(
         current = created["phases"][0]
     item = the_item(subscription)
     interval = ((item.get("price") or {}).get("recurring") or {}).get("interval") or "month"
+    # Metered prices carry on into the next phase; Stripe refuses a quantity for them.
+    metered = metered_price_ids(subscription)
     phases: list[dict[str, Any]] = [
         {
-            "items": [
-                {"price": _price_id(phase_item), "quantity": int(phase_item.get("quantity") or 1)}
-                for phase_item in current["items"]
-            ],
+            "items": _phase_items(current["items"], metered),
             "start_date": current["start_date"],
             "end_date": current["end_date"],
         },
         {
-            "items": [{"price": price_id, "quantity": quantity or int(item.get("quantity") or 1)}],
+            "items": [
+                {"price": price_id, "quantity": quantity or int(item.get("quantity") or 1)},
+                *({"price": metered_id} for metered_id in metered),
+            ],
             "duration": {"interval": interval, "interval_count": 1},
         },
     ]
@@ -194,6 +213,16 @@ def _current_phase(schedule: dict[str, Any]) -> dict[str, Any]:
     return next((phase for phase in phases if phase.get("start_date") == start), phases[0])
 
 
+def _phase_items(items: list[dict[str, Any]], metered: list[str]) -> list[dict[str, Any]]:
+    """Return a phase's items as a schedule update names them (metered ones without quantity)."""
+    return [
+        {"price": _price_id(item)}
+        if _price_id(item) in metered
+        else {"price": _price_id(item), "quantity": int(item.get("quantity") or 1)}
+        for item in items
+    ]
+
+
 def _price_id(item: dict[str, Any]) -> str:
     price = item.get("price")
     return str(price.get("id") if isinstance(price, dict) else price)
@@ -201,7 +230,7 @@ def _price_id(item: dict[str, Any]) -> str:
 
 def with_lifecycle(state: SubscriptionState, subscription: dict[str, Any]) -> SubscriptionState:
     """Return ``state`` with the interval, quantity and scheduled change Stripe reports."""
-    items = (subscription.get("items") or {}).get("data") or []
+    items = plan_items(subscription)
     if len(items) != 1:
         return state
     item = items[0]

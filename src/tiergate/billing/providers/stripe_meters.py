@@ -76,10 +76,15 @@ class StripeMeters:
 
     def _metered_line_items(self, lookup_keys: Sequence[str]) -> list[dict[str, Any]]:
         """Return a Checkout line item for the metered price of each lookup key."""
-        if isinstance(lookup_keys, str) or len(set(lookup_keys)) != len(lookup_keys):
+        if (
+            isinstance(lookup_keys, str)
+            or not all(isinstance(key, str) and key.strip() for key in lookup_keys)
+            or len(set(lookup_keys)) != len(lookup_keys)
+        ):
             raise ValidationError(
-                f"metered price lookup keys must be a list without repeats, not {lookup_keys!r}",
-                lookup_keys=list(lookup_keys),
+                "metered price lookup keys must be a list of non-empty lookup keys without "
+                f"repeats, not {lookup_keys!r}",
+                lookup_keys=repr(lookup_keys),
             )
         items = []
         for key in lookup_keys:
@@ -114,8 +119,9 @@ class StripeMeters:
 
 def is_duplicate(error: stripe.InvalidRequestError, identifier: str) -> bool:
     """True when Stripe refused a meter event because it already holds ``identifier``."""
-    message = str(error.user_message or "")
-    return error.http_status == 400 and message.startswith(f"{DUPLICATE_MESSAGE} {identifier}")
+    message = str(error.user_message or "").strip()
+    said = f"{DUPLICATE_MESSAGE} {identifier}"
+    return error.http_status == 400 and message in (said, f"{said}.")
 
 
 def check_usage(usage: MeterUsage) -> None:

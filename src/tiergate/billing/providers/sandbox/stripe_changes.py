@@ -13,11 +13,12 @@ from typing import Any
 
 from flask import request
 
-from . import store
+from . import store, stripe_usage
 from . import stripe_objects as objects
 from . import stripe_schedules as schedules
 from .blueprint import sandbox
 from .changes import Outcome, answer
+from .stripe_metered import plan_items
 
 PROVIDER = "stripe"
 
@@ -115,7 +116,9 @@ def _swap_items(
     if schedules.changes_interval(sub, before, sub["items"]["data"]):
         # An interval change resets the billing cycle and is invoiced at once (Stripe's rule):
         # the new price, less the unused time of the old one, as the preview says.
-        amount = schedules.interval_change_due(sub, before, sub["items"]["data"])
+        amount = schedules.interval_change_due(
+            sub, plan_items(before), plan_items(sub["items"]["data"])
+        )
         start = store.now()
         item.update(
             current_period_start=start,
@@ -132,7 +135,8 @@ def _swap_items(
 
 def prorated_difference(sub: dict[str, Any], before: list[dict[str, Any]]) -> int:
     """Return the subscription's items' cost minus ``before``'s for the rest of the period."""
-    after = sub["items"]["data"]
+    # Metered items are billed by usage, not prorated.
+    before, after = plan_items(before), plan_items(sub["items"]["data"])
     old = sum(i["price"]["unit_amount"] * int(i.get("quantity") or 1) for i in before)
     new = sum(i["price"]["unit_amount"] * int(i.get("quantity") or 1) for i in after)
     return round((new - old) * objects.unused_share(sub))
@@ -148,7 +152,7 @@ def stripe_create_invoice_preview() -> Any:
     sub = copy.deepcopy(row.data)
     details = params.get("subscription_details") or {}
     behavior = details.get("proration_behavior") or "create_prorations"
-    before = copy.deepcopy(sub["items"]["data"])
+    before = plan_items(copy.deepcopy(sub["items"]["data"]))
     prices = {price["id"]: price for price in objects.prices()}
     after = copy.deepcopy(before)
     for change in details.get("items") or []:
@@ -158,7 +162,7 @@ def stripe_create_invoice_preview() -> Any:
                     item["price"] = prices[change["price"]]
                 if "quantity" in change:
                     item["quantity"] = int(change["quantity"])
-    return schedules.preview_invoice(sub, before, after, behavior)
+    return stripe_usage.with_usage(schedules.preview_invoice(sub, before, after, behavior), sub)
 
 
 @sandbox.post("/stripe/v1/subscription_schedules")

@@ -141,6 +141,18 @@ def is_metered(the_price: dict[str, Any]) -> bool:
     return (the_price.get("recurring") or {}).get("usage_type") == "metered"
 
 
+def plan_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the items that are not metered: what a plan change prorates."""
+    return [item for item in items if not is_metered(item["price"])]
+
+
+def phase_item(price_id: str, quantity: Any) -> dict[str, Any]:
+    """Return a schedule phase's item: a metered price takes no quantity (Stripe's rule)."""
+    if price_id in event_names():
+        return {"price": price_id}
+    return {"price": price_id, "quantity": int(quantity or 1)}
+
+
 def metered_item(subscription_id: str, the_price: dict[str, Any], created: int) -> dict[str, Any]:
     """Return a subscription item of a metered price: no quantity, usage sets the bill."""
     return {

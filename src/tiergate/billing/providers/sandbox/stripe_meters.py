@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 from flask import request
 
-from ....db import request_transaction
+from ....db import begin_write_transaction, request_transaction
 from . import store, stripe_metered, stripe_usage
 from . import stripe_objects as objects
 from .blueprint import sandbox
@@ -46,17 +46,12 @@ def stripe_create_meter_event() -> Any:
         "payload": params["payload"],
         "timestamp": int(params.get("timestamp") or store.now()),
     }
-    row_id = "mev_" + hashlib.sha256(identifier.encode()).hexdigest()[:40]
-    if store.get(PROVIDER, row_id, stripe_usage.EVENT_KIND) is not None:
-        return _duplicate(identifier)
-    customer = str(event["payload"].get("stripe_customer_id") or "")
-    owner = store.get(PROVIDER, customer, "customer") if customer else None
-    stored = {**event, "id": row_id, "_error": _late_error(event, owner is not None)}
     try:
         with request_transaction():
-            store.put(
-                PROVIDER, stripe_usage.EVENT_KIND, stored, owner.account_ref if owner else None
-            )
+            # SQLite: take the write lock first, so that racing calls check one at a time.
+            begin_write_transaction()
+            if not _record(event):
+                return _duplicate(identifier)
     except sa.exc.IntegrityError:
         return _duplicate(identifier)  # the same identifier, committed by a racing call
     return event
@@ -136,6 +131,19 @@ def metered_line_items(params: dict[str, Any]) -> list[str] | Any:
         metered.append(item["price"])
     params["line_items"] = kept
     return metered
+
+
+def _record(event: dict[str, Any]) -> bool:
+    """Keep a meter event unless its identifier is known; False when it is."""
+    row_id = "mev_" + hashlib.sha256(event["identifier"].encode()).hexdigest()[:40]
+    if store.get(PROVIDER, row_id, stripe_usage.EVENT_KIND) is not None:
+        return False
+    customer = str(event["payload"].get("stripe_customer_id") or "")
+    owner = store.get(PROVIDER, customer, "customer") if customer else None
+    stored = {**event, "id": row_id, "_error": _late_error(event, owner is not None)}
+    account = owner.account_ref if owner is not None else None
+    store.put(PROVIDER, stripe_usage.EVENT_KIND, stored, account)
+    return True
 
 
 def _refusal(params: dict[str, Any]) -> Any:

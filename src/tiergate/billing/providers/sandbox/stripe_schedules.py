@@ -14,6 +14,7 @@ from typing import Any
 
 from . import store
 from . import stripe_objects as objects
+from .stripe_metered import phase_item
 
 PROVIDER = "stripe"
 
@@ -35,7 +36,7 @@ def create(params: dict[str, Any]) -> tuple[dict[str, Any], int, list[dict[str, 
     phase = _phase(
         item["current_period_start"],
         item["current_period_end"],
-        [{"price": item["price"]["id"], "quantity": item.get("quantity", 1)}],
+        [phase_item(i["price"]["id"], i.get("quantity")) for i in sub["items"]["data"]],
     )
     schedule = {
         "id": store.new_id("sub_sched"),
@@ -81,8 +82,7 @@ def update(
         start = int(given.get("start_date") or start)
         end = _phase_end(start, given)
         items = [
-            {"price": item["price"], "quantity": int(item.get("quantity") or 1)}
-            for item in given.get("items") or []
+            phase_item(item["price"], item.get("quantity")) for item in given.get("items") or []
         ]
         phases.append(_phase(start, end, items))
         start = end

@@ -51,8 +51,10 @@ def invoice_lines(
     of the last meter event they bill (the next invoice bills the events after it)."""
     plan = sub["items"]["data"][0]
     lines = [_line(sub, plan, invoice_id, plan_amount, int(plan.get("quantity") or 1))]
-    since = _billed_through(sub["id"])
+    since, since_time = _billed_through(sub)
     through = since
+    # A usage line covers the time since the previous invoice, up to this one.
+    period = {"start": since_time, "end": store.now()}
     names = event_names()
     for item in sub["items"]["data"]:
         if not is_metered(item["price"]) or item["price"]["id"] not in names:
@@ -67,19 +69,34 @@ def invoice_lines(
         unit = Decimal(item["price"]["unit_amount_decimal"])
         # A trial's usage is not charged, as a trial's plan is not.
         amount = 0 if sub.get("status") == "trialing" else cents(quantity, unit)
-        lines.append(_line(sub, item, invoice_id, amount, quantity))
+        lines.append({**_line(sub, item, invoice_id, amount, quantity), "period": period})
     return lines, through
 
 
-def _billed_through(subscription_id: str) -> int:
-    """Return the mark of the last meter event a previous invoice of the subscription billed."""
-    marks = [
-        int(row.data.get("_meter_events_through") or 0)
+def with_usage(preview: dict[str, Any], sub: dict[str, Any]) -> dict[str, Any]:
+    """Return a preview of the next regular invoice with the usage it bills so far added."""
+    if preview.get("billing_reason") != "upcoming":
+        return preview  # an invoice due now for a change bills no usage
+    lines, _ = invoice_lines(sub, preview["id"], 0)
+    usage = lines[1:]
+    preview["lines"]["data"].extend(usage)
+    added = sum(line["amount"] for line in usage)
+    for name in ("amount_due", "amount_remaining", "subtotal", "total"):
+        preview[name] += added
+    return preview
+
+
+def _billed_through(sub: dict[str, Any]) -> tuple[int, int]:
+    """Return the mark of the last meter event the subscription's previous invoices billed,
+    and when the latest of them was made (the subscription's start without one)."""
+    invoices = [
+        row.data
         for row in store.list_objects("stripe", "invoice")
         if ((row.data.get("parent") or {}).get("subscription_details") or {}).get("subscription")
-        == subscription_id
+        == sub["id"]
     ]
-    return max(marks, default=0)
+    mark = max((int(data.get("_meter_events_through") or 0) for data in invoices), default=0)
+    return mark, max((int(data["created"]) for data in invoices), default=int(sub["created"]))
 
 
 def _line(
