@@ -125,6 +125,9 @@ class TierGate:
         from .billing.lifecycle.settle import connect_lifecycle
 
         connect_lifecycle(app)
+        from .limits.outbox import connect_meter_outbox
+
+        connect_meter_outbox(app)
         from .web.mount import mount_blueprints
 
         mount_blueprints(app, state)

@@ -20,6 +20,7 @@ def metadata() -> sa.MetaData:
     from .catalog import models as _catalog  # noqa: F401
     from .db import Base
     from .entitlements import models as _entitlements  # noqa: F401
+    from .limits import models as _limits  # noqa: F401
 
     return Base.metadata
 
@@ -56,6 +57,7 @@ def import_listeners() -> None:
     from .billing.providers import resolve as _resolve  # noqa: F401
     from .billing.webhooks import services as _webhooks  # noqa: F401
     from .entitlements import versions as _versions  # noqa: F401
+    from .limits import outbox as _outbox  # noqa: F401
 
     metadata()
 
