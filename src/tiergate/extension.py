@@ -213,6 +213,9 @@ def _bind_entitlements(app: Flask) -> None:
     app.extensions[CACHE_KEY] = cache
     register_cache(cache)
     app.add_template_global(can, "can")
+    from .limits.pages import register_template_globals
+
+    register_template_globals(app)
     app.jinja_env.globals.setdefault("current_entitlements", current_entitlements)
 
 

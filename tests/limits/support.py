@@ -35,6 +35,11 @@ PERMISSIONS = {
 def make_limits_catalog() -> None:
     """Create the accounts tests' catalog plus limited permissions and each tier's limits."""
     make_catalog()
+    add_limits()
+
+
+def add_limits() -> None:
+    """Add the limited permissions and each tier's limits to the accounts tests' catalog."""
     for key, options in PERMISSIONS.items():
         catalog.create_permission(key, key.title(), **options)  # type: ignore[arg-type]
     for tier, limits in LIMITS.items():

@@ -6,8 +6,16 @@ import pytest
 
 from tiergate.db import db
 from tiergate.errors import ValidationError
-from tiergate.limits import LimitReached, PermissionRefused, check, release, report_count
-from tiergate.limits import reserve, track, usage
+from tiergate.limits import (
+    LimitReached,
+    PermissionRefused,
+    check,
+    release,
+    report_count,
+    reserve,
+    track,
+    usage,
+)
 
 from .support import NOW, limited_account, reserve_committed, subscribe
 
