@@ -61,7 +61,25 @@ def apply_limits(tier: SubscriptionTier, wanted: Mapping[str, int | None]) -> bo
             .where(LINK.c.tier_id == tier.id, LINK.c.permission_id == ids[key])
             .values(usage_limit=limit)
         )
+    _audit(tier, {key: current.get(key) for key in changed}, changed)
     return True
+
+
+def _audit(
+    tier: SubscriptionTier, before: dict[str, int | None], after: dict[str, int | None]
+) -> None:
+    """Record the change in the audit log, by the actor the entry point named (else system)."""
+    from ..audit.listeners import ACTOR_KEY
+    from ..audit.services import Actor, record_audit_event
+
+    record_audit_event(
+        "tier.limits_changed",
+        actor=db.session.info.get(ACTOR_KEY) or Actor.system(),
+        target_type="tier",
+        target_id=tier.id,
+        before={"key": tier.key, "limits": before},
+        after={"key": tier.key, "limits": after},
+    )
 
 
 def set_limit(tier: SubscriptionTier, permission: Permission, limit: int | None) -> bool:
