@@ -110,7 +110,9 @@ def decide_limit(
         allowed, reason, tier_key = base.allowed, base.reason, base.tier
         return LimitCheck(allowed, permission, reason, tier_key, None, 0, amount, base.upgrade_to)
     limit = tier.limits.get(permission) if tier is not None and base.allowed else None
-    fits = base.allowed and (limit is None or used + amount <= limit or info.is_billed)
+    # Overage is billed only where there is someone to bill: a Stripe customer.
+    billed = info.is_billed and entitlements.provider == "stripe"
+    fits = base.allowed and (limit is None or used + amount <= limit or billed)
     reason = base.reason if not base.allowed else (None if fits else LIMIT_REACHED)
     upgrades = () if fits else catalog.limit_tiers_above(permission, used + amount)
     return LimitCheck(
@@ -125,7 +127,7 @@ def decide_limit(
         kind=info.kind,
         unit=info.unit,
         resets_at=period.end,
-        billed=info.is_billed,
+        billed=billed,
     )
 
 
