@@ -42,7 +42,7 @@ def test_load_demo_then_list_tiers(runner):
     ]
     assert [row.split()[0] for row in rows] == ["free", "community", "pro", "team", "staff"]
     assert rows[0].split()[1] == "(default)"
-    assert rows[2].split()[2:] == ["stripe", "$19/mo", "5", "yes", "6"]
+    assert rows[2].split()[2:] == ["stripe", "$19/mo", "5", "yes", "8"]
     # Aligned: each column starts at the same place on every line.
     start = header.index("PROVIDER")
     assert all(row[start:].split()[0] in ("exempt", "stripe", "whop") for row in rows)

@@ -97,10 +97,22 @@ def export_catalog() -> dict[str, Any]:
     default = next((tier.key for tier in tiers if tier.is_default), None)
     limits = all_limits()
     return {
-        "permissions": [field_values(permission) for permission in permissions],
+        "permissions": [_exported_permission(permission) for permission in permissions],
         "tiers": [_exported_tier(tier, limits.get(tier.id, {})) for tier in tiers],
         "default_tier": default,
     }
+
+
+#: Permission fields a file may leave out when they hold their default (a feature's).
+_LIMIT_FIELDS = ("kind", "enforcement", "unit", "meter_event_name", "metered_price_lookup_key")
+
+
+def _exported_permission(permission: Permission) -> dict[str, Any]:
+    values = field_values(permission)
+    for name in _LIMIT_FIELDS:
+        if values[name] == PERMISSION_FIELDS[name].default:
+            del values[name]
+    return values
 
 
 def _exported_tier(tier: SubscriptionTier, limits: Mapping[str, int | None]) -> dict[str, Any]:
