@@ -16,7 +16,7 @@ from ..db import begin_write_transaction, db, has_written, utcnow
 from ..entitlements.cache import EntitlementsCache
 from ..entitlements.resolve import CatalogSnapshot, Entitlements, LimitedPermission
 from ..entitlements.services import cache_for_check
-from ..errors import ValidationError
+from ..errors import ConfigurationError, ValidationError
 from . import counters
 from .decisions import THRESHOLDS, LimitCheck, decide_limit, refusal
 from .outbox import note_threshold, record_meter_event
@@ -152,11 +152,20 @@ def track(
             raise refusal(decide_limit(entitlements, catalog, permission, used, amount, period))
         used = (counters.locked_used(account_id, permission, period.key) or amount) - amount
     else:
-        shards = 1 if info.is_hard else int(current_app.config["TIERGATE_LIMITS_COUNTER_SHARDS"])
+        shards = 1 if info.is_hard else _shards()
         counters.add(account_id, permission, period.key, amount, shards)
     if info.is_billed:
         record_meter_event(entitlements, info, amount, now)
     _after_write(account_id, permission, limit, used, used + amount)
+
+
+def _shards() -> int:
+    shards = current_app.config["TIERGATE_LIMITS_COUNTER_SHARDS"]
+    if type(shards) is not int or shards < 1:
+        raise ConfigurationError(
+            f"TIERGATE_LIMITS_COUNTER_SHARDS must be a whole number of at least 1, not {shards!r}"
+        )
+    return shards
 
 
 def _after_write(

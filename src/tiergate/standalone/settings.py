@@ -65,6 +65,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STRIPE_ALLOW_PROMOTION_CODES": (True, _bool),
     "STRIPE_AUTOMATIC_TAX": (False, _bool),
     "INVOICES_CACHE_SECONDS": (60.0, float),
+    # Limits (docs/limits.md): rows a soft count spreads over; report meter events at once.
+    "LIMITS_COUNTER_SHARDS": (16, int),
+    "METER_SEND_AFTER_COMMIT": (True, _bool),
     # Log-in throttling: this many failures per e-mail and client address within the window
     # block further attempts until the oldest failure leaves the window.
     "LOGIN_MAX_FAILURES": (5, int),
