@@ -34,6 +34,7 @@ def sandbox_metadata() -> sa.MetaData:
 
 def standalone_metadata() -> sa.MetaData:
     """Return the metadata of the standalone app's users and log-in failures."""
+    from .standalone import demo_projects as _demo_projects  # noqa: F401
     from .standalone.users import StandaloneBase
 
     return StandaloneBase.metadata

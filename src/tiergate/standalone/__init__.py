@@ -45,6 +45,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             sqlite_durability(db.engine, app.config["TIERGATE_SQLITE_SYNCHRONOUS"])
     app.register_blueprint(standalone_pages)
+    from .demo_projects import register_demo_projects
+
+    register_demo_projects(app)
     _own_the_app(app)
     _trust_proxies(app, app.config["TIERGATE_TRUSTED_PROXIES"])
     app.register_error_handler(TiergateError, domain_error_response)
