@@ -26,11 +26,16 @@ DEFAULTS: dict[str, Any] = {
     "WHOP_COMPANY_ID": None,
     # The dated Whop API (Api-Version-Date) of outbound calls; empty sends none.
     "WHOP_API_VERSION_DATE": "2026-10-15-1",
+    # `tiergate events prune`: applied and ignored webhook events older than this go.
+    "WEBHOOK_RETENTION_DAYS": 90.0,
     "SANDBOX": False,
     # The sandbox's Whop webhooks: "dated" (current API) or "v1" (renewal_period_* shape).
     "SANDBOX_WHOP_SHAPE": "dated",
     # Whop products the sandbox sells as one-time ("lifetime") plans, comma-separated.
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": None,
+    # Metered prices the sandbox's Stripe sells, comma-separated
+    # lookup_key:event_name:unit_amount_decimal (cents per unit of usage).
+    "SANDBOX_STRIPE_METERED_PRICES": None,
     "PUBLIC_URL": None,
     # Plan changes: how Stripe prorates a swap ("create_prorations": on the next invoice,
     # "always_invoice": charged at once, "none"), whether a downgrade waits for the period

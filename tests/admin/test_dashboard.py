@@ -12,6 +12,7 @@ from tiergate.accounts.models import Account
 from tiergate.admin.charts import bar_chart
 from tiergate.audit.services import Actor
 from tiergate.billing.services import grant_exempt_tier
+from tiergate.billing.webhooks.models import WebhookEvent
 from tiergate.db import db, utcnow
 from tiergate.entitlements.services import entitlements_for
 
@@ -108,3 +109,24 @@ def test_a_chart_of_nothing_draws_no_bars_and_escapes_its_text(staff, cast) -> N
     db.session.commit()
     page = text(staff.get("/admin"))
     assert "<i>Free</i>" not in page and "&lt;i&gt;Free&lt;/i&gt;" in page
+
+
+def test_the_backlog_of_unapplied_events_is_shown_with_its_age(staff, cast) -> None:
+    page = text(staff.get("/admin"))
+    assert '<strong id="inbox-backlog">0</strong>' in page
+    assert "the oldest for" not in page
+    received = utcnow() - timedelta(minutes=90)
+    db.session.add(
+        WebhookEvent(
+            provider="stripe",
+            provider_event_id="evt_waiting",
+            type="customer.subscription.updated",
+            received_at=received,
+            provider_created_at=received,
+            payload={"id": "evt_waiting"},
+        )
+    )
+    db.session.commit()
+    page = text(staff.get("/admin"))
+    assert '<strong id="inbox-backlog">1</strong>' in page
+    assert "webhook events waiting to be applied, the oldest for 1 hour" in " ".join(page.split())

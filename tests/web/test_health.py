@@ -30,6 +30,7 @@ def test_healthy_at_head(client):
         "database": "ok",
         "migrations": "head",
         "revision": script_head(),
+        "webhooks": {"backlog": 0, "failed": 0, "oldest_unapplied_seconds": None},
     }
     assert response.headers["Cache-Control"] == "no-store"
 

@@ -11,6 +11,7 @@ from flask import render_template
 
 from ..accounts.models import Account
 from ..billing.models import STATUSES, Subscription
+from ..billing.webhooks.inbox import InboxStats, inbox_stats
 from ..billing.webhooks.models import WebhookEvent
 from ..db import db, utcnow
 from ..entitlements.resolve import TierInfo, read_catalog
@@ -96,6 +97,19 @@ def failed_since(since: datetime) -> int:
     return db.session.scalar(query) or 0
 
 
+def waiting_for(stats: InboxStats) -> str | None:
+    """Return how long the oldest unapplied event has waited, in words (None when none)."""
+    seconds = stats.oldest_unapplied_seconds
+    if seconds is None:
+        return None
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    count = int(seconds)
+    return f"{count} second{'s' if count != 1 else ''}"
+
+
 @admin.get("")
 def dashboard() -> str:
     """Show accounts per tier, subscriptions per status and webhook events at a glance."""
@@ -119,8 +133,11 @@ def dashboard() -> str:
         unit="events",
         highlight_label="failed",
     )
+    inbox = inbox_stats(now)
     return render_template(
         "tiergate/admin/dashboard.html",
+        inbox=inbox,
+        inbox_age=waiting_for(inbox),
         tiers=tiers,
         statuses=subscriptions_per_status(),
         failed_24h=failed_since(now - timedelta(hours=24)),

@@ -57,6 +57,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SANDBOX": (False, _bool),
     "SANDBOX_WHOP_SHAPE": ("dated", str),
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": (None, str),
+    "SANDBOX_STRIPE_METERED_PRICES": (None, str),
     "PUBLIC_URL": (None, str),
     # Plan changes (docs/billing.md, "The subscription lifecycle").
     "STRIPE_PRORATION_BEHAVIOR": ("create_prorations", str),

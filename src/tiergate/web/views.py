@@ -8,8 +8,9 @@ from sqlalchemy.orm import selectinload
 
 from ..billing.checkout import has_paid_before, trial_days_offered
 from ..billing.prices import interval_prices
+from ..billing.webhooks.inbox import inbox_stats
 from ..catalog.models import SubscriptionTier
-from ..db import db
+from ..db import db, utcnow
 from .billing import pricing_context
 from .health import database_health
 
@@ -54,8 +55,12 @@ def pricing() -> str:
 
 @web.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Report whether the database answers and is migrated to the code's head."""
+    """Report whether the database answers and is migrated, and the webhook inbox's backlog."""
     status, body = database_health(db.engine)
+    if status == 200:
+        # Monitoring reads the backlog here; it does not make the check fail: a load balancer
+        # taking every server out because events queue up would make the backlog worse.
+        body["webhooks"] = inbox_stats(utcnow()).as_json()
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, status

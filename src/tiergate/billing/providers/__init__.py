@@ -6,10 +6,10 @@ one normalised ``SubscriptionState`` that ``apply_subscription_state`` writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ...errors import TiergateError
 from .registry import PAID_PROVIDERS, paid_provider
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..price_format import DisplayPrice
     from ..services import SubscriptionState
     from .listing import ListedSubscription
+    from .stripe_meters import MeterUsage
 
 #: The paid providers' names, under the name this module has always exported.
 PROVIDER_NAMES = PAID_PROVIDERS
@@ -58,6 +59,13 @@ class ProviderObjectNotFound(ProviderError):
 
     code = "provider_object_not_found"
     status = 404
+
+
+class MeteringNotSupported(TiergateError):
+    """The provider bills no usage: it has no meters to report metered usage to."""
+
+    code = "metering_not_supported"
+    status = 422
 
 
 class UnknownTier(TiergateError):
@@ -158,8 +166,11 @@ class BillingProvider(Protocol):
         """Return the subscription states a verified event carries (none for most types)."""
         ...
 
-    def list_subscriptions(self) -> Iterator[ListedSubscription]:
-        """Page through every subscription the provider holds, each mapped or with its error."""
+    def list_subscriptions(self, after: str | None = None) -> Iterator[ListedSubscription]:
+        """Page through every subscription the provider holds, each mapped or with its error.
+
+        ``after`` is a row's ``resume_after``: the walk goes on from there, page by page.
+        """
         ...
 
     def list_prices(self, keys: tuple[str, ...]) -> dict[str, DisplayPrice]:
@@ -171,9 +182,43 @@ class BillingProvider(Protocol):
         ...
 
 
+class MeteringProvider(BillingProvider, Protocol):
+    """A provider that also bills usage: metered prices at checkout, usage reports."""
+
+    def start_checkout(
+        self,
+        account: Account,
+        tier: SubscriptionTier,
+        *,
+        success_url: str,
+        cancel_url: str,
+        interval: str = "month",
+        replaces: str | None = None,
+        metered_price_lookup_keys: Sequence[str] = (),
+    ) -> str:
+        """Return the checkout URL for ``tier``, with the metered prices of the lookup keys."""
+        ...
+
+    def report_meter_events(self, usages: Sequence[MeterUsage]) -> None:
+        """Report each usage once (idempotent by identifier); raise ProviderError on failure."""
+        ...
+
+
 def get_provider(name: str) -> BillingProvider:
     """Return the provider called ``name`` configured from the current app."""
     return paid_provider(name).build()
+
+
+def get_metering_provider(name: str) -> MeteringProvider:
+    """Return the provider called ``name`` if it bills usage, else raise MeteringNotSupported."""
+    provider = paid_provider(name)
+    if not provider.meters:
+        raise MeteringNotSupported(
+            f"{provider.label} has no usage-based billing: tiergate reports metered usage "
+            "to Stripe only",
+            provider=name,
+        )
+    return cast(MeteringProvider, provider.build())
 
 
 __all__ = [
@@ -181,6 +226,8 @@ __all__ = [
     "CatalogMismatch",
     "Event",
     "InvalidLicenseKey",
+    "MeteringNotSupported",
+    "MeteringProvider",
     "PROVIDER_NAMES",
     "ProviderDisabled",
     "ProviderError",
@@ -189,5 +236,6 @@ __all__ = [
     "UnknownAccount",
     "UnknownTier",
     "WebhookVerificationError",
+    "get_metering_provider",
     "get_provider",
 ]

@@ -23,13 +23,20 @@ class ListedSubscription:
     provider_subscription_id: str
     state: SubscriptionState | None
     error: TiergateError | None = None
+    #: The cursor a walk resumed after this row passes to ``list_subscriptions(after=...)``
+    #: (None: from the start). It may repeat rows already seen, never skip one.
+    resume_after: str | None = None
 
     @classmethod
     def of(
-        cls, provider_subscription_id: str, mapper: Callable[[], SubscriptionState]
+        cls,
+        provider_subscription_id: str,
+        mapper: Callable[[], SubscriptionState],
+        *,
+        resume_after: str | None = None,
     ) -> ListedSubscription:
         """Map one subscription with ``mapper``, keeping a mapping error instead of raising."""
         try:
-            return cls(provider_subscription_id, mapper())
+            return cls(provider_subscription_id, mapper(), resume_after=resume_after)
         except TiergateError as error:
-            return cls(provider_subscription_id, None, error)
+            return cls(provider_subscription_id, None, error, resume_after=resume_after)

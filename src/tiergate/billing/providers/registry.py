@@ -33,6 +33,8 @@ class PaidProvider:
     yearly_key_field: str
     #: Builds the provider from the current app's settings.
     build: Callable[[], BillingProvider]
+    #: True when the provider bills usage that tiergate reports (Stripe's billing meters).
+    meters: bool = False
 
     def key_of(self, tier: SubscriptionTier) -> str | None:
         """Return the tier's price or product key at this provider, or None when it has none."""
@@ -62,7 +64,9 @@ def _whop() -> BillingProvider:
 
 #: Every paid provider, in the order lists and CHECK constraints name them.
 REGISTRY: Final = (
-    PaidProvider("stripe", "Stripe", "stripe_lookup_key", "stripe_yearly_lookup_key", _stripe),
+    PaidProvider(
+        "stripe", "Stripe", "stripe_lookup_key", "stripe_yearly_lookup_key", _stripe, meters=True
+    ),
     PaidProvider("whop", "Whop", "whop_product_key", "whop_yearly_product_key", _whop),
 )
 #: The names of the paid providers: the ones that sell tiers and send webhooks.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,6 +30,7 @@ from .resolve import checkout_metadata, existing_customer_id, owner_email
 from .stripe_changes import StripePlanChanges
 from .stripe_lifecycle import EXPAND, with_lifecycle
 from .stripe_mapping import display_price_of, subscription_id_of, subscription_state
+from .stripe_meters import StripeMeters
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -80,7 +81,7 @@ def make_stripe_client(settings: StripeSettings) -> stripe.StripeClient:
     )
 
 
-class StripeProvider(StripePlanChanges):
+class StripeProvider(StripePlanChanges, StripeMeters):
     """Stripe behind the billing provider protocol."""
 
     name = "stripe"
@@ -148,11 +149,13 @@ class StripeProvider(StripePlanChanges):
         customer_email: str | None = None,
         interval: str = "month",
         replaces: str | None = None,
+        metered_price_lookup_keys: Sequence[str] = (),
     ) -> str:
         """Create a subscription Checkout Session for the account and return its URL.
 
         The session sells the interval's price, for the seats in use on a per-seat tier, with
-        the tier's trial (once per account), promotion codes and Stripe Tax as configured.
+        the tier's trial (once per account), promotion codes and Stripe Tax as configured;
+        beside it, the metered price of each of ``metered_price_lookup_keys`` (billed by usage).
         """
         terms = checkout_terms(account, tier, "stripe", interval)
         price = self.find_price(terms.key)
@@ -162,7 +165,10 @@ class StripeProvider(StripePlanChanges):
             subscription_data["trial_period_days"] = terms.trial_days
         params: dict[str, Any] = {
             "mode": "subscription",
-            "line_items": [{"price": price.id, "quantity": terms.quantity}],
+            "line_items": [
+                {"price": price.id, "quantity": terms.quantity},
+                *self._metered_line_items(metered_price_lookup_keys),
+            ],
             "success_url": success_url,
             "cancel_url": cancel_url,
             "client_reference_id": str(account.id),
@@ -236,17 +242,23 @@ class StripeProvider(StripePlanChanges):
         # customer.subscription.* event Stripe sends alongside it does.
         return []
 
-    def list_subscriptions(self) -> Iterator[ListedSubscription]:
+    def list_subscriptions(self, after: str | None = None) -> Iterator[ListedSubscription]:
         """Page through every Stripe subscription (any status), mapping each one."""
         # Stamped when the walk began, before any page was read: a state a webhook applied
         # while the walk ran is newer than the page, and must not be overwritten by it.
         listed_at = utcnow()
+        params: stripe.params.SubscriptionListParams = {"status": "all", "limit": 100}
+        if after:
+            params["starting_after"] = after
         with calling_stripe("listing subscriptions"):
-            page = self.client.v1.subscriptions.list(params={"status": "all", "limit": 100})
+            # auto_paging_iter holds one page at a time: memory stays flat however many.
+            page = self.client.v1.subscriptions.list(params=params)
             for subscription in page.auto_paging_iter():
                 data = subscription.to_dict()
                 yield ListedSubscription.of(
-                    data["id"], partial(self._state, data, listed_at, fetched=True)
+                    data["id"],
+                    partial(self._state, data, listed_at, fetched=True),
+                    resume_after=data["id"],  # Stripe's cursor is the last id seen
                 )
 
     def _active_prices(self, keys: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:

@@ -250,7 +250,7 @@ class WhopProvider(WhopPlanChanges):
         # event Whop sends alongside it does.
         return []
 
-    def list_subscriptions(self) -> Iterator[ListedSubscription]:
+    def list_subscriptions(self, after: str | None = None) -> Iterator[ListedSubscription]:
         """Page through the memberships of every Whop product in the catalog."""
         from ...catalog.models import SubscriptionTier
 
@@ -264,13 +264,26 @@ class WhopProvider(WhopPlanChanges):
         listed_at = utcnow()
         with calling_whop("listing memberships"):
             pager = self.client.memberships.list(
-                account_id=self.settings.company_id, product_ids=list(products), first=100
+                account_id=self.settings.company_id,
+                product_ids=list(products),
+                first=100,
+                after=after or None,
             )
-            for membership in pager:
-                data = _plain(membership)
-                yield ListedSubscription.of(
-                    str(data["id"]), partial(membership_state, data, listed_at, fetched=True)
-                )
+            # Whop's cursors mark pages, not rows: a walk resumed inside a page reads that
+            # page again (applying a state twice changes nothing); after its last row, the next.
+            cursor = after
+            for page in pager.iter_pages():
+                rows = page.items or []
+                end = page.response.page_info.end_cursor
+                for index, membership in enumerate(rows):
+                    data = _plain(membership)
+                    last = index == len(rows) - 1 and end is not None
+                    yield ListedSubscription.of(
+                        str(data["id"]),
+                        partial(membership_state, data, listed_at, fetched=True),
+                        resume_after=end if last else cursor,
+                    )
+                cursor = end
 
     def _retrieve(self, id_or_license_key: str) -> dict[str, Any]:
         with calling_whop("fetching a membership"):

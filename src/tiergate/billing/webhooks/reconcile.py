@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
@@ -33,9 +35,14 @@ class Reconciled:
     detail: str = ""
 
 
+#: How many changes and failures a summary lists; beyond, it only counts them, so that a walk
+#: over any number of subscriptions runs in constant memory.
+LISTED_AT_MOST: Final = 100
+
+
 @dataclass
 class ReconcileSummary:
-    """Counts per outcome, and the subscriptions that changed or could not be applied."""
+    """Counts per outcome, and the first subscriptions that changed or could not be applied."""
 
     counts: dict[str, int] = field(default_factory=dict)
     changes: list[Reconciled] = field(default_factory=list)
@@ -45,9 +52,24 @@ class ReconcileSummary:
         """Count one reconciled subscription."""
         self.counts[result.outcome] = self.counts.get(result.outcome, 0) + 1
         if result.outcome == "failed":
-            self.failures.append(result)
+            kept = self.failures
         elif result.outcome in (Outcome.CREATED, Outcome.UPDATED):
-            self.changes.append(result)
+            kept = self.changes
+        else:
+            return
+        if len(kept) < LISTED_AT_MOST:
+            kept.append(result)
+
+    @property
+    def failed(self) -> int:
+        """How many subscriptions could not be applied."""
+        return self.counts.get("failed", 0)
+
+    @property
+    def unlisted(self) -> int:
+        """How many changes and failures were counted but not kept."""
+        changed = self.counts.get(Outcome.CREATED, 0) + self.counts.get(Outcome.UPDATED, 0)
+        return changed + self.failed - len(self.changes) - len(self.failures)
 
     @property
     def total(self) -> int:
@@ -77,6 +99,31 @@ def reconcile_subscription(listed: ListedSubscription, *, actor: Actor) -> Recon
     if result.changed and result.outcome == Outcome.UPDATED:
         detail += f" (changed: {', '.join(result.changed)})"
     return Reconciled(sub_id, str(result.outcome), detail)
+
+
+class Checkpoint:
+    """Where an interrupted reconcile walk goes on: a provider cursor kept in a small file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> str | None:
+        """Return the saved cursor, or None when there is none (start from the beginning)."""
+        try:
+            return self.path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def save(self, cursor: str | None) -> None:
+        """Keep ``cursor``, replacing the file whole so that a crash never leaves half of it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(self.path.name + ".new")
+        partial.write_text(cursor or "", encoding="utf-8")
+        os.replace(partial, self.path)
+
+    def clear(self) -> None:
+        """Forget the cursor: the walk finished."""
+        self.path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def sandbox_blueprint() -> Blueprint:
         pages,
         stripe_api,
         stripe_changes,
+        stripe_meters,
         whop_api,
         whop_changes,
     )

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ....catalog.models import SubscriptionTier
 from ....db import db
 from ....errors import NotFound, ValidationError
-from . import store, stripe_schedules
+from . import store, stripe_metered, stripe_schedules
 from . import stripe_objects as stripe_obj
 from . import whop_objects as whop_obj
 
@@ -46,6 +46,7 @@ def pay_stripe_checkout(
         trial_days=int(session.get("_trial_period_days") or 0),
         quantity=int(session.get("_quantity") or 1),
     )
+    stripe_metered.add_metered_items(subscription, session)
     trial = subscription["status"] == "trialing"
     account = session.get("client_reference_id")
     store.put("stripe", "subscription", subscription, account)

@@ -9,7 +9,7 @@ from flask import current_app, request, url_for
 from ....db import request_transaction
 from ..common import is_sandbox_operator
 from ..config import SANDBOX_STRIPE_SECRET_KEY
-from . import store, stripe_schedules
+from . import store, stripe_meters, stripe_schedules
 from . import stripe_objects as objects
 from .blueprint import sandbox
 
@@ -53,6 +53,9 @@ def stripe_create_checkout_session() -> Any:
     params = objects.decode_form(list(request.form.items(multi=True)))
     if params.get("mode") != "subscription":
         return objects.error("The sandbox supports mode=subscription only.", 400, param="mode")
+    metered = stripe_meters.metered_line_items(params)
+    if not isinstance(metered, list):
+        return metered
     items = params.get("line_items") or []
     prices = {price["id"]: price for price in objects.prices()}
     if len(items) != 1 or items[0].get("price") not in prices:
@@ -84,6 +87,7 @@ def stripe_create_checkout_session() -> Any:
             "tiergate.sandbox.stripe_checkout_page", session_id=session_id, _external=True
         ),
         "_price": items[0]["price"],
+        "_metered_prices": metered,
         "_subscription_metadata": (params.get("subscription_data") or {}).get("metadata") or {},
         **options,
     }

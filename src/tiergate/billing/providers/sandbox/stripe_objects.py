@@ -8,7 +8,7 @@ from typing import Any
 import stripe
 
 from ....catalog.models import SubscriptionTier
-from . import store
+from . import store, stripe_metered, stripe_usage
 
 PERIOD_SECONDS = 30 * 24 * 3600
 YEAR_SECONDS = 365 * 24 * 3600
@@ -48,7 +48,7 @@ def prices() -> list[dict[str, Any]]:
         found.append(price(tier))
         if tier.stripe_yearly_lookup_key:
             found.append(price(tier, "year"))
-    return found
+    return found + stripe_metered.metered_prices()
 
 
 def period_seconds(the_price: dict[str, Any]) -> int:
@@ -138,6 +138,8 @@ def invoice(
     invoice_id = store.new_id("in")
     trialing = sub.get("status") == "trialing"
     amount = 0 if trialing else item["price"]["unit_amount"] * int(item.get("quantity") or 1)
+    lines, metered_through = stripe_usage.invoice_lines(sub, invoice_id, amount)
+    amount = sum(line["amount"] for line in lines)
     settled = paid or trialing
     data = {
         "id": invoice_id,
@@ -152,6 +154,7 @@ def invoice(
         "customer": sub["customer"],
         "hosted_invoice_url": store.invoice_url(invoice_id),
         "invoice_pdf": store.invoice_url(invoice_id) + "?format=pdf",
+        "lines": list_of(lines, f"/v1/invoices/{invoice_id}/lines"),
         "livemode": False,
         "number": f"SBX-{store.count('stripe', 'invoice') + 1:04d}",
         "parent": {
@@ -164,6 +167,7 @@ def invoice(
         "status": "paid" if settled else "open",
         "subtotal": amount,
         "total": amount,
+        "_meter_events_through": metered_through,
     }
     owner = store.get("stripe", sub["id"], "subscription")
     store.put("stripe", "invoice", data, owner.account_ref if owner is not None else None)
