@@ -163,7 +163,9 @@ SEED_0001 = (
 
 def tier_permissions(app: Flask) -> list[tuple[int, int]]:
     with app.app_context(), flask_db.engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT * FROM subscription_tier_permission"))
+        rows = connection.execute(
+            sa.text("SELECT tier_id, permission_id FROM subscription_tier_permission")
+        )
         return [tuple(row) for row in rows]
 
 

@@ -94,3 +94,24 @@ def set_limit(tier: SubscriptionTier, permission: Permission, limit: int | None)
             permission=permission.key,
         )
     return apply_limits(tier, {**tier_limits(tier.id), permission.key: limit})
+
+
+def metered_price_keys(tier: SubscriptionTier) -> list[str]:
+    """Return the Stripe metered prices a checkout of ``tier`` adds (its overage), by key."""
+    keys = db.session.scalars(
+        sa.select(Permission.metered_price_lookup_key)
+        .join(LINK, LINK.c.permission_id == Permission.id)
+        .where(
+            LINK.c.tier_id == tier.id,
+            Permission.kind == "metered",
+            Permission.metered_price_lookup_key.is_not(None),
+        )
+        .order_by(Permission.key)
+    )
+    return [key for key in keys if key]
+
+
+def checkout_options(tier: SubscriptionTier) -> dict[str, list[str]]:
+    """Return the limits' part of a checkout's options: a Stripe tier's metered prices."""
+    keys = metered_price_keys(tier) if tier.billing_provider == "stripe" else []
+    return {"metered_price_lookup_keys": keys} if keys else {}

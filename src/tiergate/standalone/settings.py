@@ -57,7 +57,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SANDBOX": (False, _bool),
     "SANDBOX_WHOP_SHAPE": ("dated", str),
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": (None, str),
-    "SANDBOX_STRIPE_METERED_PRICES": (None, str),
+    # The demo catalog's API-call overage (docs/limits.md), half a cent a call.
+    "SANDBOX_STRIPE_METERED_PRICES": ("tiergate_api_calls_overage:tiergate_api_calls:0.5", str),
     "PUBLIC_URL": (None, str),
     # Plan changes (docs/billing.md, "The subscription lifecycle").
     "STRIPE_PRORATION_BEHAVIOR": ("create_prorations", str),
