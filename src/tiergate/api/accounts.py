@@ -16,6 +16,7 @@ from ..catalog.services import get_tier
 from ..db import db, request_transaction, utcnow
 from ..entitlements.services import check, entitlements_for, get_cache
 from ..errors import Conflict, NotFound
+from ..limits.schemas import TrackRequestSchema, UsageSchema
 from .access import BEARER, ApiBlueprint, account_for, documented, read_only, staff
 from .schemas import (
     CheckRequestSchema,
@@ -24,8 +25,6 @@ from .schemas import (
     GrantRequestSchema,
     GrantResultSchema,
     RevokeQuerySchema,
-    TrackRequestSchema,
-    UsageSchema,
 )
 
 accounts_api = ApiBlueprint(
