@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask
+import sqlalchemy as sa
+from flask import Flask, g
 
+from ..catalog.limits import all_limits
+from ..catalog.models import Permission
+from ..db import db
 from ..entitlements.services import get_cache
 from .decisions import WARNING_FILL, LimitCheck
 from .services import usage
+
+_PAGE_LIMITS = "tiergate_page_limits"
 
 
 @dataclass(frozen=True)
@@ -50,20 +56,24 @@ def limit_meters(account_id: int) -> list[Meter]:
     return meters
 
 
+def _page_limits() -> tuple[dict[int, dict[str, int | None]], dict[str, Permission]]:
+    """Every tier's limits and the limited permissions, read once per request (two queries)."""
+    memo = g.get(_PAGE_LIMITS)
+    if memo is None:
+        permissions = db.session.scalars(sa.select(Permission).where(Permission.kind != "feature"))
+        memo = (all_limits(), {p.key: p for p in permissions})
+        setattr(g, _PAGE_LIMITS, memo)
+    return memo
+
+
 def tier_limit_lines(tier_id: int) -> list[str]:
     """Return a tier's limits in words: "50 projects", "10,000 API calls a month"."""
-    catalog = get_cache().catalog()
-    tier = catalog.tiers.get(tier_id)
-    if tier is None:
-        return []
+    limits, permissions = _page_limits()
     lines = []
-    for key in sorted(tier.limits):
-        info = catalog.limited.get(key)
-        if info is None:
-            continue
-        limit, unit = tier.limits[key], info.unit or info.name
+    for key, limit in sorted(limits.get(tier_id, {}).items()):
+        unit = permissions[key].unit or permissions[key].name
         amount = "Unlimited" if limit is None else f"{limit:,}"
-        period = " a month" if info.kind == "metered" else ""
+        period = " a month" if permissions[key].kind == "metered" else ""
         lines.append(f"{amount} {unit}{period}")
     return lines
 
