@@ -18,25 +18,25 @@ views = Blueprint("limits_consume_for_tests", __name__)
 JSON = {"Accept": "application/json"}
 
 
-@views.post("/projects")
+@views.post("/limited/projects")
 @require_permission("projects", consume=1)
 def create_project() -> tuple[str, int]:
     return "created", 201
 
 
-@views.post("/projects/broken")
+@views.post("/limited/projects/broken")
 @require_permission("projects", consume=1)
 def broken_project() -> str:
     raise RuntimeError("the view failed")
 
 
-@views.post("/projects/refused")
+@views.post("/limited/projects/refused")
 @require_permission("projects", consume=1)
 def refused_project() -> str:
     abort(422)
 
 
-@views.post("/calls")
+@views.post("/limited/calls")
 @require_permission("api.calls", consume=40)
 def call() -> str:
     return "called"
@@ -61,8 +61,8 @@ def owner_browser(app: Flask) -> FlaskClient:
 def test_consume_takes_units_until_the_limit(site):
     app, account_id = site
     client = owner_browser(app)
-    assert [client.post("/projects").status_code for _ in range(3)] == [201, 201, 201]
-    refused = client.post("/projects", headers=JSON)
+    assert [client.post("/limited/projects").status_code for _ in range(3)] == [201, 201, 201]
+    refused = client.post("/limited/projects", headers=JSON)
     assert refused.status_code == 403
     body = refused.get_json()
     assert (body["reason"], body["upgrade_to"]) == ("limit_reached", ["pro", "team"])
@@ -74,8 +74,8 @@ def test_a_failing_view_gives_its_units_back(site):
     app, account_id = site
     app.config["PROPAGATE_EXCEPTIONS"] = False
     client = owner_browser(app)
-    assert client.post("/projects/broken").status_code == 500
-    assert client.post("/projects/refused").status_code == 422
+    assert client.post("/limited/projects/broken").status_code == 500
+    assert client.post("/limited/projects/refused").status_code == 422
     db.session.rollback()
     assert check(account_id, "projects", amount=0).used == 0
 
@@ -83,6 +83,6 @@ def test_a_failing_view_gives_its_units_back(site):
 def test_consume_tracks_a_metered_permission(site):
     app, account_id = site
     client = owner_browser(app)
-    assert [client.post("/calls").status_code for _ in range(3)] == [200, 200, 403]
+    assert [client.post("/limited/calls").status_code for _ in range(3)] == [200, 200, 403]
     db.session.rollback()
     assert check(account_id, "api.calls", amount=0).used == 80
