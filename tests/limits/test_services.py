@@ -117,3 +117,25 @@ def test_usage_lists_every_limit_of_the_tier(app):
     rows = {row.permission: row for row in usage(account.id, now=NOW)}
     assert sorted(rows) == ["api.billed", "api.calls", "api.soft", "projects"]
     assert (rows["projects"].used, rows["projects"].limit) == (1, 3)
+
+
+def test_thresholds_are_signalled_once_each_after_the_commit(app):
+    from tiergate.signals import limit_threshold_reached
+
+    account = limited_account()
+    received: list[tuple[int, int]] = []
+
+    def note(sender, **crossing):
+        received.append((crossing["threshold"], crossing["used"]))
+
+    with limit_threshold_reached.connected_to(note, sender=app):
+        track(account.id, "api.calls", 79, now=NOW)
+        db.session.commit()
+        track(account.id, "api.calls", 2, now=NOW)  # crosses 80 %
+        assert received == []  # not before the commit
+        db.session.commit()
+        track(account.id, "api.calls", 5, now=NOW)  # stays between 80 % and 100 %
+        db.session.rollback()
+        track(account.id, "api.calls", 19, now=NOW)  # reaches 100 %
+        db.session.commit()
+    assert received == [(80, 81), (100, 100)]
