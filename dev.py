@@ -65,6 +65,9 @@ def run_demo(uv: str, env: dict[str, str], rest: list[str]) -> int:
     return subprocess.run(demo, cwd=ROOT, env=env).returncode
 
 
+PARALLEL = ["-n", "auto", "--dist", "loadscope"]
+
+
 def run_tests(uv: str, env: dict[str, str], rest: list[str]) -> int:
     """Lint, type-check, then run pytest (its summary line comes last)."""
     run = [uv, "run", "--frozen"]
@@ -76,7 +79,10 @@ def run_tests(uv: str, env: dict[str, str], rest: list[str]) -> int:
         if subprocess.run([*run, *check], cwd=ROOT, env=env).returncode != 0:
             print(f"dev.py: `{' '.join(check)}` failed", file=sys.stderr)
             return 1
-    return subprocess.run([*run, "pytest", *rest], cwd=ROOT, env=env).returncode
+    # Tests are independent (each builds its own database), so they run in parallel:
+    # one worker per core, a module's tests on one worker (they share its server fixtures).
+    parallel = [] if any(arg.startswith(("-n", "--numprocesses")) for arg in rest) else PARALLEL
+    return subprocess.run([*run, "pytest", *parallel, *rest], cwd=ROOT, env=env).returncode
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret",
     "TIERGATE_SQLITE_BACKUP": False,
     "TIERGATE_PASSWORD_HASH_PROFILE": "CHEAPEST",
+    # Messages are queued as in production; the mail tests (tests/mail) also send them.
+    "TIERGATE_MAIL_SEND_AFTER_COMMIT": False,
+    "TIERGATE_MAIL_BILLING_NOTICES": False,
 }
 
 

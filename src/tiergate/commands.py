@@ -20,6 +20,7 @@ def commands() -> list[click.Command]:
     from .billing.sandbox_cli import sandbox_cli
     from .catalog.cli import catalog_cli, tiers_cli
     from .limits.cli import limits_cli
+    from .mail.cli import mail_cli
     from .migrate import db_cli
 
     catalog_cli.add_command(check_catalog_command)
@@ -36,6 +37,7 @@ def commands() -> list[click.Command]:
         sandbox_cli,
         audit_cli,
         limits_cli,
+        mail_cli,
     ]
 
 

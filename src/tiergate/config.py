@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_ALLOW_PROMOTION_CODES": True,
     "STRIPE_AUTOMATIC_TAX": False,
     "INVOICES_CACHE_SECONDS": 60.0,
+    # The permission a plan must grant for its organisation's owners to create API keys.
+    "API_KEY_PERMISSION": "api.access",
     # "blueprints": security headers on tiergate's own pages only; "app": on every response.
     "SECURITY_HEADERS": "blueprints",
     # Limits: rows a soft (billable) count spreads its writes over, and whether meter events
@@ -57,6 +59,25 @@ DEFAULTS: dict[str, Any] = {
     "METER_SEND_AFTER_COMMIT": True,
     # Where tiergate's stylesheets are served.
     "ASSETS_PATH": "/tiergate/assets",
+    # E-mail (docs/mail.md): the mail server (smtp://user:pass@host:port[?starttls=1] or
+    # smtps://...), the From address, the folder of .eml files used without a server (default
+    # <instance folder>/mail-outbox), a host's own sender (a callable or its dotted path),
+    # sending right after the commit, the retry backoff, and which messages tiergate sends.
+    "SMTP_URL": None,
+    "SMTP_TIMEOUT_SECONDS": 10.0,
+    "MAIL_FROM": "tiergate <no-reply@localhost>",
+    "MAIL_OUTBOX_DIR": None,
+    "MAIL_SENDER": None,
+    "MAIL_SEND_AFTER_COMMIT": True,
+    "MAIL_RETRY_SECONDS": 60.0,
+    "MAIL_RETRY_MAX_SECONDS": 3600.0,
+    "MAIL_INVITATIONS": True,
+    "MAIL_BILLING_NOTICES": True,
+    # The standalone users (docs/auth.md): whether an unverified address may use the app
+    # beyond its profile, and how long reset and e-mail links work.
+    "REQUIRE_VERIFIED_EMAIL": False,
+    "PASSWORD_RESET_MINUTES": 60.0,
+    "EMAIL_LINK_HOURS": 48.0,
 }
 
 

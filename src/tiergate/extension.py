@@ -128,6 +128,9 @@ class TierGate:
         from .limits.outbox import connect_meter_outbox
 
         connect_meter_outbox(app)
+        from .mail.worker import init_mail
+
+        init_mail(app)
         from .web.mount import mount_blueprints
 
         mount_blueprints(app, state)

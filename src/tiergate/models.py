@@ -21,6 +21,7 @@ def metadata() -> sa.MetaData:
     from .db import Base
     from .entitlements import models as _entitlements  # noqa: F401
     from .limits import models as _limits  # noqa: F401
+    from .mail import models as _mail  # noqa: F401
 
     return Base.metadata
 
@@ -59,6 +60,7 @@ def import_listeners() -> None:
     from .billing.webhooks import services as _webhooks  # noqa: F401
     from .entitlements import versions as _versions  # noqa: F401
     from .limits import outbox as _outbox  # noqa: F401
+    from .mail import worker as _mail_worker  # noqa: F401
 
     metadata()
 

@@ -216,3 +216,29 @@ def test_seats_on_every_backend(any_backend_app):
     invite_member(account, "a@acme.test", actor=SYSTEM, now=NOW)
     db.session.commit()
     assert entitlements_for(account, now=NOW).seats_used == 2
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "<b>x</b>@example.com",
+        '"quoted"@example.com',
+        "two words@example.com",
+        "no-domain@",
+        "dots..twice@example.com",
+        "x@-dash.example.com",
+        "x@example",
+    ],
+)
+def test_an_address_that_is_not_an_e_mail_is_refused(account, address):
+    """One rule (sign-up uses it too): markup, quotes and spaces never get stored."""
+    with pytest.raises(ValidationError, match="is not a valid e-mail address"):
+        invite(account, address)
+
+
+@pytest.mark.parametrize(
+    "address", ["o'brien@example.ie", "first.last+tag@mail.example.co.uk", "X@Example.COM"]
+)
+def test_ordinary_addresses_are_accepted(account, address):
+    invitation, _ = invite(account, address)
+    assert invitation.email == address.lower()

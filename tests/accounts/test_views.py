@@ -138,7 +138,7 @@ def test_log_in_never_redirects_off_the_site(browser: FlaskClient, target: str):
     make_account("acme", owner="owner@acme.test")
     data = {"email": "owner@acme.test", "password": PASSWORD}
     response = post_form(browser, f"/login?next={target}", data)
-    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
 
 
 def test_a_wrong_password_is_refused_and_keeps_the_email(browser: FlaskClient):
@@ -197,7 +197,8 @@ def test_failures_leave_the_window_and_a_success_clears_them(browser: FlaskClien
 def test_log_out_needs_a_post_with_the_token(browser: FlaskClient):
     make_account("acme", owner="owner@acme.test")
     post_form(browser, "/login", {"email": "owner@acme.test", "password": PASSWORD})
-    assert browser.get("/logout").status_code == 405
+    # A GET shows a log-out button (never a bare 405) and logs nobody out.
+    assert browser.get("/logout").status_code == 200
     assert browser.post("/logout").status_code == 400
     assert "Log out" in browser.get("/pricing").get_data(as_text=True)
     token = csrf_token_of(browser, "/pricing")
@@ -229,6 +230,8 @@ def test_a_logged_in_user_accepts_an_invitation(browser: FlaskClient, acme: Acco
     assert "Accept and join Acme" in page
     response = post_form(browser, f"/invitations/{token}", {})
     assert response.status_code == 302
+    assert response.headers["Location"] == "/account?account=acme"  # lands on the account
+    assert "You joined Acme." in browser.get(response.headers["Location"]).get_data(as_text=True)
     assert count(Membership) == 2
     assert "already used" in browser.get(f"/invitations/{token}").get_data(as_text=True)
 

@@ -28,6 +28,9 @@ HOST_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "host-test-secret",
     "TIERGATE_SQLITE_BACKUP": False,
+    # Messages are queued, not sent: no sender thread outlives a test's database.
+    "TIERGATE_MAIL_SEND_AFTER_COMMIT": False,
+    "TIERGATE_MAIL_BILLING_NOTICES": False,
 }
 PASSWORD = "correct horse battery staple"
 #: The env.py `flask db init` writes calls Flask-SQLAlchemy's deprecated ``db.get_engine()``

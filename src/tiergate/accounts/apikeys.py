@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db, utcnow
-from ..errors import NotFound, ValidationError
+from ..entitlements.services import check
+from ..errors import NotFound, TiergateError, ValidationError
 from .models import Account, ApiKey
 
 KEY_PREFIX = "tg_"
@@ -53,6 +54,27 @@ def create_api_key(
     db.session.flush()
     _audit("api_key.created", key, None, actor)
     return key, token
+
+
+class ApiNotInPlan(TiergateError):
+    """The account's plan does not include the permission that allows API keys."""
+
+    code = "api_not_in_plan"
+    status = 403
+
+
+def create_customer_api_key(
+    account: Account, name: str, *, permission: str, actor: Actor, created_by: Any
+) -> tuple[ApiKey, str]:
+    """Create a key for ``account`` if its plan grants ``permission``; return it and its secret."""
+    result = check(account, permission)
+    if not result.allowed:
+        raise ApiNotInPlan(
+            f"the plan of {account.name} does not include the API",
+            permission=permission,
+            upgrade_to=list(result.upgrade_to),
+        )
+    return create_api_key(name, account=account, actor=actor, created_by=created_by)
 
 
 def get_api_key(reference: int | str) -> ApiKey:

@@ -11,10 +11,12 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db, utcnow
 from ..errors import TiergateError, ValidationError
+from ..signals import invitation_sent
 from . import users
 from .models import ROLES, Account, Invitation, Membership
 from .seats import (
@@ -150,6 +152,8 @@ def resend_invitation(
         before=before,
         after=snapshot(invitation, INVITATION_FIELDS),
     )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    invitation_sent.send(app, invitation=invitation, token=token)
     return invitation, token
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import begin_write_transaction, db, utcnow
@@ -26,6 +27,7 @@ from ..entitlements.check import SEAT_LIMIT_REACHED, decide_seat
 from ..entitlements.resolve import read_catalog
 from ..entitlements.services import fresh_entitlements
 from ..errors import Conflict, NotFound, TiergateError, ValidationError
+from ..signals import invitation_sent
 from . import users
 from .models import Account, Invitation, Membership
 from .services import normalise_email, record_membership_event, validate_role
@@ -66,8 +68,8 @@ def reserve_seat(account: Account, now: datetime) -> None:
     decision = decide_seat(entitlements, read_catalog())
     if not decision.allowed:
         raise SeatLimitReached(
-            f"account {account.slug!r} uses {entitlements.seats_used} of "
-            f"{entitlements.seat_limit} seats on tier {entitlements.tier_key!r}",
+            f"{account.name} uses {entitlements.seats_used} of its "
+            f"{entitlements.seat_limit} seats: every seat is taken",
             used=entitlements.seats_used,
             limit=entitlements.seat_limit,
             tier=entitlements.tier_key,
@@ -142,10 +144,10 @@ def refuse_member_or_invited(
 ) -> None:
     """Refuse ``email`` when it is a member or has a pending invitation (but ``other_than``)."""
     if member_with_email(account.id, email) is not None:
-        raise Conflict(f"{email} is already a member of {account.slug!r}", field="email")
+        raise Conflict(f"{email} is already a member of {account.name}", field="email")
     pending = pending_invitations_for(account.id, email, now)
     if any(invitation.id != other_than for invitation in pending):
-        raise Conflict(f"{email} already has a pending invitation to {account.slug!r}")
+        raise Conflict(f"{email} already has a pending invitation to {account.name}", field="email")
 
 
 def invite_member(
@@ -176,6 +178,8 @@ def invite_member(
     db.session.add(invitation)
     db.session.flush()
     _audit_invitation("invitation.created", invitation, None, actor)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    invitation_sent.send(app, invitation=invitation, token=token)
     return invitation, token
 
 
@@ -191,7 +195,7 @@ def add_member(
         .with_for_update(read=True)
     )
     if existing is not None:
-        raise Conflict(f"{users.email_of(user)} is already a member of {account.slug!r}")
+        raise Conflict(f"{users.email_of(user)} is already a member of {account.name}")
     membership = Membership(account_id=account.id, user_id=users.user_id(user), role=role)
     db.session.add(membership)
     db.session.flush()
@@ -227,8 +231,8 @@ def _refuse_over_limit(account: Account, now: datetime) -> None:
     if entitlements.seats_used > entitlements.seat_limit:
         decision = decide_seat(entitlements, read_catalog(), seats=0)
         raise SeatLimitReached(
-            f"account {account.slug!r} uses {entitlements.seats_used} of "
-            f"{entitlements.seat_limit} seats",
+            f"{account.name} uses {entitlements.seats_used} seats but its plan allows "
+            f"{entitlements.seat_limit}: ask an owner to free a seat or upgrade",
             used=entitlements.seats_used,
             limit=entitlements.seat_limit,
             tier=entitlements.tier_key,
@@ -307,10 +311,15 @@ def _revoke(invitation: Invitation, actor: Actor, now: datetime) -> None:
     _audit_invitation("invitation.revoked", invitation, before, actor)
 
 
-def remove_member(membership: Membership, *, actor: Actor) -> None:
-    """Remove a member from the account, freeing the seat; the last owner stays."""
+def remove_member(
+    membership: Membership,
+    *,
+    actor: Actor,
+    last_owner: str = "the last owner of an account cannot be removed",
+) -> None:
+    """Remove a member (or let one leave), freeing the seat; the last owner stays."""
     membership = lock_membership(membership)
-    ensure_another_owner(membership, "the last owner of an account cannot be removed")
+    ensure_another_owner(membership, last_owner)
     before = snapshot(membership, ("account_id", "user_id", "role"))
     db.session.delete(membership)
     db.session.flush()

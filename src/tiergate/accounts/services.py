@@ -13,7 +13,12 @@ from ..errors import Conflict, NotFound, ValidationError
 from . import users
 from .models import ROLES, Account, Membership
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The one e-mail rule of the product (sign-up, invitations, the CLI): RFC 5322's dot-atom
+# local part and a dotted DNS name. Anything else (spaces, quotes, "<", ">") is refused rather
+# than stored: an address is shown on pages and used to match people to invitations.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_EMAIL = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[a-z]{{2,63}}$")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 MEMBERSHIP_FIELDS = ("account_id", "user_id", "role")
 
@@ -49,13 +54,37 @@ def slugify(name: str) -> str:
     return slug[:64].strip("-") or "account"
 
 
+def checked_name(name: str) -> str:
+    """Return an account name stripped, or raise when it is empty or too long."""
+    name = (name or "").strip()
+    if not name or len(name) > 128:
+        raise ValidationError("an account needs a name of 1 to 128 characters", field="name")
+    return name
+
+
+def free_slug(name: str) -> str:
+    """Return a slug made from ``name`` that no account has yet ("acme", "acme-2", …)."""
+    base = slugify(name)[:58].strip("-") or "account"
+    taken = set(
+        db.session.scalars(
+            sa.select(Account.slug).where(
+                sa.or_(Account.slug == base, Account.slug.like(f"{base}-%"))
+            )
+        )
+    )
+    number = 1
+    slug = base
+    while slug in taken:
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
 def create_account(
     name: str, *, owner: Any | None, actor: Actor, slug: str | None = None
 ) -> Account:
     """Create an account, owned by ``owner`` when given; refuse a slug that is taken."""
-    name = (name or "").strip()
-    if not name or len(name) > 128:
-        raise ValidationError("an account needs a name of 1 to 128 characters", field="name")
+    name = checked_name(name)
     slug = slug.strip().lower() if slug else slugify(name)
     if not _SLUG.match(slug):
         raise ValidationError(
@@ -79,6 +108,25 @@ def create_account(
         db.session.add(membership)
         db.session.flush()
         record_membership_event("membership.created", membership, actor=actor)
+    return account
+
+
+def rename_account(account: Account, name: str, *, actor: Actor) -> Account:
+    """Give the account another name (its slug, used in links, stays)."""
+    name = checked_name(name)
+    if name == account.name:
+        return account
+    before = snapshot(account, ("name", "slug"))
+    account.name = name
+    db.session.flush()
+    record_audit_event(
+        "account.updated",
+        actor=actor,
+        target_type="account",
+        target_id=account.id,
+        before=before,
+        after=snapshot(account, ("name", "slug")),
+    )
     return account
 
 

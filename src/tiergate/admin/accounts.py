@@ -16,7 +16,7 @@ from ..catalog.models import SubscriptionTier
 from ..db import db, refusable_transaction
 from ..entitlements.services import fresh_entitlements
 from ..errors import NotFound, TiergateError
-from ..web.forms import attach_error
+from ..web.forms import attach_error, post_target
 from .blueprint import admin, staff_actor
 from .forms import GrantTierForm, RevokeGrantForm
 from .pagination import paginate, requested_page
@@ -91,7 +91,8 @@ def account(account_id: int) -> Any:
     return _account_page(_account_or_404(account_id), _grant_form())
 
 
-@admin.post("/accounts/<int:account_id>/grant")
+@admin.route("/accounts/<int:account_id>/grant", methods=["GET", "POST"])
+@post_target(lambda account_id: url_for("tiergate.admin.account", account_id=account_id))
 def grant_tier(account_id: int) -> Any:
     """Grant the account an exempt tier with a reason and an optional expiry."""
     account = _account_or_404(account_id)

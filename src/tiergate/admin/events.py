@@ -14,6 +14,7 @@ from ..billing.webhooks.models import EVENT_STATUSES, WebhookEvent
 from ..billing.webhooks.services import PENDING_STATUSES, replay_event, replay_failed
 from ..db import db, refusable_transaction, request_transaction
 from ..errors import TiergateError
+from ..web.forms import post_target
 from .blueprint import admin
 from .forms import ConfirmForm
 from .pagination import paginate, requested_page
@@ -56,7 +57,8 @@ def event(event_id: int) -> str:
     )
 
 
-@admin.post("/events/<int:event_id>/replay")
+@admin.route("/events/<int:event_id>/replay", methods=["GET", "POST"])
+@post_target(lambda event_id: url_for("tiergate.admin.event", event_id=event_id))
 def replay(event_id: int) -> BaseResponse:
     """Apply one failed or unfinished event again."""
     if ConfirmForm().validate_on_submit():

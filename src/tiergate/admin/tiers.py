@@ -20,6 +20,7 @@ from ..catalog.models import Permission, SubscriptionTier
 from ..catalog.schemas import tier_problems
 from ..db import db, refusable_transaction
 from ..errors import TiergateError, ValidationError
+from ..web.forms import post_target
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, GrantPermissionForm, TierForm
@@ -27,6 +28,10 @@ from .pagination import paginate, requested_page
 
 #: Subscription statuses counted as a tier's current subscribers.
 CURRENT_STATUSES = ("trialing", "active", "past_due", "unpaid", "paused")
+
+
+def _tier_url(tier_id: int, **_: Any) -> str:
+    return url_for("tiergate.admin.tier", tier_id=tier_id)
 
 
 def _tier_or_404(tier_id: int) -> SubscriptionTier:
@@ -139,7 +144,8 @@ def parse_limit(text: str) -> int | None:
     return int(cleaned)
 
 
-@admin.post("/tiers/<int:tier_id>/limits/<int:permission_id>")
+@admin.route("/tiers/<int:tier_id>/limits/<int:permission_id>", methods=["GET", "POST"])
+@post_target(_tier_url)
 def set_tier_limit(tier_id: int, permission_id: int) -> BaseResponse:
     """Set the tier's limit on a permission it grants (audited)."""
     tier = _tier_or_404(tier_id)
@@ -160,7 +166,8 @@ def set_tier_limit(tier_id: int, permission_id: int) -> BaseResponse:
     return redirect(url_for("tiergate.admin.tier", tier_id=tier_id))
 
 
-@admin.post("/tiers/<int:tier_id>/permissions")
+@admin.route("/tiers/<int:tier_id>/permissions", methods=["GET", "POST"])
+@post_target(_tier_url)
 def grant_tier_permission(tier_id: int) -> BaseResponse:
     """Let the tier grant one more permission."""
     tier = _tier_or_404(tier_id)
@@ -170,7 +177,8 @@ def grant_tier_permission(tier_id: int) -> BaseResponse:
     return redirect(url_for("tiergate.admin.tier", tier_id=tier_id))
 
 
-@admin.post("/tiers/<int:tier_id>/permissions/<int:permission_id>/revoke")
+@admin.route("/tiers/<int:tier_id>/permissions/<int:permission_id>/revoke", methods=["GET", "POST"])
+@post_target(_tier_url)
 def revoke_tier_permission(tier_id: int, permission_id: int) -> BaseResponse:
     """Stop the tier granting a permission."""
     tier = _tier_or_404(tier_id)

@@ -9,6 +9,7 @@ security headers and JSON API errors on every response, and flat commands (``tie
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ..errors import TiergateError, domain_error_response
     from ..extension import TierGate
     from .auth import init_auth
+    from .email_views import restrict_unverified
+    from .outbox_views import outbox  # noqa: F401  (registers the demo's outbox pages)
+    from .profile_views import profile  # noqa: F401  (registers the profile pages)
     from .settings import load_settings
     from .users import User
     from .views import StandaloneInvitationSignup, standalone_pages
@@ -48,10 +52,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .demo_projects import register_demo_projects
 
     register_demo_projects(app)
+    app.before_request(restrict_unverified)
+    _announce_mail(app)
     _own_the_app(app)
     _trust_proxies(app, app.config["TIERGATE_TRUSTED_PROXIES"])
     app.register_error_handler(TiergateError, domain_error_response)
     return app
+
+
+def _announce_mail(app: Flask) -> None:
+    """Say in the start-up log where e-mail goes (the outbox folder when there is no server)."""
+    from ..mail.sender import describe_delivery
+
+    # A warning without a mail server, so it shows in a server's log by default.
+    configured = app.config.get("TIERGATE_SMTP_URL") or app.config.get("TIERGATE_MAIL_SENDER")
+    level = logging.INFO if configured else logging.WARNING
+    logging.getLogger("tiergate.mail").log(level, "%s", describe_delivery(app))
 
 
 def _trust_proxies(app: Flask, proxies: int) -> None:

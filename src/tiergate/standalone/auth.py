@@ -37,9 +37,23 @@ def _dummy_user() -> User:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+def _load_user(session_id: str) -> User | None:
+    """Return the active user whose id and session version the session holds, else None."""
+    user_id, _, version = session_id.partition(":")
+    # A bare id is a session from before session versions: valid until the first bump.
+    version = version or "0"
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember cookie of ``user`` (flushed; effective on commit)."""
+    user.session_version += 1
+    db.session.flush()
 
 
 def check_credentials(email: str, password: str) -> User | None:

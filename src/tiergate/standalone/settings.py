@@ -70,6 +70,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     # Limits (docs/limits.md): rows a soft count spreads over; report meter events at once.
     "LIMITS_COUNTER_SHARDS": (16, int),
     "METER_SEND_AFTER_COMMIT": (True, _bool),
+    "API_KEY_PERMISSION": ("api.access", str),
     # Log-in throttling: this many failures per e-mail and client address within the window
     # block further attempts until the oldest failure leaves the window.
     "LOGIN_MAX_FAILURES": (5, int),
@@ -79,6 +80,20 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "TRUSTED_PROXIES": (0, int),
     # Largest request body accepted (bytes); larger ones get 413.
     "MAX_CONTENT_LENGTH": (1024 * 1024, int),
+    # E-mail (docs/mail.md) and the users' e-mail links (docs/auth.md).
+    "SMTP_URL": (None, str),
+    "SMTP_TIMEOUT_SECONDS": (10.0, float),
+    "MAIL_FROM": ("tiergate <no-reply@localhost>", str),
+    "MAIL_OUTBOX_DIR": (None, str),
+    "MAIL_SENDER": (None, str),
+    "MAIL_SEND_AFTER_COMMIT": (True, _bool),
+    "MAIL_RETRY_SECONDS": (60.0, float),
+    "MAIL_RETRY_MAX_SECONDS": (3600.0, float),
+    "MAIL_INVITATIONS": (True, _bool),
+    "MAIL_BILLING_NOTICES": (True, _bool),
+    "REQUIRE_VERIFIED_EMAIL": (False, _bool),
+    "PASSWORD_RESET_MINUTES": (60.0, float),
+    "EMAIL_LINK_HOURS": (48.0, float),
 }
 
 
@@ -115,6 +130,7 @@ def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> di
         str(settings[ENV_PREFIX + "SQLITE_SYNCHRONOUS"])
     )
     _check_sandbox(settings)
+    _check_mail(settings)
     _check_trusted_proxies(settings)
     url = settings[ENV_PREFIX + "DATABASE_URL"]
     settings.setdefault("SQLALCHEMY_DATABASE_URI", url)
@@ -157,6 +173,14 @@ def _check_sandbox(settings: dict[str, Any]) -> None:
             "the billing sandbox cannot run with a Whop API key: unset TIERGATE_WHOP_API_KEY "
             "or TIERGATE_SANDBOX"
         )
+
+
+def _check_mail(settings: dict[str, Any]) -> None:
+    """Refuse a mail server URL that cannot be used, naming the problem."""
+    from ..mail.sender import parse_smtp_url
+
+    if settings.get(ENV_PREFIX + "SMTP_URL"):
+        parse_smtp_url(str(settings[ENV_PREFIX + "SMTP_URL"]))
 
 
 def _check_trusted_proxies(settings: dict[str, Any]) -> None:

@@ -48,6 +48,22 @@ class User(UserMixin, TimestampMixin, StandaloneBase):
     is_active: Mapped[bool] = mapped_column(
         sa.Boolean, nullable=False, default=True, server_default=sa.true()
     )
+    #: When the user proved the address is theirs (a verification link, an invitation).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: Part of every session's and remember cookie's user id: raising it ends them all
+    #: (log-out, password change, "log out everywhere").
+    session_version: Mapped[int] = mapped_column(
+        sa.Integer, nullable=False, default=0, server_default="0"
+    )
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session: the user's id and session version."""
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_verified(self) -> bool:
+        """Tell whether the user confirmed their e-mail address."""
+        return self.email_verified_at is not None
 
     def __repr__(self) -> str:
         return f"<User {self.email!r}>"

@@ -23,18 +23,26 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..accounts.models import Account
 from ..accounts.services import create_account, slugify
 from ..audit.services import Actor
-from ..db import begin_write_transaction, db, refusable_transaction, request_transaction
+from ..db import (
+    begin_write_transaction,
+    db,
+    refusable_transaction,
+    request_transaction,
+    utcnow,
+)
 from ..errors import TiergateError
 from ..web.csrf import csrf_failed, protect_from_csrf
 from ..web.forms import attach_error
 from ..web.input import refuse_bad_page_input
-from .auth import check_credentials
-from .forms import InvitationSignupForm, LoginForm, SignupForm
+from .auth import check_credentials, end_sessions
+from .emails import queue_already_registered, queue_verification
+from .forms import ButtonForm, InvitationSignupForm, LoginForm, SignupForm
 from .throttle import (
     ThrottleLimits,
     TooManyLoginAttempts,
@@ -44,10 +52,11 @@ from .throttle import (
 )
 from .users import User, create_user, find_user, hash_password
 
-#: What sign-up answers, whether or not the address already has a user (it tells nobody).
+#: What sign-up answers, whether or not the address already has a user (it tells nobody):
+#: a new user gets a verification link, a registered address a "you already have an account".
 SIGNED_UP = (
-    "Thank you for signing up: log in with your e-mail address and password. An address "
-    "that was registered before keeps its account and its password."
+    "Thank you for signing up: we have sent you a message. Follow its link to confirm your "
+    "address, then log in with your e-mail address and password."
 )
 
 standalone_pages = Blueprint("standalone", __name__)
@@ -65,16 +74,25 @@ standalone_pages.before_request(protect_from_csrf)
 standalone_pages.register_error_handler(CSRFError, csrf_failed)
 
 
-def _safe_next(target: str | None) -> str:
-    """Return ``target`` when it is a path on this site, else the home page."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+def _landing() -> str:
+    """Return where a log-in lands: the account page, or home where it is not mounted."""
+    try:
+        return url_for("tiergate.account.overview")
+    except BuildError:
         return url_for("standalone.index")
+
+
+def _safe_next(target: str | None) -> str:
+    """Return ``target`` when it is a path on this site, else the account page."""
+    landing = _landing()
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return landing
     parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else url_for("standalone.index")
+    return target if not parts.scheme and not parts.netloc else landing
 
 
-def _log_in(user: User, *, remember: bool = False) -> None:
-    # A fresh session on every log-in: nothing from before it survives (session fixation).
+def log_in_fresh(user: User, *, remember: bool = False) -> None:
+    """Start a new session for ``user``: nothing from before it survives (session fixation)."""
     session.clear()
     login_user(user, remember=remember)
 
@@ -119,11 +137,13 @@ def signup() -> Any:
 
 
 def _sign_up(form: SignupForm, password_hash: str) -> None:
-    """Create the user and their account, unless the address is taken (then nothing)."""
+    """Create the user and their account, unless the address is taken (then tell it by mail)."""
     begin_write_transaction()
     email = form.email.data or ""
-    if find_user(email) is not None:
-        # Said nowhere: the page is the same as for a new user (a later version e-mails them).
+    registered = find_user(email)
+    if registered is not None:
+        # Said only to the address itself: the page is the same as for a new user.
+        queue_already_registered(registered)
         return
     user = create_user(
         email,
@@ -133,6 +153,7 @@ def _sign_up(form: SignupForm, password_hash: str) -> None:
     )
     name = (form.account_name.data or "").strip()
     create_account(name, owner=user, actor=Actor.user(user), slug=_free_slug(name))
+    queue_verification(user)
 
 
 def _throttle_limits() -> ThrottleLimits:
@@ -172,7 +193,7 @@ def login() -> Any:
             page = render_template("tiergate/accounts/login.html", form=form)
             return page, 429, {"Retry-After": str(error.details["retry_after"])}
         if user is not None:
-            _log_in(user, remember=bool(form.remember.data))
+            log_in_fresh(user, remember=bool(form.remember.data))
             return redirect(target)
         form.password.errors = ["Wrong e-mail or password."]
     if form.errors:
@@ -180,9 +201,17 @@ def login() -> Any:
     return render_template("tiergate/accounts/login.html", form=form), status
 
 
-@standalone_pages.post("/logout")
-def logout() -> BaseResponse:
-    """Log out: forget the session and the "keep me logged in" cookie."""
+@standalone_pages.route("/logout", methods=["GET", "POST"])
+def logout() -> Any:
+    """Log out: end the user's sessions on the server, forget the session and the cookie."""
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("standalone.login"))
+        return render_template("tiergate/standalone/logout.html", form=ButtonForm())
+    if current_user.is_authenticated:
+        with request_transaction():
+            begin_write_transaction()
+            end_sessions(db.session.get_one(User, current_user.id))
     session.clear()
     # After the clear: Flask-Login marks the remember cookie for deletion in the session,
     # and deletes it when the response goes out.
@@ -201,12 +230,15 @@ class StandaloneInvitationSignup:
         return hash_password(form.password.data or "")
 
     def create_user(self, email: str, form: Any, prepared: str) -> User:
-        return create_user(
+        user = create_user(
             email,
             password_hash=prepared,
             display_name=form.display_name.data or "",
             actor=Actor.system("invitation"),
         )
+        # The invitation link reached this address: it is proved.
+        user.email_verified_at = utcnow()
+        return user
 
     def log_in(self, user: User) -> None:
-        _log_in(user)
+        log_in_fresh(user)

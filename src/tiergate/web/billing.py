@@ -33,7 +33,7 @@ from .account.context import (
     signed_in_user,
 )
 from .account.overview import render_account
-from .forms import LicenseKeyForm
+from .forms import LicenseKeyForm, post_target
 
 customer_billing = Blueprint("billing", __name__, url_prefix="/billing")
 
@@ -43,6 +43,16 @@ def _signed_in() -> Any:
     if users.current() is None:
         return users.ask_to_log_in()
     return None
+
+
+def account_page(**_: Any) -> str:
+    """Return the account page, where billing forms belong."""
+    return url_for("tiergate.account.overview")
+
+
+def pricing_page(**_: Any) -> str:
+    """Return the pricing page, where checkout forms belong."""
+    return url_for("tiergate.web.pricing")
 
 
 def is_purchasable(tier: SubscriptionTier) -> bool:
@@ -73,7 +83,8 @@ def _manager() -> AccountContext | Any:
     return ctx
 
 
-@customer_billing.post("/checkout/<tier_key>")
+@customer_billing.route("/checkout/<tier_key>", methods=["GET", "POST"])
+@post_target(pricing_page)
 def checkout(tier_key: str) -> Any:
     """Start the provider's checkout (Stripe) or purchase link (Whop) for a tier."""
     ctx = _manager()
@@ -110,7 +121,11 @@ def checkout(tier_key: str) -> Any:
             account,
             tier,
             success_url=url_for(
-                "tiergate.account.overview", account=account.slug, checkout="done", _external=True
+                "tiergate.account.overview",
+                account=account.slug,
+                checkout="done",
+                tier=tier.key,
+                _external=True,
             ),
             cancel_url=url_for("tiergate.web.pricing", _external=True),
             interval=interval,
@@ -124,7 +139,8 @@ def checkout(tier_key: str) -> Any:
     return redirect(target, code=303)
 
 
-@customer_billing.post("/manage")
+@customer_billing.route("/manage", methods=["GET", "POST"])
+@post_target(account_page)
 def manage() -> Any:
     """Go to the provider's billing page: the Stripe Customer Portal or the Whop membership."""
     ctx = _manager()
@@ -141,7 +157,8 @@ def manage() -> Any:
     return manage_redirect(ctx, subscription)
 
 
-@customer_billing.post("/license-key")
+@customer_billing.route("/license-key", methods=["GET", "POST"])
+@post_target(account_page)
 def license_key() -> Any:
     """Attach a Whop membership to the account by its license key."""
     ctx = _manager()

@@ -28,7 +28,8 @@ from ..db import db, refusable_transaction
 from ..errors import TiergateError
 from .account.context import AccountContext, signed_in_user
 from .account.status import format_day
-from .billing import _manager, customer_billing
+from .billing import _manager, account_page, customer_billing
+from .forms import post_target
 
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -173,13 +174,15 @@ def _subscription_of(ctx: AccountContext, subscription_id: int) -> Subscription:
     return subscription
 
 
-@customer_billing.post("/subscriptions/<int:subscription_id>/cancel")
+@customer_billing.route("/subscriptions/<int:subscription_id>/cancel", methods=["GET", "POST"])
+@post_target(account_page)
 def cancel(subscription_id: int) -> Any:
     """Cancel one live subscription at the end of its period."""
     return _cancel_or_resume(subscription_id, cancel=True)
 
 
-@customer_billing.post("/subscriptions/<int:subscription_id>/resume")
+@customer_billing.route("/subscriptions/<int:subscription_id>/resume", methods=["GET", "POST"])
+@post_target(account_page)
 def resume(subscription_id: int) -> Any:
     """Resume a subscription set to cancel, before its period ends."""
     return _cancel_or_resume(subscription_id, cancel=False)
@@ -204,7 +207,8 @@ def _cancel_or_resume(subscription_id: int, *, cancel: bool) -> Any:
     return _to_account(ctx)
 
 
-@customer_billing.post("/subscriptions/<int:subscription_id>/manage")
+@customer_billing.route("/subscriptions/<int:subscription_id>/manage", methods=["GET", "POST"])
+@post_target(account_page)
 def manage_subscription(subscription_id: int) -> Any:
     """Go to the provider's page for one subscription (Stripe portal or Whop membership)."""
     ctx = _manager()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import redirect, request
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -9,6 +14,8 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from ..accounts.models import ROLES
 from ..errors import TiergateError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def role_choices(roles: tuple[str, ...] = ROLES) -> list[SelectChoice]:
@@ -50,6 +57,30 @@ class LicenseKeyForm(FlaskForm):
     )
 
 
+class AccountNameForm(FlaskForm):
+    """An organisation's name (renaming one, or creating another)."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Enter the organisation's name."),
+            Length(max=128, message="A name has at most 128 characters."),
+        ],
+    )
+
+
+class ApiKeyForm(FlaskForm):
+    """What a new API key is for."""
+
+    name = StringField(
+        "What is the key for?",
+        validators=[
+            DataRequired('Say what the key is for, such as "reporting job".'),
+            Length(max=64, message="A key's name has at most 64 characters."),
+        ],
+    )
+
+
 class ActionForm(FlaskForm):
     """A button and its CSRF token (checkout, manage billing, confirmations, log out)."""
 
@@ -65,3 +96,23 @@ def attach_error(
     name = (aliases or {}).get(name, name)
     field = form._fields.get(name) or form._fields[default_field]
     field.errors = [*field.errors, error.message]
+
+
+def post_target(page: Callable[..., str]) -> Callable[[F], F]:
+    """Answer a GET of a form's POST address with a redirect to ``page(**view_args)``.
+
+    Such an address is only where a form posts to; a reload, a bookmark or a shared link
+    reaches it with GET and lands on the page the form belongs to instead of a bare 405.
+    Register the view with ``methods=["GET", "POST"]``.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if request.method == "GET":
+                return redirect(page(**kwargs), code=303)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator

@@ -35,7 +35,7 @@ from .test_seats_and_settle import MEMBERS, per_seat_team
 def three_seats(browser) -> None:
     for email in ("one@acme.test", "two@acme.test"):
         response = post_form(browser, MEMBERS, MEMBERS, {"email": email, "role": "member"})
-        assert response.status_code == 201, text(response)
+        assert response.status_code == 303, text(response)
 
 
 def test_a_flat_tier_bills_one_unit_after_a_per_seat_one(sandbox_app, browser, acme) -> None:

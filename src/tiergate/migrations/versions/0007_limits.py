@@ -7,7 +7,7 @@ defaults, so the catalog keeps its meaning. Two new tables: usage counters keyed
 and shard, and the outbox of meter events to report.
 
 Revision ID: 0007_limits
-Revises: 0005_billing_lifecycle
+Revises: 0006_mail_outbox
 Create Date: 2026-11-27 23:30:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_limits"
-down_revision = "0005_billing_lifecycle"
+down_revision = "0006_mail_outbox"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""The customer's account pages: /account (plan and billing) and /account/members (the team)."""
+"""The customer's account pages: /account (plan, billing), members, settings and API keys."""
 
 from __future__ import annotations
 
@@ -23,4 +23,4 @@ def _signed_in_and_writing() -> Any:
     return None
 
 
-from . import invoices, members, overview  # noqa: E402,F401  (they register their routes)
+from . import apikeys, invoices, members, overview, settings  # noqa: E402,F401  (their routes)

@@ -135,8 +135,9 @@ def invitation(token: str) -> Any:
     if user is None and signup is not None:
         signup.log_in(joining)
     session[SESSION_ACCOUNT] = found.account_id
-    flash("You joined the account.", "success")
-    return redirect(url_for("tiergate.account.overview"))
+    joined = db.session.get_one(Account, found.account_id)
+    flash(f"You joined {joined.name}.", "success")
+    return redirect(url_for("tiergate.account.overview", account=joined.slug))
 
 
 def _settle(token: str, user: Any, account_id: int) -> None:

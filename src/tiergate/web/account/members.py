@@ -24,7 +24,7 @@ from ...audit.services import Actor
 from ...db import db, refusable_transaction, utcnow
 from ...entitlements.services import fresh_entitlements, get_cache
 from ...errors import TiergateError
-from ..forms import ActionForm, InviteForm, RoleForm, attach_error, role_choices
+from ..forms import ActionForm, InviteForm, RoleForm, attach_error, post_target, role_choices
 from . import account_pages
 from .context import (
     AccountContext,
@@ -34,6 +34,7 @@ from .context import (
     not_allowed_page,
     signed_in_user,
 )
+from .once import show_once, take_once
 
 
 def _invite_form(ctx: AccountContext, **kwargs: Any) -> InviteForm:
@@ -74,6 +75,8 @@ def render_members(
     upgrade_keys = seat_error.details.get("upgrade_to", []) if seat_error else None
     if upgrade_keys is None and entitlements.seats_free == 0:
         upgrade_keys = get_cache().catalog().seat_tiers_above(entitlements.seats_used + 1)
+    if not ctx.can_manage:
+        upgrade_keys = None  # only those who change billing are offered an upgrade
     page = render_template(
         "tiergate/account/members.html",
         ctx=ctx,
@@ -111,7 +114,7 @@ def members() -> Any:
     if ctx is None:
         return no_account_page()
     if request.method != "POST":
-        return render_members(ctx)
+        return render_members(ctx, **_shown_link(ctx))
     if not ctx.can_manage:
         return not_allowed_page("Only an owner or an admin can invite people.", ctx)
     form = _invite_form(ctx)
@@ -133,11 +136,31 @@ def members() -> Any:
     if error is not None:
         attach_error(form, error, "email")
         return render_members(ctx, invite_form=form, status=error.status)
+    _keep_link(ctx, invitation, token)
+    return _back(ctx)
+
+
+def _keep_link(ctx: AccountContext, invitation: Invitation, token: str) -> None:
+    """Keep a new invitation link for the members page to show once, after the redirect."""
     link = url_for("tiergate.invitations.invitation", token=token, _external=True)
-    return render_members(ctx, invite_link=link, invited=invitation, status=201)
+    show_once("invitation", ctx.account.id, invitation_id=invitation.id, link=link)
 
 
-@account_pages.post("/members/<int:membership_id>/role")
+def _shown_link(ctx: AccountContext) -> dict[str, Any]:
+    """Return the invitation link kept for this page (shown this once), if any."""
+    kept = take_once("invitation", ctx.account.id)
+    invitation = db.session.get(Invitation, kept["invitation_id"]) if kept else None
+    if kept is None or invitation is None:
+        return {}
+    return {"invite_link": kept["link"], "invited": invitation}
+
+
+def _members_page(**_: Any) -> str:
+    return url_for("tiergate.account.members")
+
+
+@account_pages.route("/members/<int:membership_id>/role", methods=["GET", "POST"])
+@post_target(_members_page)
 def change_member_role(membership_id: int) -> Any:
     """Give a member another role."""
     membership = db.session.get(Membership, membership_id) or abort(404)
@@ -167,7 +190,12 @@ def change_member_role(membership_id: int) -> Any:
 @account_pages.route("/members/<int:membership_id>/remove", methods=["GET", "POST"])
 def remove(membership_id: int) -> Any:
     """Ask to confirm, then remove a member from the account."""
-    membership = db.session.get(Membership, membership_id) or abort(404)
+    membership = db.session.get(Membership, membership_id)
+    if membership is None:
+        # Reloading the confirm page of someone just removed: say so rather than a bare 404
+        # (the same answer for any id, so it tells nothing about other accounts).
+        flash("This person is no longer a member.", "info")
+        return redirect(url_for("tiergate.account.members"), code=303)
     users.attach([membership])
     ctx = _managing(membership.account_id)
     if not isinstance(ctx, AccountContext):
@@ -216,7 +244,8 @@ def _managing_invitation(invitation: Invitation) -> AccountContext | tuple[str, 
     return ctx
 
 
-@account_pages.post("/invitations/<int:invitation_id>/resend")
+@account_pages.route("/invitations/<int:invitation_id>/resend", methods=["GET", "POST"])
+@post_target(_members_page)
 def resend(invitation_id: int) -> Any:
     """Make a new one-time link for an invitation (the old link stops working)."""
     invitation = _open_invitation(invitation_id)
@@ -235,8 +264,8 @@ def resend(invitation_id: int) -> Any:
     if error is not None:
         flash(error.message, "error")
         return _back(ctx)
-    link = url_for("tiergate.invitations.invitation", token=token, _external=True)
-    return render_members(ctx, invite_link=link, invited=invitation)
+    _keep_link(ctx, invitation, token)
+    return _back(ctx)
 
 
 @account_pages.route("/invitations/<int:invitation_id>/revoke", methods=["GET", "POST"])

@@ -64,6 +64,7 @@ def render_account(
         )
         .order_by(Permission.name)
     ).all()
+    live = live_paid_subscriptions(ctx.account.id)
     page = render_template(
         "tiergate/account/overview.html",
         ctx=ctx,
@@ -71,15 +72,31 @@ def render_account(
         plan=describe_plan(entitlements, source, get_cache().policy),
         permissions=permissions,
         provider=billing_provider_of(ctx.account.id),
-        live_subscriptions=live_paid_subscriptions(ctx.account.id),
+        live_subscriptions=live,
         plan_subscription=plan_subscription(ctx.account.id),
         nonce=secrets.token_urlsafe(24),
-        whop=sells_through_whop(),
+        # The license key form is for Whop plans (a Stripe or free plan has no key to attach);
+        # once sent, it stays to show what was wrong with the key.
+        whop=bool(license_form and license_form.errors)
+        or (sells_through_whop() and billing_provider_of(ctx.account.id) == "whop"),
         license_form=license_form or LicenseKeyForm(formdata=None),
         problem=problem,
-        checkout_done=request.args.get("checkout") == "done",
+        checkout=_checkout_notice(entitlements.tier_key, source is not None),
+        # With two providers, each subscription says where it is billed; with one, it need not.
+        provider_count=len({sub.provider for sub in live}),
     )
     return page, status
+
+
+def _checkout_notice(tier_key: str | None, has_paid_plan: bool) -> str | None:
+    """Say how a checkout the customer just came back from stands: "waiting" or "done"."""
+    if request.args.get("checkout") != "done":
+        return None
+    # The provider returns here naming the tier bought: once the plan is that tier (its
+    # webhook arrived), the notice stops asking to wait.
+    bought = request.args.get("tier")
+    arrived = bought == tier_key if bought else has_paid_plan
+    return "done" if arrived else "waiting"
 
 
 @account_pages.get("")

@@ -1,7 +1,7 @@
 """The demo's projects: a page that creates and deletes them within the plan's limit.
 
-Revision ID: u003_demo_projects
-Revises: u002_login_throttle
+Revision ID: u004_demo_projects
+Revises: u003_email_sessions
 Create Date: 2026-11-27 23:55:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-11-27 23:55:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "u003_demo_projects"
-down_revision = "u002_login_throttle"
+revision = "u004_demo_projects"
+down_revision = "u003_email_sessions"
 branch_labels = None
 depends_on = None
 
