@@ -19,6 +19,7 @@ def commands() -> list[click.Command]:
     from .billing.lifecycle.cli import billing_cli
     from .billing.sandbox_cli import sandbox_cli
     from .catalog.cli import catalog_cli, tiers_cli
+    from .limits.cli import limits_cli
     from .mail.cli import mail_cli
     from .migrate import db_cli
 
@@ -35,6 +36,7 @@ def commands() -> list[click.Command]:
         billing_cli,
         sandbox_cli,
         audit_cli,
+        limits_cli,
         mail_cli,
     ]
 

@@ -53,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
     "API_KEY_PERMISSION": "api.access",
     # "blueprints": security headers on tiergate's own pages only; "app": on every response.
     "SECURITY_HEADERS": "blueprints",
+    # Limits: rows a soft (billable) count spreads its writes over, and whether meter events
+    # are reported right after the request that committed them (else the CLI sends them).
+    "LIMITS_COUNTER_SHARDS": 16,
+    "METER_SEND_AFTER_COMMIT": True,
     # Where tiergate's stylesheets are served.
     "ASSETS_PATH": "/tiergate/assets",
     # E-mail (docs/mail.md): the mail server (smtp://user:pass@host:port[?starttls=1] or

@@ -125,6 +125,9 @@ class TierGate:
         from .billing.lifecycle.settle import connect_lifecycle
 
         connect_lifecycle(app)
+        from .limits.outbox import connect_meter_outbox
+
+        connect_meter_outbox(app)
         from .mail.worker import init_mail
 
         init_mail(app)
@@ -213,6 +216,9 @@ def _bind_entitlements(app: Flask) -> None:
     app.extensions[CACHE_KEY] = cache
     register_cache(cache)
     app.add_template_global(can, "can")
+    from .limits.pages import register_template_globals
+
+    register_template_globals(app)
     app.jinja_env.globals.setdefault("current_entitlements", current_entitlements)
 
 

@@ -20,6 +20,7 @@ def metadata() -> sa.MetaData:
     from .catalog import models as _catalog  # noqa: F401
     from .db import Base
     from .entitlements import models as _entitlements  # noqa: F401
+    from .limits import models as _limits  # noqa: F401
     from .mail import models as _mail  # noqa: F401
 
     return Base.metadata
@@ -34,6 +35,7 @@ def sandbox_metadata() -> sa.MetaData:
 
 def standalone_metadata() -> sa.MetaData:
     """Return the metadata of the standalone app's users and log-in failures."""
+    from .standalone import demo_projects as _demo_projects  # noqa: F401
     from .standalone.users import StandaloneBase
 
     return StandaloneBase.metadata
@@ -57,6 +59,7 @@ def import_listeners() -> None:
     from .billing.providers import resolve as _resolve  # noqa: F401
     from .billing.webhooks import services as _webhooks  # noqa: F401
     from .entitlements import versions as _versions  # noqa: F401
+    from .limits import outbox as _outbox  # noqa: F401
     from .mail import worker as _mail_worker  # noqa: F401
 
     metadata()

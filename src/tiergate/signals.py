@@ -26,6 +26,9 @@ entitlements_changed = _signals.signal("tiergate.entitlements-changed")
 catalog_changed = _signals.signal("tiergate.catalog-changed")
 #: A verified webhook event was processed: ``event_id``, ``provider``, ``type``, ``status``.
 webhook_event_processed = _signals.signal("tiergate.webhook-event-processed")
+#: A limited permission's count crossed 80 % or 100 % of the tier's limit: ``account_id``,
+#: ``permission``, ``threshold`` (80 or 100), ``used``, ``limit``.
+limit_threshold_reached = _signals.signal("tiergate.limit-threshold-reached")
 #: An invitation was created or re-sent: ``invitation``, ``token`` (its one-time secret).
 #: Unlike the others it is sent inside the transaction, before the commit, so that a receiver
 #: may add to that transaction (tiergate queues the invitation e-mail this way).

@@ -24,8 +24,8 @@ def test_load_demo_then_list_tiers(runner):
     result = invoke(runner, "catalog", "load", "--demo")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        "demo.yaml: 14 changes",
-        "  permissions: 9 created, 0 updated, 0 unchanged, 0 deleted",
+        "demo.yaml: 16 changes",
+        "  permissions: 11 created, 0 updated, 0 unchanged, 0 deleted",
         "  tiers: 5 created, 0 updated, 0 unchanged, 0 deleted",
     ]
     listed = invoke(runner, "tiers", "list")
@@ -42,7 +42,7 @@ def test_load_demo_then_list_tiers(runner):
     ]
     assert [row.split()[0] for row in rows] == ["free", "community", "pro", "team", "staff"]
     assert rows[0].split()[1] == "(default)"
-    assert rows[2].split()[2:] == ["stripe", "$19/mo", "5", "yes", "6"]
+    assert rows[2].split()[2:] == ["stripe", "$19/mo", "5", "yes", "8"]
     # Aligned: each column starts at the same place on every line.
     start = header.index("PROVIDER")
     assert all(row[start:].split()[0] in ("exempt", "stripe", "whop") for row in rows)
@@ -114,7 +114,7 @@ def test_dry_run_reports_and_writes_nothing(runner):
     before = snapshot()
     result = invoke(runner, "catalog", "load", "--demo", "--dry-run")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "demo.yaml: 14 changes"
+    assert result.stdout.splitlines()[0] == "demo.yaml: 16 changes"
     assert result.stdout.splitlines()[-1] == "dry run: nothing was written"
     assert snapshot() == before
 

@@ -22,7 +22,7 @@ def with_duplicate_tier_key(document):
 
 def with_duplicate_permission_key(document):
     document["permissions"].append({"key": "api.access", "name": "API, again"})
-    return "permissions[9] (key 'api.access')", "duplicate key 'api.access'"
+    return "permissions[11] (key 'api.access')", "duplicate key 'api.access'"
 
 
 def with_duplicate_lookup_key(document):

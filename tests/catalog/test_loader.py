@@ -21,7 +21,7 @@ def load(document, **options):
 
 def test_demo_catalog_loads_as_described(app):
     summary = load(parse_yaml(DEMO_TEXT, "demo.yaml"))
-    assert (len(summary.permissions.created), len(summary.tiers.created)) == (9, 5)
+    assert (len(summary.permissions.created), len(summary.tiers.created)) == (11, 5)
     assert [tier.key for tier in services.list_tiers()] == [
         "free",
         "community",
@@ -51,7 +51,7 @@ def test_demo_catalog_loads_as_described(app):
     assert community.whop_product_key == "prod_tiergateCommunity"
     staff = services.get_tier("staff")
     assert staff.is_billing_exempt and not staff.is_customer_facing
-    assert len(staff.permissions) == 9
+    assert len(staff.permissions) == 11
     assert services.get_default_tier().key == "free"
     assert all(tier.has_valid_integration for tier in services.list_tiers())
 
@@ -91,7 +91,7 @@ def test_reload_on_every_backend_changes_nothing(any_backend_app):
     before = snapshot()
     summary = load(demo_document())
     assert summary.changes == 0
-    assert len(summary.tiers.unchanged) == 5 and len(summary.permissions.unchanged) == 9
+    assert len(summary.tiers.unchanged) == 5 and len(summary.permissions.unchanged) == 11
     assert snapshot() == before
 
 
@@ -113,6 +113,7 @@ def test_reload_updates_fields_and_sets_links_exactly(app):
     document = demo_document()
     tier_entry(document, "pro")["user_limit"] = 7
     tier_entry(document, "team")["permissions"] = ["projects.view"]
+    del tier_entry(document, "team")["limits"]  # limits only what the tier grants
     del tier_entry(document, "community")["description"]  # an omitted field takes its default
     summary = load(document)
     assert sorted(summary.tiers.updated) == ["community", "pro", "team"]

@@ -28,7 +28,7 @@ from .conftest import GENERATED_ENV_WARNING, another_process, invoke, table_name
 
 pytestmark = GENERATED_ENV_WARNING
 
-TIERGATE_HEAD = "0006_mail_outbox"
+TIERGATE_HEAD = "0007_limits"
 BACKENDS = ("sqlite", "postgresql")
 
 
@@ -163,7 +163,9 @@ SEED_0001 = (
 
 def tier_permissions(app: Flask) -> list[tuple[int, int]]:
     with app.app_context(), flask_db.engine.connect() as connection:
-        rows = connection.execute(sa.text("SELECT * FROM subscription_tier_permission"))
+        rows = connection.execute(
+            sa.text("SELECT tier_id, permission_id FROM subscription_tier_permission")
+        )
         return [tuple(row) for row in rows]
 
 

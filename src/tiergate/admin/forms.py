@@ -78,7 +78,7 @@ class PermissionForm(FlaskForm):
 
     def catalog_values(self) -> dict[str, Any]:
         """Return the permission's field values as the catalog services take them."""
-        return _values(self, PERMISSION_FIELDS)
+        return _values(self, {n: s for n, s in PERMISSION_FIELDS.items() if n in self._fields})
 
 
 def _values(form: FlaskForm, specs: dict[str, FieldSpec]) -> dict[str, Any]:

@@ -6,17 +6,20 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response as BaseResponse
+from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 
 from ..audit.listeners import acting_as
 from ..billing.models import Subscription
 from ..catalog import services as catalog
+from ..catalog.limits import set_limit, tier_limits
 from ..catalog.models import Permission, SubscriptionTier
 from ..catalog.schemas import tier_problems
 from ..db import db, refusable_transaction
-from ..errors import TiergateError
+from ..errors import TiergateError, ValidationError
 from ..web.forms import post_target
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
@@ -117,8 +120,50 @@ def _tier_page(tier: SubscriptionTier, form: TierForm, status: int = 200) -> Any
         grant_form=grant_form,
         revoke_form=ConfirmForm(),
         subscribers=subscriber_counts([tier.id]).get(tier.id, 0),
+        limits=tier_limits(tier.id),
+        limit_form=LimitForm(formdata=None),
     )
     return page, status
+
+
+class LimitForm(FlaskForm):
+    """A tier's limit on one permission: a whole number, or blank for unlimited."""
+
+    limit = StringField("Limit")
+
+
+def parse_limit(text: str) -> int | None:
+    """Read a limit typed in the console: blank or "unlimited" is None; else a whole number."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if cleaned.lower() in ("", "unlimited"):
+        return None
+    if not cleaned.isdigit():
+        raise ValidationError(
+            f"the limit must be a whole number or blank (unlimited), not {text!r}"
+        )
+    return int(cleaned)
+
+
+@admin.route("/tiers/<int:tier_id>/limits/<int:permission_id>", methods=["GET", "POST"])
+@post_target(_tier_url)
+def set_tier_limit(tier_id: int, permission_id: int) -> BaseResponse:
+    """Set the tier's limit on a permission it grants (audited)."""
+    tier = _tier_or_404(tier_id)
+    permission = db.session.get(Permission, permission_id)
+    if permission is None:
+        abort(404)
+    form = LimitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with refusable_transaction(TiergateError) as refused, acting_as(staff_actor()):
+        limit = parse_limit(str(form.limit.data or ""))
+        changed = set_limit(tier, permission, limit)
+    if refused.error is not None:
+        flash(refused.error.message, "error")
+    elif changed:
+        shown = "unlimited" if limit is None else f"{limit:,}"
+        flash(f"Tier {tier.key} now allows {shown} of {permission.key}.", "success")
+    return redirect(url_for("tiergate.admin.tier", tier_id=tier_id))
 
 
 @admin.route("/tiers/<int:tier_id>/permissions", methods=["GET", "POST"])

@@ -14,8 +14,9 @@ from ..billing.services import (
 from ..catalog.models import SubscriptionTier
 from ..catalog.services import get_tier
 from ..db import db, request_transaction, utcnow
-from ..entitlements.services import check, entitlements_for
-from ..errors import Conflict
+from ..entitlements.services import check, entitlements_for, get_cache
+from ..errors import Conflict, NotFound
+from ..limits.schemas import TrackRequestSchema, UsageSchema
 from .access import BEARER, ApiBlueprint, account_for, documented, read_only, staff
 from .schemas import (
     CheckRequestSchema,
@@ -59,6 +60,66 @@ def check_permission(body: dict[str, Any], account_id: int) -> dict[str, Any]:
     """
     _, account = account_for(account_id)
     return check(account, body["permission"]).to_dict()
+
+
+@accounts_api.get("/<int(max=2147483647):account_id>/usage")
+@accounts_api.response(200, UsageSchema)
+@documented(accounts_api, 404, security=BEARER)
+def get_usage(account_id: int) -> dict[str, Any]:
+    """Show each limit of the account's tier with what is used and what remains.
+
+    Members of the account, its account keys, and staff may read it.
+    """
+    _, account = account_for(account_id)
+    return _usage(account.id)
+
+
+def _usage(account_id: int) -> dict[str, Any]:
+    from ..limits import usage
+
+    rows = [row.to_dict() for row in usage(account_id)]
+    return {"account_id": account_id, "tier": entitlements_for(account_id).tier_key, "limits": rows}
+
+
+@accounts_api.post("/<int(max=2147483647):account_id>/track")
+@accounts_api.arguments(TrackRequestSchema)
+@accounts_api.response(200, UsageSchema)
+@documented(
+    accounts_api,
+    403,
+    404,
+    409,
+    422,
+    security=BEARER,
+    descriptions={
+        403: "The account's tier does not grant the permission (`reason` says why).",
+        404: "No such account (or one the caller may not see), or no such permission.",
+        409: "The permission is not metered, or the uses do not fit the tier's limit "
+        "(`limit_reached`, with `upgrade_to`).",
+    },
+)
+def track_usage(body: dict[str, Any], account_id: int) -> dict[str, Any]:
+    """Count uses of a metered permission for the account; answer with its usage after."""
+    from ..limits import track
+
+    _, account = account_for(account_id)
+    _refuse_unmetered(body["permission"])
+    with request_transaction():
+        track(account.id, body["permission"], body["amount"])
+    return _usage(account_id)
+
+
+def _refuse_unmetered(permission: str) -> None:
+    """Refuse, before anything is written, a permission that is unknown (404) or not metered."""
+    catalog = get_cache().catalog()
+    if permission not in catalog.permission_keys:
+        raise NotFound(f"no permission {permission!r}", field="permission")
+    limited = catalog.limited.get(permission)
+    if limited is None or limited.kind != "metered":
+        kind = limited.kind if limited else "feature"
+        raise Conflict(
+            f"{permission!r} is a {kind} permission, not a metered one", field="permission"
+        )
 
 
 def _grant_result(result: ApplyResult) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from .schemas import (
     clash_problems,
     default_tier_problem,
     defaults,
+    limit_problem,
     permission_problems,
     tier_problems,
 )
@@ -28,6 +29,8 @@ class CatalogDocument:
     tiers: list[dict[str, Any]] = field(default_factory=list)
     #: tier key -> the permission keys it grants, sorted
     grants: dict[str, list[str]] = field(default_factory=dict)
+    #: tier key -> permission key -> its limit (None: unlimited), for limited permissions
+    limits: dict[str, dict[str, int | None]] = field(default_factory=dict)
     default_tier: str | None = None
 
 
@@ -58,10 +61,11 @@ def _parse_section(
         if not isinstance(entry, Mapping):
             problems.append(Problem(where, f"must be a mapping, not {type(entry).__name__}"))
             continue
-        # A tier's permission list is not a column; it is checked by _parse_grants.
+        # A tier's permission list and limits are not columns; _parse_grants checks them.
         values = {**defaults(specs), **entry}
         if section == "tiers":
             values.pop("permissions", None)
+            values.pop("limits", None)
         problems.extend(Problem(where, message) for message in check(values))
         parsed.append((where, entry, values))
     unique = UNIQUE_TIER_FIELDS if section == "tiers" else ("key",)
@@ -84,6 +88,26 @@ def _parse_grants(
     return sorted(set(keys))
 
 
+def _parse_limits(
+    entry: Mapping[str, Any],
+    where: str,
+    grants: list[str],
+    kinds: Mapping[str, Any],
+    problems: list[Problem],
+) -> dict[str, int | None]:
+    """Return the tier's limit of each limited permission it grants (unlisted: unlimited)."""
+    raw = entry.get("limits") or {}
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(where, "limits must be a mapping of permission key to a number"))
+        return {}
+    for key, limit in raw.items():
+        if key not in grants:
+            problems.append(Problem(where, f"limits names {key!r}, which the tier does not grant"))
+        elif (problem := limit_problem(key, kinds.get(key), limit)) is not None:
+            problems.append(Problem(where, problem))
+    return {key: raw.get(key) for key in grants if kinds.get(key) not in (None, "feature")}
+
+
 def parse_document(raw: Any, source: str) -> CatalogDocument:
     """Validate a parsed YAML catalog; raise CatalogError listing every problem."""
     if not isinstance(raw, Mapping):
@@ -98,11 +122,14 @@ def parse_document(raw: Any, source: str) -> CatalogDocument:
     document = CatalogDocument()
     for _, _, values in _parse_section(raw, "permissions", problems):
         document.permissions.append(values)
-    known = {str(values.get("key")) for values in document.permissions}
+    kinds = {str(values.get("key")): values.get("kind") for values in document.permissions}
     for where, entry, values in _parse_section(raw, "tiers", problems):
         document.tiers.append(values)
-        grants = _parse_grants(entry, where, known, problems)
+        grants = _parse_grants(entry, where, set(kinds), problems)
         document.grants[str(values.get("key"))] = grants
+        document.limits[str(values.get("key"))] = _parse_limits(
+            entry, where, grants, kinds, problems
+        )
     default = raw.get("default_tier")
     if default is not None and not (isinstance(default, str) and default in document.grants):
         problems.append(Problem("default_tier", f"unknown tier {default!r} (not in tiers:)"))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ..db import db, utcnow
 from .document import CatalogDocument, parse_document
+from .limits import all_limits, apply_limits
 from .models import Permission, SubscriptionTier
 from .schemas import (
     PERMISSION_FIELDS,
@@ -94,14 +95,31 @@ def export_catalog() -> dict[str, Any]:
     permissions = sorted(db.session.scalars(sa.select(Permission)), key=lambda p: p.key)
     tiers = sorted(db.session.scalars(sa.select(SubscriptionTier)), key=lambda t: (t.rank, t.key))
     default = next((tier.key for tier in tiers if tier.is_default), None)
+    limits = all_limits()
     return {
-        "permissions": [field_values(permission) for permission in permissions],
-        "tiers": [
-            {**field_values(tier), "permissions": sorted(p.key for p in tier.permissions)}
-            for tier in tiers
-        ],
+        "permissions": [_exported_permission(permission) for permission in permissions],
+        "tiers": [_exported_tier(tier, limits.get(tier.id, {})) for tier in tiers],
         "default_tier": default,
     }
+
+
+#: Permission fields a file may leave out when they hold their default (a feature's).
+_LIMIT_FIELDS = ("kind", "enforcement", "unit", "meter_event_name", "metered_price_lookup_key")
+
+
+def _exported_permission(permission: Permission) -> dict[str, Any]:
+    values = field_values(permission)
+    for name in _LIMIT_FIELDS:
+        if values[name] == PERMISSION_FIELDS[name].default:
+            del values[name]
+    return values
+
+
+def _exported_tier(tier: SubscriptionTier, limits: Mapping[str, int | None]) -> dict[str, Any]:
+    exported = {**field_values(tier), "permissions": sorted(p.key for p in tier.permissions)}
+    if limits:
+        exported["limits"] = {key: limits[key] for key in sorted(limits)}
+    return exported
 
 
 def load_catalog(
@@ -135,6 +153,11 @@ def load_catalog(
         if _set_grants(tiers[key], [permissions[name] for name in document.grants[key]]):
             state = "updated" if state == "unchanged" else state
         getattr(summary.tiers, state).append(key)
+    db.session.flush()
+    for key, limits in document.limits.items():
+        if apply_limits(tiers[key], limits) and key in summary.tiers.unchanged:
+            summary.tiers.unchanged.remove(key)
+            summary.tiers.updated.append(key)
     db.session.flush()
     return summary
 

@@ -18,6 +18,18 @@ _BILLING_PROVIDER_CHECK: Final = (
 #: Stripe's longest free trial (``trial_period_days``), and so the catalog's.
 MAX_TRIAL_DAYS: Final = 730
 
+#: What a permission is: a yes/no feature, a count of things that exist now (allocation),
+#: or a count of uses per billing period (metered).
+PERMISSION_KINDS: Final = ("feature", "allocation", "metered")
+#: How a limit is enforced: hard (exact, never exceeded) or soft (sharded counters, may
+#: overshoot by the uses in flight; billed as overage when the permission has a meter).
+ENFORCEMENTS: Final = ("hard", "soft")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
 subscription_tier_permission = sa.Table(
     "subscription_tier_permission",
     Base.metadata,
@@ -34,6 +46,9 @@ subscription_tier_permission = sa.Table(
         primary_key=True,
         index=True,
     ),
+    # How many units of a limited permission the tier allows; NULL is unlimited.
+    sa.Column("usage_limit", sa.Integer, nullable=True),
+    sa.CheckConstraint("usage_limit >= 0", name="usage_limit_not_negative"),
 )
 
 
@@ -41,15 +56,36 @@ class Permission(TimestampMixin, Base):
     """Something an account may do, such as ``reports.export``."""
 
     __tablename__ = "permission"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", PERMISSION_KINDS), name="kind"),
+        sa.CheckConstraint(_in("enforcement", ENFORCEMENTS), name="enforcement"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(sa.String(128), nullable=False)
     description: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    kind: Mapped[str] = mapped_column(
+        sa.String(16), nullable=False, default="feature", server_default="feature"
+    )
+    enforcement: Mapped[str] = mapped_column(
+        sa.String(8), nullable=False, default="hard", server_default="hard"
+    )
+    #: What the limit counts, for pages ("projects", "API calls").
+    unit: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    #: The Stripe billing meter's event_name that usage is reported to (overage billing).
+    meter_event_name: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    #: The lookup key of the Stripe metered price added to a checkout of a limiting tier.
+    metered_price_lookup_key: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
 
     tiers: Mapped[list[SubscriptionTier]] = relationship(
         secondary=subscription_tier_permission, back_populates="permissions"
     )
+
+    @property
+    def is_limited(self) -> bool:
+        """True when tiers may put a number on the permission (allocation or metered)."""
+        return self.kind != "feature"
 
     def __repr__(self) -> str:
         return f"<Permission {self.key!r}>"

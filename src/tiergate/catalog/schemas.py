@@ -14,7 +14,14 @@ import yaml
 
 from ..billing.providers.registry import REGISTRY
 from ..errors import ValidationError
-from .models import BILLING_PROVIDERS, MAX_TRIAL_DAYS, Permission, SubscriptionTier
+from .models import (
+    BILLING_PROVIDERS,
+    ENFORCEMENTS,
+    MAX_TRIAL_DAYS,
+    PERMISSION_KINDS,
+    Permission,
+    SubscriptionTier,
+)
 
 #: Integer columns are 32-bit on every backend.
 MAX_INT: Final = 2**31 - 1
@@ -72,6 +79,15 @@ PERMISSION_FIELDS: Final[dict[str, FieldSpec]] = {
     "key": FieldSpec(str, required=True, max_length=_length(Permission, "key")),
     "name": FieldSpec(str, required=True, max_length=_length(Permission, "name")),
     "description": FieldSpec(str, nullable=True, max_length=MAX_DESCRIPTION),
+    "kind": FieldSpec(str, default="feature"),
+    "enforcement": FieldSpec(str, default="hard"),
+    "unit": FieldSpec(str, nullable=True, max_length=_length(Permission, "unit")),
+    "meter_event_name": FieldSpec(
+        str, nullable=True, max_length=_length(Permission, "meter_event_name")
+    ),
+    "metered_price_lookup_key": FieldSpec(
+        str, nullable=True, max_length=_length(Permission, "metered_price_lookup_key")
+    ),
 }
 #: Tier columns that must be unique across the catalog.
 UNIQUE_TIER_FIELDS: Final = (
@@ -173,7 +189,33 @@ def default_tier_problem(key: object, is_addon: object) -> str | None:
 
 def permission_problems(values: Mapping[str, Any]) -> list[str]:
     """Return what is wrong with a permission's complete field values."""
-    return field_problems(values, PERMISSION_FIELDS)
+    problems = field_problems(values, PERMISSION_FIELDS)
+    kind, enforcement = values.get("kind", "feature"), values.get("enforcement", "hard")
+    if isinstance(kind, str) and kind not in PERMISSION_KINDS:
+        problems.append(f"kind {kind!r} is not one of {', '.join(PERMISSION_KINDS)}")
+    if isinstance(enforcement, str) and enforcement not in ENFORCEMENTS:
+        problems.append(f"enforcement {enforcement!r} is not one of {', '.join(ENFORCEMENTS)}")
+    elif enforcement == "soft" and kind != "metered":
+        problems.append("only a metered permission can have a soft limit")
+    for name in ("meter_event_name", "metered_price_lookup_key"):
+        if values.get(name) is not None and kind != "metered":
+            problems.append(f"{name} is only for a metered permission")
+    if values.get("metered_price_lookup_key") and not values.get("meter_event_name"):
+        problems.append("metered_price_lookup_key needs the meter_event_name it bills")
+    return problems
+
+
+def limit_problem(permission: str, kind: object, limit: object) -> str | None:
+    """Return what is wrong with a tier's ``limit`` on ``permission`` (None: unlimited)."""
+    if kind == "feature":
+        return f"permission {permission!r} is a feature (kind feature) and takes no limit"
+    if limit is None:
+        return None
+    if type(limit) is not int:
+        return f"the limit on {permission!r} must be an integer or null, not {limit!r}"
+    if not 0 <= limit <= MAX_INT:
+        return f"the limit on {permission!r} must be between 0 and {MAX_INT}, not {limit}"
+    return None
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,14 @@ import sqlalchemy as sa
 
 from ..db import db
 from ..errors import Conflict, NotFound, ValidationError
+from .limits import set_limit
 from .loader import LoadSummary as LoadSummary
 from .loader import Row, assign, field_values
 from .loader import export_catalog as export_catalog
 from .loader import load_catalog as load_catalog
 from .models import Permission, SubscriptionTier
 from .schemas import (
+    PERMISSION_FIELDS,
     TIER_FIELDS,
     UNIQUE_TIER_FIELDS,
     clash_problems,
@@ -54,7 +56,15 @@ class TierChanges(TierOptions, total=False):
     name: str
 
 
-class PermissionChanges(TypedDict, total=False):
+class PermissionOptions(TypedDict, total=False):
+    kind: str
+    enforcement: str
+    unit: str | None
+    meter_event_name: str | None
+    metered_price_lookup_key: str | None
+
+
+class PermissionChanges(PermissionOptions, total=False):
     key: str
     name: str
     description: str | None
@@ -209,9 +219,12 @@ def delete_tier(tier: TierRef) -> None:
     db.session.flush()
 
 
-def create_permission(key: str, name: str, description: str | None = None) -> Permission:
-    """Create a permission."""
-    values = {"key": key, "name": name, "description": description}
+def create_permission(
+    key: str, name: str, description: str | None = None, **options: Unpack[PermissionOptions]
+) -> Permission:
+    """Create a permission (a feature unless ``kind`` says allocation or metered)."""
+    values = {**defaults(PERMISSION_FIELDS), "key": key, "name": name}
+    values.update(description=description, **options)
     _check(Permission, values, None)
     permission = Permission(**values)
     db.session.add(permission)
@@ -271,3 +284,8 @@ def set_default_tier(tier: TierRef | None) -> SubscriptionTier | None:
         chosen.is_default = True
         db.session.flush()
     return chosen
+
+
+def set_tier_limit(tier: TierRef, permission: PermissionRef, limit: int | None) -> bool:
+    """Set a tier's limit on a permission it grants (None: unlimited); tell if it changed."""
+    return set_limit(get_tier(tier), get_permission(permission), limit)

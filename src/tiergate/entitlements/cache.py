@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,7 +29,15 @@ _FOREVER = float("inf")
 
 
 class _Entry:
-    __slots__ = ("checked_at", "entitlements", "from_ts", "results", "until_ts", "versions")
+    __slots__ = (
+        "checked_at",
+        "entitlements",
+        "from_ts",
+        "limit_results",
+        "results",
+        "until_ts",
+        "versions",
+    )
 
     def __init__(self, entitlements: Entitlements, versions: tuple[int, int], tick: float) -> None:
         self.entitlements = entitlements
@@ -38,6 +47,8 @@ class _Entry:
         until = entitlements.valid_until
         self.until_ts = until.timestamp() if until is not None else _FOREVER
         self.results: dict[str, CheckResult] = {}
+        #: (permission, amount) -> (limit decision, when decided, until when it may hold)
+        self.limit_results: dict[tuple[str, int], tuple[Any, float, float]] = {}
 
 
 def read_versions(account_id: int) -> tuple[int, int]:
@@ -96,6 +107,43 @@ class EntitlementsCache:
             result = decide_permission(entry.entitlements, self.catalog(), permission)
             entry.results[permission] = result
         return result
+
+    def cached_limit(self, account_id: int, memo: tuple[str, int], ts: float | None) -> Any:
+        """Return a limit decision made within the recheck time, or None (the hot path).
+
+        Counts change with every use: a decision is trusted as long as the entitlements it
+        came from, and this process forgets it at once after its own writes.
+        """
+        entry = self._entries.get(account_id)
+        if entry is None:
+            return None
+        found = entry.limit_results.get(memo)
+        if found is None:
+            return None
+        ts = time.time() if ts is None else ts
+        tick = self.clock()
+        if (
+            entry.from_ts <= ts < entry.until_ts
+            and ts < found[2]
+            and tick - found[1] < self.recheck_seconds
+            and tick - entry.checked_at < self.recheck_seconds
+        ):
+            return found[0]
+        return None
+
+    def remember_limit(
+        self, account_id: int, memo: tuple[str, int], result: Any, until: float | None
+    ) -> None:
+        """Keep a limit decision for ``cached_limit`` (``until``: the period's end)."""
+        entry = self._entries.get(account_id)
+        if entry is not None:
+            entry.limit_results[memo] = (result, self.clock(), until or _FOREVER)
+
+    def forget_limits(self, account_id: int) -> None:
+        """Forget the account's limit decisions (its counts changed)."""
+        entry = self._entries.get(account_id)
+        if entry is not None:
+            entry.limit_results.clear()
 
     def catalog(self, version: int | None = None) -> CatalogSnapshot:
         """Return the catalog snapshot, re-read when ``version`` differs from the cached one."""

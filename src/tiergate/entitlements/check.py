@@ -11,6 +11,7 @@ from .resolve import CatalogSnapshot, Entitlements
 NOT_IN_TIER = "not_in_tier"
 UNKNOWN_PERMISSION = "unknown_permission"
 SEAT_LIMIT_REACHED = "seat_limit_reached"
+LIMIT_REACHED = "limit_reached"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ REASON_TEXT = {
     "subscription_expired": "Your subscription has expired.",
     "exempt_grant_expired": "Your complimentary plan has ended.",
     "unknown_permission": "{permission} is not a feature this site knows.",
+    "limit_reached": "Your plan, {tier}, allows no more of {permission}.",
     NO_ACCOUNT: "You are not a member of any account.",
 }
 
@@ -121,8 +122,13 @@ def can(permission: str) -> bool:
     return check_current(permission).allowed
 
 
-def require_permission(permission: str) -> Callable[[F], F]:
-    """Let the view run only when the request's account has ``permission``."""
+def require_permission(permission: str, consume: int | None = None) -> Callable[[F], F]:
+    """Let the view run only when the request's account has ``permission``.
+
+    With ``consume``, the view also takes that many units of a limited permission: reserved
+    (an allocation) or tracked (metered) in the view's own transaction, so they commit with
+    the view's work and are given back when it fails (an exception or an error response).
+    """
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -133,11 +139,22 @@ def require_permission(permission: str) -> Callable[[F], F]:
             result = check_current(permission)
             if not result.allowed:
                 return denial(result)
-            return view(*args, **kwargs)
+            if consume is None:
+                return view(*args, **kwargs)
+            return _consuming(permission, consume, view, args, kwargs)
 
         return cast(F, guarded)
 
     return decorator
+
+
+def _consuming(permission: str, amount: int, view: Callable[..., Any], args: Any, kw: Any) -> Any:
+    """Take ``amount`` of ``permission`` for the view, in one transaction with it."""
+    from ..limits.consume import consume_for_view
+
+    account_id = current_account_id()
+    assert account_id is not None  # check_current allowed it: there is an account
+    return consume_for_view(account_id, permission, amount, lambda: view(*args, **kw))
 
 
 def _unauthenticated(invalid_credentials: bool) -> Any:

@@ -32,11 +32,36 @@ class TierInfo:
     permissions: frozenset[str]
     #: Bought beside a plan, never as one.
     is_addon: bool = False
+    #: permission key -> the tier's limit on it (None: unlimited), for limited permissions.
+    limits: Mapping[str, int | None] = field(default_factory=dict)
 
     @property
     def is_plan_for_sale(self) -> bool:
         """True when the tier is offered as a plan to upgrade to: sellable, not an add-on."""
         return self.sellable and not self.is_addon
+
+
+@dataclass(frozen=True)
+class LimitedPermission:
+    """A permission that tiers put a number on: what it counts and how it is enforced."""
+
+    key: str
+    name: str
+    kind: str
+    enforcement: str
+    unit: str | None
+    meter_event_name: str | None
+    metered_price_lookup_key: str | None
+
+    @property
+    def is_hard(self) -> bool:
+        """True when the limit is exact and never exceeded."""
+        return self.enforcement == "hard"
+
+    @property
+    def is_billed(self) -> bool:
+        """True when usage is reported to a billing meter, and overage is billed, not refused."""
+        return self.kind == "metered" and self.meter_event_name is not None
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,26 @@ class CatalogSnapshot:
     tiers: Mapping[int, TierInfo]
     permission_keys: frozenset[str]
     default_tier_id: int | None
+    #: permission key -> its limit kind, for allocation and metered permissions
+    limited: Mapping[str, LimitedPermission] = field(default_factory=dict)
+
+    def limit_tiers_above(self, permission: str, wanted: int) -> tuple[str, ...]:
+        """Return the keys of plans for sale whose limit on ``permission`` holds ``wanted``.
+
+        Cheapest first (rank, then the smaller limit); unlimited counts as the largest.
+        """
+
+        def holds(tier: TierInfo) -> bool:
+            if not tier.is_plan_for_sale or permission not in tier.permissions:
+                return False
+            limit = tier.limits.get(permission)
+            return limit is None or limit >= wanted
+
+        def order(tier: TierInfo) -> tuple[int, float, int]:
+            limit = tier.limits.get(permission)
+            return (tier.rank, float("inf") if limit is None else limit, tier.id)
+
+        return tuple(t.key for t in sorted(filter(holds, self.tiers.values()), key=order))
 
     def upgrade_tiers_for(self, permission: str) -> tuple[str, ...]:
         """Return the keys of sellable tiers granting ``permission``, lowest rank first."""
@@ -81,6 +126,12 @@ class Entitlements:
     fallback_reason: str | None = None
     #: permission -> the reason a lapsed subscription's tier no longer grants it.
     lapsed: Mapping[str, str] = field(default_factory=dict)
+    #: The granting subscription's current billing period (metered usage counts per period).
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    #: The granting subscription's provider and customer (metered usage is reported there).
+    provider: str | None = None
+    provider_customer_id: str | None = None
 
     @property
     def tier_key(self) -> str | None:
@@ -115,9 +166,11 @@ class Entitlements:
 
 
 def read_catalog() -> CatalogSnapshot:
-    """Read every tier with its permissions, and every permission key."""
+    """Read every tier with its permissions and limits, and every permission key."""
+    from ..catalog.limits import all_limits
     from ..catalog.models import Permission
 
+    limits = all_limits()
     tiers = db.session.scalars(
         sa.select(SubscriptionTier).options(selectinload(SubscriptionTier.permissions))
     ).all()
@@ -132,12 +185,27 @@ def read_catalog() -> CatalogSnapshot:
             sellable=tier.is_sellable,
             permissions=frozenset(p.key for p in tier.permissions),
             is_addon=tier.is_addon,
+            limits=limits.get(tier.id, {}),
         )
         for tier in tiers
     }
     default = next((tier.id for tier in tiers if tier.is_default), None)
-    keys = frozenset(db.session.scalars(sa.select(Permission.key)))
-    return CatalogSnapshot(tiers=infos, permission_keys=keys, default_tier_id=default)
+    permissions = db.session.scalars(sa.select(Permission)).all()
+    limited = {
+        p.key: LimitedPermission(
+            p.key,
+            p.name,
+            p.kind,
+            p.enforcement,
+            p.unit,
+            p.meter_event_name,
+            p.metered_price_lookup_key,
+        )
+        for p in permissions
+        if p.is_limited
+    }
+    keys = frozenset(p.key for p in permissions)
+    return CatalogSnapshot(infos, keys, default, limited)
 
 
 def count_seats(
@@ -229,4 +297,8 @@ def _entitlements(
         valid_until=min(changes, default=None),
         fallback_reason=fallback,
         lapsed=lapsed_reasons,
+        period_start=source.current_period_start if source else None,
+        period_end=source.current_period_end if source else None,
+        provider=source.provider if source else None,
+        provider_customer_id=source.provider_customer_id if source else None,
     )

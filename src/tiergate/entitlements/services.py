@@ -32,6 +32,11 @@ def register_cache(cache: EntitlementsCache) -> None:
     _Caches.only = cache if _Caches.count == 1 else None
 
 
+def cache_for_check() -> EntitlementsCache:
+    """Return the current app's cache by the quickest way (the only app's, when one)."""
+    return _Caches.only or get_cache()
+
+
 def get_cache() -> EntitlementsCache:
     """Return the current app's entitlements cache."""
     cache: EntitlementsCache = current_app.extensions[CACHE_KEY]

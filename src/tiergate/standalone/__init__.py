@@ -48,6 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             sqlite_durability(db.engine, app.config["TIERGATE_SQLITE_SYNCHRONOUS"])
     app.register_blueprint(standalone_pages)
+    from .demo_projects import register_demo_projects
+
+    register_demo_projects(app)
     app.before_request(restrict_unverified)
     _announce_mail(app)
     _own_the_app(app)

@@ -57,7 +57,8 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "SANDBOX": (False, _bool),
     "SANDBOX_WHOP_SHAPE": ("dated", str),
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": (None, str),
-    "SANDBOX_STRIPE_METERED_PRICES": (None, str),
+    # The demo catalog's API-call overage (docs/limits.md), half a cent a call.
+    "SANDBOX_STRIPE_METERED_PRICES": ("tiergate_api_calls_overage:tiergate_api_calls:0.5", str),
     "PUBLIC_URL": (None, str),
     # Plan changes (docs/billing.md, "The subscription lifecycle").
     "STRIPE_PRORATION_BEHAVIOR": ("create_prorations", str),
@@ -66,6 +67,9 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "STRIPE_ALLOW_PROMOTION_CODES": (True, _bool),
     "STRIPE_AUTOMATIC_TAX": (False, _bool),
     "INVOICES_CACHE_SECONDS": (60.0, float),
+    # Limits (docs/limits.md): rows a soft count spreads over; report meter events at once.
+    "LIMITS_COUNTER_SHARDS": (16, int),
+    "METER_SEND_AFTER_COMMIT": (True, _bool),
     "API_KEY_PERMISSION": ("api.access", str),
     # Log-in throttling: this many failures per e-mail and client address within the window
     # block further attempts until the oldest failure leaves the window.

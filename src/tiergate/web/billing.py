@@ -20,6 +20,7 @@ from ..billing.providers import get_provider
 from ..billing.providers.config import whop_settings
 from ..billing.providers.whop import WhopProvider
 from ..billing.services import apply_subscription_state
+from ..catalog.limits import checkout_options
 from ..catalog.models import SubscriptionTier
 from ..db import begin_write_transaction, db, refusable_transaction
 from ..entitlements.services import entitlements_for
@@ -129,6 +130,7 @@ def checkout(tier_key: str) -> Any:
             cancel_url=url_for("tiergate.web.pricing", _external=True),
             interval=interval,
             replaces=replaces,
+            **checkout_options(tier),  # a tier's metered overage prices (docs/limits.md)
         )
     except TiergateError as error:
         db.session.rollback()
