@@ -24,6 +24,8 @@ TEST_CONFIG = {
     "SECRET_KEY": "test-secret",
     "TIERGATE_SQLITE_BACKUP": False,
     "TIERGATE_PASSWORD_HASH_PROFILE": "CHEAPEST",
+    # Applied in the request, answering the outcome; tests of the other modes set their own.
+    "TIERGATE_WEBHOOK_APPLY": "inline",
 }
 
 

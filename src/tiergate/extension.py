@@ -125,6 +125,9 @@ class TierGate:
         from .billing.lifecycle.settle import connect_lifecycle
 
         connect_lifecycle(app)
+        from .billing.webhooks.applier import connect_applier
+
+        connect_applier(app)
         from .web.mount import mount_blueprints
 
         mount_blueprints(app, state)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
@@ -239,10 +240,13 @@ def _finish(row: WebhookEvent, *, handled: bool, failure: Exception | None) -> N
     elif failure is not None:
         row.status = "failed"
         row.last_error = describe_error(failure)[:ERROR_LENGTH]
+        row.next_attempt_at = next_attempt_at(row.attempts)
     else:
         row.status = "processed" if handled else "ignored"
         row.last_error = None
         row.processed_at = utcnow()
+    if row.status != "failed":
+        row.next_attempt_at = None
     db.session.flush()
     outcome = {"event_id": row.id, "provider": row.provider, "type": row.type}
     db.session.info.setdefault(_PROCESSED, []).append({**outcome, "status": row.status})
@@ -261,6 +265,22 @@ def _announce_processed(session: Session) -> None:
 @session_listener("after_rollback")
 def _forget_processed(session: Session) -> None:
     session.info.pop(_PROCESSED, None)
+
+
+#: The longest pause between two automatic attempts of a failing event.
+MAX_RETRY_PAUSE: Final = timedelta(hours=1)
+
+
+def next_attempt_at(attempts: int) -> datetime | None:
+    """Return when the workers retry an event that failed ``attempts`` times (None: never)."""
+    config = current_app.config if has_app_context() else {}
+    limit = int(config.get("TIERGATE_WEBHOOK_MAX_ATTEMPTS", 8))
+    if attempts >= limit:
+        return None  # left failed: `tiergate events replay` applies it once the cause is fixed
+    first = float(config.get("TIERGATE_WEBHOOK_RETRY_SECONDS", 30.0))
+    # Doubling after each failure; the exponent is bounded so a large limit cannot overflow.
+    seconds = first * 2.0 ** min(max(attempts - 1, 0), 30)
+    return utcnow() + min(timedelta(seconds=seconds), MAX_RETRY_PAUSE)
 
 
 def describe_error(error: Exception) -> str:

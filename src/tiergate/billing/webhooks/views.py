@@ -1,4 +1,8 @@
-"""`POST /webhooks/stripe` and `POST /webhooks/whop`: verify, store and commit, then apply."""
+"""`POST /webhooks/stripe` and `POST /webhooks/whop`: verify, store and commit, then answer.
+
+The event is applied after the answer (by the process's applier or `tiergate worker`), or,
+with TIERGATE_WEBHOOK_APPLY = "inline", in the request, which then answers the outcome.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from ..providers import (
     WebhookVerificationError,
     get_provider,
 )
+from .applier import apply_mode, wake_applier
 from .models import DONE_STATUSES, WebhookEvent
 from .services import process_event, record_event
 
@@ -79,7 +84,7 @@ def commit_keeping(row: WebhookEvent) -> None:
 
 
 def receive(provider_name: str) -> tuple[Response, int]:
-    """Verify a delivery, store and commit it, then apply it and answer the outcome."""
+    """Verify a delivery, store and commit it, then answer (inline: apply it first)."""
     try:
         raw_body = _read_body()
     except RequestEntityTooLarge:
@@ -105,12 +110,29 @@ def receive(provider_name: str) -> tuple[Response, int]:
             "%s webhook rejected from %s: %s", provider_name, request.remote_addr, error.message
         )
         return _error(error)
-    return _store_and_apply(provider_name, event, provider)
+    try:
+        row, created = _store(provider_name, event)
+    except _NotStored as refusal:
+        return refusal.answer
+    if row.status in DONE_STATUSES:
+        return _answer(200, received=True, event=event.id, status=row.status, duplicate=True)
+    if apply_mode() != "inline":
+        # Durable and answered: the provider is done; the applier or a worker takes it on.
+        wake_applier()
+        return _answer(200, received=True, event=event.id, status=row.status, duplicate=not created)
+    return _apply_inline(provider_name, event, provider, row, created=created)
 
 
-def _store_and_apply(
-    provider_name: str, event: Event, provider: BillingProvider
-) -> tuple[Response, int]:
+class _NotStored(Exception):
+    """The event could not be stored: ``answer`` says why."""
+
+    def __init__(self, answer: tuple[Response, int]) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+def _store(provider_name: str, event: Event) -> tuple[WebhookEvent, bool]:
+    """Store and commit a verified event; return its row and whether it is new."""
     try:
         row, created = record_event(event)
         # Committed before anything is applied: from here on the event cannot be lost.
@@ -118,18 +140,24 @@ def _store_and_apply(
     except TiergateError as error:
         db.session.rollback()
         logger.error("%s webhook %s not stored: %s", provider_name, event.id, error.message)
-        return _error(error)
+        raise _NotStored(_error(error)) from None
     except SQLAlchemyError:
         db.session.rollback()
         # Nothing is stored: answering 500 makes the provider deliver the event again.
         logger.exception("%s webhook %s: storing failed", provider_name, event.id)
-        return _answer(
-            500,
-            error="webhook_storage_error",
-            message=f"event {event.id} could not be stored; it will be retried",
-        )
-    if row.status in DONE_STATUSES:
-        return _answer(200, received=True, event=event.id, status=row.status, duplicate=True)
+        raise _NotStored(
+            _answer(
+                500,
+                error="webhook_storage_error",
+                message=f"event {event.id} could not be stored; it will be retried",
+            )
+        ) from None
+    return row, created
+
+
+def _apply_inline(
+    provider_name: str, event: Event, provider: BillingProvider, row: WebhookEvent, *, created: bool
+) -> tuple[Response, int]:
     try:
         process_event(row, provider=provider)
         commit_keeping(row)
