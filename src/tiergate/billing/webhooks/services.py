@@ -126,19 +126,28 @@ def event_of(row: WebhookEvent) -> Event:
 
 def process_event(row: WebhookEvent, *, provider: BillingProvider | None = None) -> WebhookEvent:
     """Apply a stored event once, inside a savepoint, and record what happened."""
+    apply_stored_event(row, provider=provider)
+    return row
+
+
+def apply_stored_event(row: WebhookEvent, *, provider: BillingProvider | None = None) -> bool:
+    """Apply a stored event once and record the outcome; True when this call attempted it.
+
+    False when the event was done already, or another connection attempted it first.
+    """
     provider = provider or get_provider(row.provider)
     if not getattr(provider, "api_configured", True):
         # No outbound call: open for writing first, so SQLite never restarts after the reads.
         begin_write_transaction()
     if row.status in DONE_STATUSES:
-        return row
+        return False
     event = event_of(row)
     handled = event.type in handled_event_types(event.provider)
     # Outbound calls (the provider re-fetch) happen before the write lock is taken.
     states, failure = _states(event, provider) if handled else ([], None)
     try:
         # A deadlock victim's whole transaction is gone: claim and apply again from the start.
-        retry_deadlocks(
+        return retry_deadlocks(
             lambda: _claim_and_apply(row, event, states, handled=handled, failure=failure),
             what=f"webhook {event.provider} {event.id}",
             log=logger,
@@ -148,8 +157,7 @@ def process_event(row: WebhookEvent, *, provider: BillingProvider | None = None)
         # back): record the error that ended it, with its attempt, in a transaction of its own.
         logger.warning("webhook %s %s: applying failed", event.provider, event.id, exc_info=True)
         db.session.rollback()
-        _claim_and_apply(row, event, [], handled=handled, failure=error)
-    return row
+        return _claim_and_apply(row, event, [], handled=handled, failure=error)
 
 
 def _claim_and_apply(
@@ -159,14 +167,14 @@ def _claim_and_apply(
     *,
     handled: bool,
     failure: Exception | None,
-) -> None:
+) -> bool:
     seen_attempts = row.attempts
     begin_write_transaction()
     if not _claim(row.id, seen_attempts):
         # Another delivery or replay of the same event took it first; a locking read shows
         # its outcome even under MariaDB's REPEATABLE READ snapshot.
         db.session.refresh(row, with_for_update={"read": True})
-        return
+        return False
     set_committed_value(row, "attempts", seen_attempts + 1)
     if failure is None and states:
         # The accounts' rows first, then the subscriptions': the one lock order of every
@@ -174,6 +182,7 @@ def _claim_and_apply(
         lock_accounts(db.session(), {state.account_id for state in states})
         failure = _apply(event, states)
     _finish(row, handled=handled, failure=failure)
+    return True
 
 
 def _states(

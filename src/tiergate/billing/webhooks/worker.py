@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from ...db import begin_write_transaction, db, utcnow
 from .models import WebhookEvent
-from .services import process_event
+from .services import apply_stored_event
 from .views import commit_keeping
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,10 @@ def waiting_events() -> sa.Select[WebhookEvent]:
 
 def claim_next() -> WebhookEvent | None:
     """Lock the oldest waiting event no other worker holds, in a new write transaction."""
+    if db.engine.dialect.name == "mysql":
+        # READ COMMITTED takes no gap locks on reads: under REPEATABLE READ two workers
+        # creating different accounts' subscriptions lock the same index gap and deadlock.
+        db.session.connection(execution_options={"isolation_level": "READ COMMITTED"})
     connection = begin_write_transaction()
     query = waiting_events().limit(1)
     if connection.dialect.name != "sqlite":
@@ -49,19 +53,23 @@ def claim_next() -> WebhookEvent | None:
     return db.session.scalar(query)
 
 
-def apply_next() -> WebhookEvent | None:
-    """Claim one waiting event, apply it and commit; return it (None when none waits)."""
+def apply_next() -> bool | None:
+    """Claim one waiting event, apply it and commit; None when none waits.
+
+    True when this worker applied it, False when another connection got to it first (a
+    deadlock retry released the claim in between, say).
+    """
     row = claim_next()
     if row is None:
         db.session.rollback()
         return None
     try:
-        process_event(row)
+        applied = apply_stored_event(row)
         commit_keeping(row)
     except BaseException:
         db.session.rollback()
         raise
-    return row
+    return applied
 
 
 def drain(stop: threading.Event | None = None, limit: int | None = None) -> int:
@@ -70,9 +78,10 @@ def drain(stop: threading.Event | None = None, limit: int | None = None) -> int:
     while stop is None or not stop.is_set():
         if limit is not None and applied >= limit:
             break
-        if apply_next() is None:
+        outcome = apply_next()
+        if outcome is None:
             break
-        applied += 1
+        applied += outcome
     return applied
 
 
