@@ -232,7 +232,10 @@ def burst(url: str, args: argparse.Namespace, workdir: Path) -> bool:
 
 
 def kill_halfway(deliveries: Deliveries, worker: subprocess.Popen, total: int) -> None:
+    deadline = time.monotonic() + 3600
     while deliveries.done < total // 2:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the deliveries stalled before half were done")
         time.sleep(0.01)
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from typing import Final
 
 from flask import Flask, current_app
@@ -20,13 +21,16 @@ from ...errors import ConfigurationError
 logger = logging.getLogger(__name__)
 
 APPLIER_KEY: Final = "tiergate.webhook_applier"
+#: The longest pause of an applier whose rounds keep failing.
+MAX_ERROR_PAUSE_SECONDS: Final = 60.0
 
 
 class BackgroundApplier:
     """One daemon thread per process applying the inbox's waiting events for ``app``."""
 
     def __init__(self, app: Flask) -> None:
-        self.app = app
+        # Weakly: an application that is dropped (a test's, say) ends its thread too.
+        self._app = weakref.ref(app)
         self.poll_seconds = float(app.config["TIERGATE_WEBHOOK_POLL_SECONDS"])
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -34,13 +38,17 @@ class BackgroundApplier:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
+    def _running_here(self) -> bool:
+        # A forked server worker inherits the object but not the thread: the pid tells.
+        thread = self._thread
+        return self._pid == os.getpid() and thread is not None and thread.is_alive()
+
     def ensure_started(self) -> None:
         """Start the thread unless this process already runs it."""
-        # A forked server worker inherits the object but not the thread: the pid tells.
-        if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+        if self._running_here():
             return
         with self._start_lock:
-            if self._pid == os.getpid() and self._thread is not None and self._thread.is_alive():
+            if self._running_here():
                 return
             self._stop.clear()
             self._thread = threading.Thread(
@@ -62,23 +70,31 @@ class BackgroundApplier:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            # After failures (the database unreachable, say) wait longer, up to a minute.
+            pause = min(self.poll_seconds * 2**failures, MAX_ERROR_PAUSE_SECONDS)
+            self._wake.wait(pause)
+            # Cleared before draining: a wake during the drain makes the next wait return.
+            self._wake.clear()
+            app = self._app()
+            if app is None:
+                return
+            failures = 0 if self._drain(app) else min(failures + 1, 16)
+            del app
+
+    def _drain(self, app: Flask) -> bool:
+        """Apply what waits in one app context; False when it failed."""
         from .worker import drain
 
-        with self.app.app_context():
-            from ...db import db
-
-            while not self._stop.is_set():
-                self._wake.wait(self.poll_seconds)
-                # Cleared before draining: a wake during the drain makes the next wait return.
-                self._wake.clear()
-                try:
-                    drain(self._stop)
-                except Exception:
-                    # The event stays waiting and is claimed again on the next round.
-                    logger.exception("webhook applier: applying failed; trying again shortly")
-                    db.session.rollback()
-                    self._stop.wait(self.poll_seconds)
-            db.session.remove()
+        with app.app_context():
+            try:
+                drain(self._stop)
+            except Exception:
+                # The event stays waiting and is claimed again on a later round.
+                logger.exception("webhook applier: applying failed; trying again shortly")
+                return False
+        return True
 
 
 def connect_applier(app: Flask) -> None:
