@@ -38,8 +38,7 @@ from tiergate.audit.services import Actor
 from tiergate.billing.models import Subscription
 from tiergate.billing.providers import get_provider
 from tiergate.billing.webhooks.models import WebhookEvent
-from tiergate.billing.webhooks.services import record_event
-from tiergate.billing.webhooks.views import commit_keeping
+from tiergate.billing.webhooks.services import store_event
 from tiergate.catalog import services as catalog
 from tiergate.db import db, utcnow
 from tiergate.migrate import upgrade_database
@@ -124,8 +123,8 @@ def ingest_inbox(deliveries: list[Delivery]) -> None:
     provider = get_provider("stripe")
     for body, headers in deliveries:
         event = provider.verify_webhook(body, headers)
-        row, created = record_event(event)
-        commit_keeping(row)
+        _status, created = store_event(event)
+        db.session.commit()
         if not created:
             raise RuntimeError(f"event {event.id} was stored already")
 

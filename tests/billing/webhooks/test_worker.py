@@ -111,6 +111,13 @@ def test_the_worker_applies_waiting_events_once_and_announces_them(worker_app: F
     assert fresh_entitlements(account).tier_key == "team"
     assert "applied 0 events" in run_worker_once(worker_app)
     assert {row.attempts for row in inbox().values()} == {1}
+    again = deliver(client, "stripe", stripe_event("evt_1", active(account.id)))
+    assert again.get_json() == {
+        "received": True,
+        "event": "evt_1",
+        "status": "processed",
+        "duplicate": True,
+    }
 
 
 def test_a_failing_event_is_retried_with_backoff_then_left_failed(tmp_path, sqlite_template):

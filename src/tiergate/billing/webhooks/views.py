@@ -7,7 +7,8 @@ with TIERGATE_WEBHOOK_APPLY = "inline", in the request, which then answers the o
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
@@ -26,9 +27,11 @@ from ..providers import (
 )
 from .applier import apply_mode, wake_applier
 from .models import DONE_STATUSES, WebhookEvent
-from .services import process_event, record_event
+from .services import process_event, record_event, store_event
 
 logger = logging.getLogger(__name__)
+
+StoredT = TypeVar("StoredT")
 
 #: The largest body accepted; provider events are a few KiB.
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -111,16 +114,37 @@ def receive(provider_name: str) -> tuple[Response, int]:
         )
         return _error(error)
     try:
-        row, created = _store(provider_name, event)
+        if apply_mode() == "inline":
+            return _receive_inline(provider_name, event, provider)
+        status, created = _store(provider_name, event, lambda: _store_only(event))
     except _NotStored as refusal:
         return refusal.answer
-    if row.status in DONE_STATUSES:
-        return _answer(200, received=True, event=event.id, status=row.status, duplicate=True)
-    if apply_mode() != "inline":
+    if status not in DONE_STATUSES:
         # Durable and answered: the provider is done; the applier or a worker takes it on.
         wake_applier()
-        return _answer(200, received=True, event=event.id, status=row.status, duplicate=not created)
+    duplicate = not created or status in DONE_STATUSES
+    return _answer(200, received=True, event=event.id, status=status, duplicate=duplicate)
+
+
+def _receive_inline(
+    provider_name: str, event: Event, provider: BillingProvider
+) -> tuple[Response, int]:
+    row, created = _store(provider_name, event, lambda: _record(event))
+    if row.status in DONE_STATUSES:
+        return _answer(200, received=True, event=event.id, status=row.status, duplicate=True)
     return _apply_inline(provider_name, event, provider, row, created=created)
+
+
+def _record(event: Event) -> tuple[WebhookEvent, bool]:
+    row, created = record_event(event)
+    commit_keeping(row)
+    return row, created
+
+
+def _store_only(event: Event) -> tuple[str, bool]:
+    stored = store_event(event)
+    db.session.commit()
+    return stored
 
 
 class _NotStored(Exception):
@@ -131,12 +155,11 @@ class _NotStored(Exception):
         self.answer = answer
 
 
-def _store(provider_name: str, event: Event) -> tuple[WebhookEvent, bool]:
-    """Store and commit a verified event; return its row and whether it is new."""
+def _store(provider_name: str, event: Event, store: Callable[[], StoredT]) -> StoredT:
+    """Store and commit a verified event with ``store``; return what it returns."""
     try:
-        row, created = record_event(event)
         # Committed before anything is applied: from here on the event cannot be lost.
-        commit_keeping(row)
+        stored = store()
     except TiergateError as error:
         db.session.rollback()
         logger.error("%s webhook %s not stored: %s", provider_name, event.id, error.message)
@@ -152,7 +175,7 @@ def _store(provider_name: str, event: Event) -> tuple[WebhookEvent, bool]:
                 message=f"event {event.id} could not be stored; it will be retried",
             )
         ) from None
-    return row, created
+    return stored
 
 
 def _apply_inline(
