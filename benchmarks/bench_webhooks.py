@@ -130,22 +130,23 @@ def ingest_inbox(deliveries: list[Delivery]) -> None:
 
 
 def ingest_baseline(deliveries: list[Delivery]) -> None:
-    """Verify, then a bare INSERT of the same row and a commit."""
+    """Verify, then a bare INSERT of the same row (one prepared statement) and a commit."""
     provider = get_provider("stripe")
-    table = WebhookEvent.__table__
+    insert = WebhookEvent.__table__.insert()
     for body, headers in deliveries:
         event = provider.verify_webhook(body, headers)
         db.session.execute(
-            table.insert().values(
-                provider=event.provider,
-                provider_event_id=event.id,
-                type=event.type,
-                received_at=utcnow(),
-                provider_created_at=event.created,
-                payload=event.payload,
-                status="received",
-                attempts=0,
-            )
+            insert,
+            {
+                "provider": event.provider,
+                "provider_event_id": event.id,
+                "type": event.type,
+                "received_at": utcnow(),
+                "provider_created_at": event.created,
+                "payload": event.payload,
+                "status": "received",
+                "attempts": 0,
+            },
         )
         db.session.commit()
 

@@ -15,7 +15,7 @@ from typing import Final
 
 import sqlalchemy as sa
 
-from ...db import begin_write_transaction, db, utcnow
+from ...db import WriteTransactionRequired, begin_write_transaction, db, has_written, utcnow
 from .models import WebhookEvent
 from .services import apply_stored_event
 from .views import commit_keeping
@@ -41,6 +41,11 @@ def waiting_events() -> sa.Select[WebhookEvent]:
 
 def claim_next() -> WebhookEvent | None:
     """Lock the oldest waiting event no other worker holds, in a new write transaction."""
+    session = db.session()
+    if session.in_transaction():
+        if has_written(session):
+            raise WriteTransactionRequired("claim_next() opens its own transaction")
+        session.rollback()  # only reads: a claim needs a transaction of its own
     if db.engine.dialect.name == "mysql":
         # READ COMMITTED takes no gap locks on reads: under REPEATABLE READ two workers
         # creating different accounts' subscriptions lock the same index gap and deadlock.
