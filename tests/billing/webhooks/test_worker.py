@@ -203,3 +203,10 @@ def test_the_background_applier_picks_up_events_left_waiting(
 def test_an_unknown_apply_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="TIERGATE_WEBHOOK_APPLY='later'"):
         make_app(f"sqlite:///{tmp_path / 'x.sqlite3'}", TIERGATE_WEBHOOK_APPLY="later")
+
+
+def test_a_host_app_gets_flask_tiergate_worker() -> None:
+    from tiergate.commands import tiergate_group
+
+    worker = tiergate_group().commands["worker"]
+    assert {param.name for param in worker.params} == {"once", "poll_seconds"}
