@@ -125,6 +125,7 @@ def server_env(database: Path) -> dict[str, str]:
         TIERGATE_SECRET_KEY=secrets.token_hex(32),
         TIERGATE_SANDBOX="1",
         TIERGATE_SQLITE_BACKUP="0",
+        TIERGATE_WEBHOOK_APPLY="inline",  # the journeys read a delivery's outcome from its answer
     )
     return env
 
