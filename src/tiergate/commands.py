@@ -18,6 +18,7 @@ def commands() -> list[click.Command]:
     from .billing.cli import check_catalog_command, events_cli, reconcile_command
     from .billing.lifecycle.cli import billing_cli
     from .billing.sandbox_cli import sandbox_cli
+    from .billing.webhooks.worker_cli import worker_command
     from .catalog.cli import catalog_cli, tiers_cli
     from .limits.cli import limits_cli
     from .mail.cli import mail_cli
@@ -33,6 +34,7 @@ def commands() -> list[click.Command]:
         apikeys_cli,
         events_cli,
         reconcile_command,
+        worker_command,
         billing_cli,
         sandbox_cli,
         audit_cli,

@@ -28,6 +28,16 @@ DEFAULTS: dict[str, Any] = {
     "WHOP_API_VERSION_DATE": "2026-10-15-1",
     # `tiergate events prune`: applied and ignored webhook events older than this go.
     "WEBHOOK_RETENTION_DAYS": 90.0,
+    # Who applies acknowledged webhook events: "background" (a thread in each web process,
+    # woken after each acknowledgement), "worker" (only `tiergate worker`) or "inline" (in
+    # the request, answering the outcome).
+    "WEBHOOK_APPLY": "background",
+    # How often an idle applier or worker looks for events left waiting (seconds).
+    "WEBHOOK_POLL_SECONDS": 1.0,
+    # Attempts of a failing event before it is left failed for a replay, and the pause
+    # before the first retry (doubling after each further failure, at most an hour).
+    "WEBHOOK_MAX_ATTEMPTS": 8,
+    "WEBHOOK_RETRY_SECONDS": 30.0,
     "SANDBOX": False,
     # The sandbox's Whop webhooks: "dated" (current API) or "v1" (renewal_period_* shape).
     "SANDBOX_WHOP_SHAPE": "dated",

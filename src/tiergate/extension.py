@@ -131,6 +131,9 @@ class TierGate:
         from .mail.worker import init_mail
 
         init_mail(app)
+        from .billing.webhooks.applier import connect_applier
+
+        connect_applier(app)
         from .web.mount import mount_blueprints
 
         mount_blueprints(app, state)

@@ -126,6 +126,7 @@ def server_env(database: Path) -> dict[str, str]:
         TIERGATE_SANDBOX="1",
         TIERGATE_SQLITE_BACKUP="0",
         TIERGATE_MAIL_OUTBOX_DIR=str(database.parent / "mail-outbox"),
+        TIERGATE_WEBHOOK_APPLY="inline",  # the journeys read a delivery's outcome from its answer
     )
     return env
 

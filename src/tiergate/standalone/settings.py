@@ -54,6 +54,11 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "WHOP_WEBHOOK_SECRET": (None, str),
     "WHOP_COMPANY_ID": (None, str),
     "WHOP_API_VERSION_DATE": ("2026-10-15-1", str),
+    # Who applies acknowledged webhook events (docs/webhooks.md, "Applying events").
+    "WEBHOOK_APPLY": ("background", str),
+    "WEBHOOK_POLL_SECONDS": (1.0, float),
+    "WEBHOOK_MAX_ATTEMPTS": (8, int),
+    "WEBHOOK_RETRY_SECONDS": (30.0, float),
     "SANDBOX": (False, _bool),
     "SANDBOX_WHOP_SHAPE": ("dated", str),
     "SANDBOX_WHOP_ONE_TIME_PRODUCTS": (None, str),

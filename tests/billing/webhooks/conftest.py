@@ -38,9 +38,9 @@ def inbox_backend_app(tmp_path: Path) -> Callable[[str], AbstractContextManager[
     """Return a factory: an app with webhook secrets and the catalog on a fresh backend."""
 
     @contextmanager
-    def factory(backend: str) -> Iterator[Flask]:
+    def factory(backend: str, **overrides: object) -> Iterator[Flask]:
         with fresh_database(backend, tmp_path) as url:
-            application = make_app(url, **WEBHOOK_CONFIG)
+            application = make_app(url, **WEBHOOK_CONFIG, **overrides)
             migrate_to_head(application)
             with application.app_context():
                 try:

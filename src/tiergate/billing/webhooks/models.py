@@ -60,6 +60,8 @@ class WebhookEvent(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: When the workers next retry a failed event; None: no automatic retry is due.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     def __repr__(self) -> str:
         return f"<WebhookEvent {self.provider}:{self.provider_event_id} {self.type} {self.status}>"

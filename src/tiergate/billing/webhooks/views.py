@@ -1,9 +1,14 @@
-"""`POST /webhooks/stripe` and `POST /webhooks/whop`: verify, store and commit, then apply."""
+"""`POST /webhooks/stripe` and `POST /webhooks/whop`: verify, store and commit, then answer.
+
+The event is applied after the answer (by the process's applier or `tiergate worker`), or,
+with TIERGATE_WEBHOOK_APPLY = "inline", in the request, which then answers the outcome.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, jsonify, request
@@ -20,10 +25,13 @@ from ..providers import (
     WebhookVerificationError,
     get_provider,
 )
+from .applier import apply_mode, wake_applier
 from .models import DONE_STATUSES, WebhookEvent
-from .services import process_event, record_event
+from .services import process_event, record_event, store_event
 
 logger = logging.getLogger(__name__)
+
+StoredT = TypeVar("StoredT")
 
 #: The largest body accepted; provider events are a few KiB.
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -79,7 +87,7 @@ def commit_keeping(row: WebhookEvent) -> None:
 
 
 def receive(provider_name: str) -> tuple[Response, int]:
-    """Verify a delivery, store and commit it, then apply it and answer the outcome."""
+    """Verify a delivery, store and commit it, then answer (inline: apply it first)."""
     try:
         raw_body = _read_body()
     except RequestEntityTooLarge:
@@ -105,31 +113,74 @@ def receive(provider_name: str) -> tuple[Response, int]:
             "%s webhook rejected from %s: %s", provider_name, request.remote_addr, error.message
         )
         return _error(error)
-    return _store_and_apply(provider_name, event, provider)
+    try:
+        if apply_mode() == "inline":
+            return _receive_inline(provider_name, event, provider)
+        status, created = _store(provider_name, event, lambda: _store_only(event))
+    except _NotStored as refusal:
+        return refusal.answer
+    if status not in DONE_STATUSES:
+        # Durable and answered: the provider is done; the applier or a worker takes it on.
+        wake_applier()
+    duplicate = not created or status in DONE_STATUSES
+    return _answer(200, received=True, event=event.id, status=status, duplicate=duplicate)
 
 
-def _store_and_apply(
+def _receive_inline(
     provider_name: str, event: Event, provider: BillingProvider
 ) -> tuple[Response, int]:
+    row, created = _store(provider_name, event, lambda: _record(event))
+    if row.status in DONE_STATUSES:
+        return _answer(200, received=True, event=event.id, status=row.status, duplicate=True)
+    return _apply_inline(provider_name, event, provider, row, created=created)
+
+
+def _record(event: Event) -> tuple[WebhookEvent, bool]:
+    row, created = record_event(event)
+    commit_keeping(row)
+    return row, created
+
+
+def _store_only(event: Event) -> tuple[str, bool]:
+    stored = store_event(event)
+    db.session.commit()
+    return stored
+
+
+class _NotStored(Exception):
+    """The event could not be stored: ``answer`` says why."""
+
+    def __init__(self, answer: tuple[Response, int]) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+def _store(provider_name: str, event: Event, store: Callable[[], StoredT]) -> StoredT:
+    """Store and commit a verified event with ``store``; return what it returns."""
     try:
-        row, created = record_event(event)
         # Committed before anything is applied: from here on the event cannot be lost.
-        commit_keeping(row)
+        stored = store()
     except TiergateError as error:
         db.session.rollback()
         logger.error("%s webhook %s not stored: %s", provider_name, event.id, error.message)
-        return _error(error)
+        raise _NotStored(_error(error)) from None
     except SQLAlchemyError:
         db.session.rollback()
         # Nothing is stored: answering 500 makes the provider deliver the event again.
         logger.exception("%s webhook %s: storing failed", provider_name, event.id)
-        return _answer(
-            500,
-            error="webhook_storage_error",
-            message=f"event {event.id} could not be stored; it will be retried",
-        )
-    if row.status in DONE_STATUSES:
-        return _answer(200, received=True, event=event.id, status=row.status, duplicate=True)
+        raise _NotStored(
+            _answer(
+                500,
+                error="webhook_storage_error",
+                message=f"event {event.id} could not be stored; it will be retried",
+            )
+        ) from None
+    return stored
+
+
+def _apply_inline(
+    provider_name: str, event: Event, provider: BillingProvider, row: WebhookEvent, *, created: bool
+) -> tuple[Response, int]:
     try:
         process_event(row, provider=provider)
         commit_keeping(row)
