@@ -17,7 +17,7 @@ from ..errors import Conflict, NotFound, ValidationError
 from .lifecycle.succession import link_replaced
 from .models import STATUSES, Subscription
 from .providers.registry import BILLING_PROVIDERS
-from .state_order import is_stale, paid_through_kept, whole_seconds
+from .state_order import is_stale, paid_through_kept, paid_through_shown_late, whole_seconds
 
 #: The subscription columns a state sets; compared to tell a real change from a replay.
 STATE_FIELDS = (
@@ -157,7 +157,7 @@ def apply_subscription_state(
             f"account {subscription.account_id}, not {state.account_id}"
         )
     if is_stale(state, subscription):
-        return ApplyResult(Outcome.STALE, subscription)
+        return _apply_late_payment(state, subscription, actor, note)
     values["paid_through"] = paid_through_kept(state, subscription)
     changed = tuple(n for n in STATE_FIELDS if _stored(subscription, n) != values[n])
     if not changed:
@@ -174,6 +174,19 @@ def apply_subscription_state(
     _audit(action or "subscription.updated", subscription, before, actor, note)
     link_replaced(state, subscription, actor)
     return ApplyResult(Outcome.UPDATED, subscription, changed)
+
+
+def _apply_late_payment(
+    state: SubscriptionState, subscription: Subscription, actor: Actor, note: str | None
+) -> ApplyResult:
+    """Keep a stale state out, except for the paid period it shows (see state_order)."""
+    paid = paid_through_shown_late(state, subscription)
+    if paid is None:
+        return ApplyResult(Outcome.STALE, subscription)
+    before = snapshot(subscription, AUDIT_FIELDS)
+    subscription.paid_through = paid
+    _audit("subscription.updated", subscription, before, actor, note)
+    return ApplyResult(Outcome.UPDATED, subscription, ("paid_through",))
 
 
 def _stored(subscription: Subscription, name: str) -> Any:

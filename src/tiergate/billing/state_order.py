@@ -111,6 +111,30 @@ def paid_through_kept(state: SubscriptionState, subscription: Subscription) -> d
     return state.paid_through
 
 
+def paid_through_shown_late(
+    state: SubscriptionState, subscription: Subscription
+) -> datetime | None:
+    """Return a later paid-through date that a stale state proves, else None.
+
+    A stale state does not overwrite the stored one, but a granting state of a period that
+    ended before the stored period began still shows that period was paid: renewals that
+    failed, were paid, then failed again leave the subscription in arrears from the last
+    failure, whichever order their states arrive in.
+    """
+    shown = state.paid_through if state.status in GRANTING else None
+    stored = whole_seconds(subscription.paid_through)
+    current_start = whole_seconds(subscription.current_period_start)
+    if (
+        shown is None
+        or subscription.status not in IN_ARREARS
+        or current_start is None
+        or shown > current_start
+        or (stored is not None and shown <= stored)
+    ):
+        return None
+    return shown
+
+
 def lifecycle_stage(state: Any) -> tuple[datetime, int]:
     """Return where a subscription state stands in its life, to order same-second states.
 

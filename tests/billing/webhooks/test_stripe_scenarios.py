@@ -342,3 +342,29 @@ def test_a_payload_naming_its_schedule_keeps_the_scheduled_change(inbox_app, acm
     last = fx.event("evt_s3", "customer.subscription.updated", released, created=AT + 2 * DAY)
     assert send(client, last) == 200
     assert (stored().scheduled_tier_id, stored().scheduled_change_at) == (None, None)
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_a_paid_renewal_that_arrives_late_still_counts(inbox_app, acme, late) -> None:
+    """Failed, paid, failed again: grace runs from the second failure in any delivery order."""
+    client = inbox_app.test_client()
+    sub = paid_pro(acme)
+    created = fx.event("evt_0", "customer.subscription.created", sub, created=AT)
+    past_due, _failed, first_failure = fx.renewal_failure(sub, at=P1_END + 3600)
+    paid = fx.event(
+        "evt_paid",
+        "customer.subscription.updated",
+        {**past_due, "status": "active"},
+        created=P1_END + DAY,
+    )
+    active = {**past_due, "status": "active"}
+    _again, _failed, second_failure = fx.renewal_failure(active, at=P2_END + 3600, number=2)
+    order = [created, first_failure, paid, second_failure]
+    if late:  # the paid state arrives after the second failure: stale, yet it was paid
+        order = [created, first_failure, second_failure, paid]
+    for payload in order:
+        assert send(client, payload) == 200
+    row = stored()
+    assert (row.status, row.paid_through) == ("past_due", at(P2_END))
+    assert tier_at(acme, P2_END + 6 * DAY) == ("pro", None)
+    assert tier_at(acme, P2_END + 8 * DAY) == ("free", "past_due_grace_expired")
