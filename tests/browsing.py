@@ -6,6 +6,8 @@ import re
 
 from flask.testing import FlaskClient
 
+from tiergate.db import db
+from tiergate.standalone.sessions import start_session
 from tiergate.standalone.users import User, find_user
 
 from .accounts.factories import PASSWORD
@@ -24,15 +26,18 @@ def csrf_token(page: str) -> str:
 
 
 def log_in(client: FlaskClient, who: User | str) -> None:
-    """Start a session for a user (or an e-mail), as a completed log-in does.
+    """Start a session for a user (or an e-mail), as a completed log-in does, and commit.
 
     The log-in form itself is tested apart (``log_in_with_form``); this skips the password,
-    so the users need none and no test pays for hashing one.
+    so the users need none and no test pays for hashing one. The session row is real, so
+    logging out ends it as it ends any other.
     """
     user = who if isinstance(who, User) else find_user(who)
     assert user is not None, who
+    session_id = start_session(user)
+    db.session.commit()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = session_id
         session["_fresh"] = True
 
 

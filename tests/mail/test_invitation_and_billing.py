@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from tiergate.accounts.models import Account, Invitation
 from tiergate.db import db
@@ -23,19 +25,32 @@ from .conftest import SMTPServer, body_of, delivered, link_in, mail_config, post
 OWNER = "owner@acme.test"
 
 
+def _invite(owner: FlaskClient, data: dict[str, str], action: str = "/account/members") -> str:
+    """Invite (or re-send) through the members page and return the link it then shows once."""
+    invited = post_on_page(owner, "/account/members", action, data)
+    # Post/redirect/get: the members page shows the new link on the next request only.
+    assert invited.status_code == 303, invited.get_data(as_text=True)
+    page = owner.get(invited.headers["Location"]).get_data(as_text=True)
+    shown = re.search(r'id="invite-link" [^>]*value="([^"]+)"', page)
+    assert shown, page
+    again = owner.get(invited.headers["Location"]).get_data(as_text=True)
+    assert 'id="invite-link"' not in again
+    return shown.group(1)
+
+
 def test_an_invitation_e_mail_carries_the_link_that_joins(mail_app: Flask, smtp: SMTPServer):
     account = make_account("acme", owner=OWNER)
     subscribe(account, "pro")  # a free seat
     owner = http_client(mail_app)
     log_in_with_form(owner, OWNER)
     data = {"email": "new@acme.test", "role": "member"}
-    invited = post_on_page(owner, "/account/members", "/account/members", data)
-    assert invited.status_code == 201
+    shown = _invite(owner, data)
     delivered(mail_app)
     [message] = smtp.inbox.to("new@acme.test")
     assert message["Subject"] == "You are invited to join Acme"
     assert "as member" in body_of(message)
     link = link_in(message)
+    assert shown.endswith(link)  # the page shows the link the e-mail carries
     guest = http_client(mail_app)  # not logged in
     joined = post_form(
         guest, link, {"password": "a long new password", "confirm": "a long new password"}
@@ -79,13 +94,14 @@ def test_a_resent_invitation_e_mails_a_new_link(mail_app: Flask, smtp: SMTPServe
     owner = http_client(mail_app)
     log_in_with_form(owner, OWNER)
     data = {"email": "new@acme.test", "role": "member"}
-    assert post_on_page(owner, "/account/members", "/account/members", data).status_code == 201
+    first_shown = _invite(owner, data)
     db.session.rollback()
     invitation = db.session.scalars(sa.select(Invitation)).one()
     action = f"/account/invitations/{invitation.id}/resend"
-    assert post_on_page(owner, "/account/members", action, {}).status_code == 200
+    second_shown = _invite(owner, {}, action)
     delivered(mail_app)
     first, second = smtp.inbox.to("new@acme.test")
     assert link_in(first) != link_in(second)
+    assert first_shown.endswith(link_in(first)) and second_shown.endswith(link_in(second))
     assert http_client(mail_app).get(link_in(first)).status_code == 404  # the old link ended
     assert http_client(mail_app).get(link_in(second)).status_code == 200

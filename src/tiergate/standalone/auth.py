@@ -16,6 +16,7 @@ from flask import Flask
 from flask_login import LoginManager
 
 from ..db import db
+from .sessions import load_session_user
 from .throttle import TooManyLoginAttempts
 from .users import User, hash_password, verify_password
 
@@ -38,22 +39,8 @@ def _dummy_user() -> User:
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    """Return the active user whose id and session version the session holds, else None."""
-    user_id, _, version = session_id.partition(":")
-    # A bare id is a session from before session versions: valid until the first bump.
-    version = version or "0"
-    if not (user_id.isdigit() and version.isdigit()):
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_version != int(version):
-        return None
-    return user
-
-
-def end_sessions(user: User) -> None:
-    """End every session and remember cookie of ``user`` (flushed; effective on commit)."""
-    user.session_version += 1
-    db.session.flush()
+    """Return the active user whose open session the session or remember cookie names."""
+    return load_session_user(session_id)
 
 
 def check_credentials(email: str, password: str) -> User | None:

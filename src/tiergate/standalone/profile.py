@@ -15,8 +15,8 @@ from ..audit.services import Actor, record_audit_event, snapshot
 from ..billing.lifecycle.live import live_paid_subscriptions
 from ..db import db, utcnow
 from ..errors import ValidationError
-from .auth import end_sessions
 from .emails import queue_already_registered, queue_email_change, queue_email_changed
+from .sessions import end_sessions
 from .tokens import CHANGE_EMAIL, RESET, VERIFY, InvalidLink, password_fingerprint, read_token
 from .users import User, find_user
 

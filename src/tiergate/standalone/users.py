@@ -13,7 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, g
 from flask_login import UserMixin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -23,7 +23,17 @@ from ..db import NAMING_CONVENTION, TimestampMixin, UTCDateTime, db
 from ..errors import Conflict
 from .passwords import MIN_PASSWORD_LENGTH, check_password
 
-__all__ = ["MIN_PASSWORD_LENGTH", "LoginFailure", "LoginLock", "User", "create_user"]
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "LoginFailure",
+    "LoginLock",
+    "User",
+    "UserSession",
+    "create_user",
+]
+
+#: Where a request keeps the session it is logged in with: ``(user id, "<user id>:<token>")``.
+REQUEST_SESSION = "tiergate_user_session"
 
 
 class StandaloneBase(DeclarativeBase):
@@ -50,15 +60,14 @@ class User(UserMixin, TimestampMixin, StandaloneBase):
     )
     #: When the user proved the address is theirs (a verification link, an invitation).
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    #: Part of every session's and remember cookie's user id: raising it ends them all
-    #: (log-out, password change, "log out everywhere").
-    session_version: Mapped[int] = mapped_column(
-        sa.Integer, nullable=False, default=0, server_default="0"
-    )
 
     def get_id(self) -> str:
-        """Return the id Flask-Login keeps in the session: the user's id and session version."""
-        return f"{self.id}:{self.session_version}"
+        """Return the id Flask-Login keeps in the session: ``"<user id>:<session token>"``."""
+        held = g.get(REQUEST_SESSION)
+        if held is None or held[0] != self.id:
+            # No session row of this user in this request: a bare id, which loads no one.
+            return str(self.id)
+        return str(held[1])
 
     @property
     def is_verified(self) -> bool:
@@ -67,6 +76,25 @@ class User(UserMixin, TimestampMixin, StandaloneBase):
 
     def __repr__(self) -> str:
         return f"<User {self.email!r}>"
+
+
+class UserSession(StandaloneBase):
+    """One log-in of a user (a browser's session and its remember cookie) until it ends.
+
+    Only the sha256 hash of its token is stored; the token lives in the signed cookies.
+    """
+
+    __tablename__ = "tiergate_user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tiergate_user.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    #: None while the session is open: log-out, a password change and "log out everywhere"
+    #: set it.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class LoginFailure(StandaloneBase):

@@ -40,9 +40,10 @@ from ..errors import TiergateError
 from ..web.csrf import csrf_failed, protect_from_csrf
 from ..web.forms import attach_error
 from ..web.input import refuse_bad_page_input
-from .auth import check_credentials, end_sessions
+from .auth import check_credentials
 from .emails import queue_already_registered, queue_verification
 from .forms import ButtonForm, InvitationSignupForm, LoginForm, SignupForm
+from .sessions import end_session, start_session, use_session
 from .throttle import (
     ThrottleLimits,
     TooManyLoginAttempts,
@@ -92,8 +93,15 @@ def _safe_next(target: str | None) -> str:
 
 
 def log_in_fresh(user: User, *, remember: bool = False) -> None:
-    """Start a new session for ``user``: nothing from before it survives (session fixation)."""
+    """Start a new session for ``user``: nothing from before it survives (session fixation).
+
+    Its own transaction: call it after the request's writes are committed.
+    """
     session.clear()
+    with request_transaction():
+        begin_write_transaction()
+        session_id = start_session(user)
+    use_session(user, session_id)
     login_user(user, remember=remember)
 
 
@@ -203,7 +211,10 @@ def login() -> Any:
 
 @standalone_pages.route("/logout", methods=["GET", "POST"])
 def logout() -> Any:
-    """Log out: end the user's sessions on the server, forget the session and the cookie."""
+    """Log out: end this session on the server, forget the session and the cookie.
+
+    The user's sessions in other browsers stay open ("log out everywhere" ends those).
+    """
     if request.method == "GET":
         if not current_user.is_authenticated:
             return redirect(url_for("standalone.login"))
@@ -211,7 +222,7 @@ def logout() -> Any:
     if current_user.is_authenticated:
         with request_transaction():
             begin_write_transaction()
-            end_sessions(db.session.get_one(User, current_user.id))
+            end_session(current_user.get_id())
     session.clear()
     # After the clear: Flask-Login marks the remember cookie for deletion in the session,
     # and deletes it when the response goes out.
