@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+import sqlalchemy as sa
+
 from tiergate.accounts.apikeys import create_api_key
 from tiergate.accounts.models import Account
 from tiergate.catalog.services import load_catalog
 from tiergate.db import db
 from tiergate.limits import check
+from tiergate.limits.models import UsageCounter
+from tiergate.standalone.demo_projects import DemoProject
 
 from ..accounts.factories import SYSTEM, make_account
 from ..browsing import csrf_token, log_in
@@ -66,3 +71,43 @@ def test_each_api_call_counts(app):
     ]
     db.session.rollback()
     assert check(account_id, "api.calls", amount=0).used == 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_a_project_deleted_meanwhile_releases_nothing(backend_app, backend):
+    # SQLite lets one writer in at a time; on a server, two deletes can read the same row.
+    with backend_app(backend) as application:
+        _delete_while_another_request_deletes(application)
+
+
+def _delete_while_another_request_deletes(app):
+    account_id, client = _owner(app)
+    assert [_create(client, f"P{i}").status_code for i in range(2)] == [302, 302]
+    page = client.get("/projects").get_data(as_text=True)
+    delete = page.split('action="/projects/')[1].split('"')[0]
+    project_id = int(delete.split("/")[0])
+    other = sa.create_engine(db.engine.url)
+    done: list[bool] = []
+
+    def delete_first(conn, cursor, statement, parameters, context, executemany):
+        # Another request deletes the same project just before this one does.
+        if statement.startswith("DELETE FROM tiergate_demo_project") and not done:
+            done.append(True)
+            with other.begin() as meanwhile:
+                meanwhile.execute(sa.delete(DemoProject).where(DemoProject.id == project_id))
+                meanwhile.execute(
+                    sa.update(UsageCounter)
+                    .where(UsageCounter.account_id == account_id)
+                    .values(used=UsageCounter.used - 1)
+                )
+
+    sa.event.listen(db.engine, "before_cursor_execute", delete_first)
+    try:
+        response = client.post(f"/projects/{delete}", data={"csrf_token": csrf_token(page)})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", delete_first)
+        other.dispose()
+    assert response.status_code == 404
+    db.session.rollback()
+    projects = db.session.scalar(sa.select(sa.func.count()).select_from(DemoProject))
+    assert projects == 1 == check(account_id, "projects", amount=0).used

@@ -18,6 +18,9 @@ from ..db import Base, TimestampMixin, UTCDateTime, utcnow
 
 #: The period of an allocation: it counts what exists now, whenever it was made.
 ALL_TIME = "all"
+#: A meter event's states: waiting to be sent, sent, refused for good (never re-sent), or
+#: held for a person because re-sending it could bill it twice.
+METER_EVENT_STATES = ("pending", "sent", "dead", "review")
 
 
 class UsageCounter(Base):
@@ -45,6 +48,9 @@ class MeterEvent(TimestampMixin, Base):
     """
 
     __tablename__ = "tiergate_meter_event"
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('pending', 'sent', 'dead', 'review')", name="state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
@@ -59,6 +65,16 @@ class MeterEvent(TimestampMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    state: Mapped[str] = mapped_column(
+        sa.String(8), nullable=False, default="pending", server_default="pending", index=True
+    )
+    #: The first time a send was tried: past Stripe's duplicate window a retry could bill twice.
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: Not sent again before this (the backoff after a failure).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: A sender holds the row until then; an expired claim makes it claimable again.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
 
     def __repr__(self) -> str:
         return f"<MeterEvent {self.identifier} {self.event_name}={self.value}>"

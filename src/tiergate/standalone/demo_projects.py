@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, url_for
@@ -98,14 +98,24 @@ def delete_project(project_id: int) -> BaseResponse:
     if not FlaskForm().validate_on_submit():
         abort(400)
     with request_transaction():
-        project = db.session.get(DemoProject, project_id)
-        if project is None or project.account_id != account_id:
+        name = db.session.scalar(
+            sa.select(DemoProject.name).where(
+                DemoProject.id == project_id, DemoProject.account_id == account_id
+            )
+        )
+        deleted = db.session.execute(
+            sa.delete(DemoProject).where(
+                DemoProject.id == project_id, DemoProject.account_id == account_id
+            )
+        )
+        # Only the delete that removed the row gives its unit back: of two concurrent
+        # deletes of one project, the second removes nothing and must release nothing.
+        if cast(sa.CursorResult[Any], deleted).rowcount != 1:
             abort(404)
-        db.session.delete(project)
         # A project made before limits were counted had nothing reserved for it.
         with contextlib.suppress(ValidationError):
             release(account_id, "projects", 1)
-    flash(f"Project {project.name} deleted.", "success")
+    flash(f"Project {name} deleted.", "success")
     return redirect(url_for("demo_projects.projects"))
 
 

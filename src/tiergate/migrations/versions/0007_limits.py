@@ -84,6 +84,11 @@ def _create_meter_event():
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("state", sa.String(length=8), server_default="pending", nullable=False),
+        sa.Column("first_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claim_token", sa.String(length=32), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -92,12 +97,16 @@ def _create_meter_event():
             name="fk_tiergate_meter_event_account_id_tiergate_account",
             ondelete="CASCADE",
         ),
+        sa.CheckConstraint(
+            "state IN ('pending', 'sent', 'dead', 'review')", name="ck_tiergate_meter_event_state"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_tiergate_meter_event"),
         sa.UniqueConstraint("identifier", name="uq_tiergate_meter_event_identifier"),
     )
     with op.batch_alter_table("tiergate_meter_event", schema=None) as batch_op:
         batch_op.create_index("ix_tiergate_meter_event_account_id", ["account_id"], unique=False)
         batch_op.create_index("ix_tiergate_meter_event_sent_at", ["sent_at"], unique=False)
+        batch_op.create_index("ix_tiergate_meter_event_state", ["state"], unique=False)
 
 
 def downgrade():
