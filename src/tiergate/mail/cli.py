@@ -9,6 +9,7 @@ from ..cli_support import command_transaction
 from .outbox import send_due_mail
 from .sender import describe_delivery
 from .services import recent_mail
+from .sweep import sweep_billing_notices
 
 
 @click.group("mail")
@@ -20,10 +21,15 @@ def mail_cli() -> None:
 @click.option("--now", "include_later", is_flag=True, help="Also retry messages not due yet.")
 @with_appcontext
 def send_command(include_later: bool) -> None:
-    """Send the queued messages that are due (run it from cron as a safety net)."""
+    """Queue missing billing notices, then send the messages that are due (run it from cron)."""
     from flask import current_app
 
     click.echo(describe_delivery(current_app))
+    if current_app.config.get("TIERGATE_MAIL_BILLING_NOTICES"):
+        with command_transaction():
+            swept = sweep_billing_notices()
+        if swept:
+            click.echo(f"queued {swept} billing notices that were missing")
     with command_transaction(commit=False):
         report = send_due_mail(include_later=include_later)
     click.echo(f"sent {report.sent}, failed {report.failed} (failures are retried later)")

@@ -9,12 +9,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
 
+#: Keys are short ("event:123:receipt"); with the recipient they stay within MariaDB's key size.
+DEDUPE_KEY_LENGTH = 128
+
 
 class OutgoingMail(Base):
     """One rendered message: queued in the transaction of its cause, kept once sent."""
 
     __tablename__ = "tiergate_mail_outbox"
-    __table_args__ = (sa.Index("ix_tiergate_mail_outbox_due", "sent_at", "due_at"),)
+    __table_args__ = (
+        sa.Index("ix_tiergate_mail_outbox_due", "sent_at", "due_at"),
+        # One notice per cause and recipient, on every backend: queueing it again is a no-op.
+        sa.UniqueConstraint("dedupe_key", "recipient"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: What the message is about (``verify_email``, ``password_reset``, ``payment_failed``...).
@@ -31,6 +38,9 @@ class OutgoingMail(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    #: The cause a notice is told once for (``event:<webhook event id>:<kind>``,
+    #: ``plan:<audit event id>``); None for messages a user asked for, which may repeat.
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(DEDUPE_KEY_LENGTH), nullable=True)
 
     def __repr__(self) -> str:
         return f"<OutgoingMail {self.kind} to {self.recipient!r}>"

@@ -3,13 +3,17 @@
 payment failed (``invoice.payment_failed``, Whop ``payment.failed``), trial ending
 (``customer.subscription.trial_will_end``, sent by Stripe three days before), receipt
 (``invoice.paid``, Whop ``payment.succeeded``) and plan changed (a subscription's tier moved).
+Each is keyed by its cause (``dedupe_key``): queueing it again, by the after-commit job or by
+the sweep (``mail.sweep``), queues nothing.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from ..accounts import users
 from ..accounts.models import Account, Membership
@@ -20,7 +24,7 @@ from ..billing.webhooks.services import event_of
 from ..catalog.models import SubscriptionTier
 from ..db import db
 from .links import absolute_url
-from .services import queue_mail
+from .services import is_queued, queue_mail
 
 #: (provider, event type) -> (message kind, subject).
 EVENT_NOTICES: dict[tuple[str, str], tuple[str, str]] = {
@@ -70,46 +74,93 @@ def _subscription_of(row: WebhookEvent) -> Subscription | None:
     )
 
 
-def _notify_owners(account: Account, kind: str, subject: str, **context: Any) -> int:
+def event_notice_key(event_id: int, kind: str) -> str:
+    """Return the dedupe key of the notice of webhook event ``event_id``."""
+    return f"event:{event_id}:{kind}"
+
+
+def plan_notice_key(audit_event_id: int) -> str:
+    """Return the dedupe key of the "plan changed" notice of one tier change."""
+    return f"plan:{audit_event_id}"
+
+
+def _notify_owners(
+    account: Account, kind: str, subject: str, dedupe_key: str, **context: Any
+) -> int:
+    """Queue the notice to every owner once per ``dedupe_key``; return how many were queued."""
+    if is_queued(dedupe_key):
+        return 0
     link = absolute_url("tiergate.account.overview", account=account.slug)
     emails = owner_emails(account.id)
-    for email in emails:
-        queue_mail(kind, email, subject, account=account, account_link=link, **context)
+    try:
+        # A savepoint: a concurrent sender that queued the same key first only undoes this.
+        with db.session.begin_nested():
+            for email in emails:
+                queue_mail(
+                    kind,
+                    email,
+                    subject,
+                    dedupe_key=dedupe_key,
+                    account=account,
+                    account_link=link,
+                    **context,
+                )
+    except IntegrityError:
+        return 0
     return len(emails)
 
 
 def queue_event_notice(event_id: int) -> int:
-    """Queue the notice a stored webhook event calls for; return how many were queued."""
+    """Queue the notice a stored webhook event calls for, once; return how many were queued."""
     row = db.session.get(WebhookEvent, event_id)
     if row is None or (row.provider, row.type) not in EVENT_NOTICES:
+        return 0
+    kind, subject = EVENT_NOTICES[(row.provider, row.type)]
+    if is_queued(event_notice_key(row.id, kind)):
         return 0
     subscription = _subscription_of(row)
     if subscription is None:
         return 0  # not a subscription of tiergate's: not our customer to write to
-    kind, subject = EVENT_NOTICES[(row.provider, row.type)]
     account = db.session.get_one(Account, subscription.account_id)
     tier = db.session.get(SubscriptionTier, subscription.tier_id)
-    return _notify_owners(
-        account, kind, subject, subscription=subscription, tier=tier, event=event_of(row)
-    )
+    key = event_notice_key(row.id, kind)
+    context = {"subscription": subscription, "tier": tier, "event": event_of(row)}
+    return _notify_owners(account, kind, subject, key, **context)
 
 
-def queue_plan_change_notice(subscription_id: int) -> int:
-    """Queue "plan changed" when the subscription's last recorded change moved its tier."""
-    change = db.session.scalar(
-        sa.select(AuditEvent)
-        .where(AuditEvent.target_type == "subscription")
-        .where(AuditEvent.target_id == str(subscription_id))
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
+def is_tier_change(change: AuditEvent) -> bool:
+    """Tell whether the audited subscription change moved it from one tier to another."""
+    before, after = change.before or {}, change.after or {}
+    return bool(before.get("tier_id")) and before.get("tier_id") != after.get("tier_id")
+
+
+def tier_changes(since: datetime, subscription_id: int | None = None) -> list[AuditEvent]:
+    """Return the subscriptions' tier changes recorded since ``since``, oldest first."""
+    query = sa.select(AuditEvent).where(
+        AuditEvent.target_type == "subscription", AuditEvent.created_at >= since
     )
-    before, after = (change.before or {}, change.after or {}) if change else ({}, {})
-    if not before.get("tier_id") or before.get("tier_id") == after.get("tier_id"):
+    if subscription_id is not None:
+        query = query.where(AuditEvent.target_id == str(subscription_id))
+    # before/after are JSON: compared here, the same way on every backend.
+    return [c for c in db.session.scalars(query.order_by(AuditEvent.id)) if is_tier_change(c)]
+
+
+def queue_plan_change_notice(change: AuditEvent) -> int:
+    """Queue "plan changed" for one tier change, once; return how many were queued."""
+    if not is_tier_change(change) or change.target_id is None:
         return 0
-    subscription = db.session.get(Subscription, subscription_id)
+    subscription = db.session.get(Subscription, int(change.target_id))
     if subscription is None:
         return 0
-    old = db.session.get(SubscriptionTier, before["tier_id"])
-    new = db.session.get(SubscriptionTier, after["tier_id"])
+    old = db.session.get(SubscriptionTier, (change.before or {})["tier_id"])
+    new = db.session.get(SubscriptionTier, (change.after or {})["tier_id"])
     account = db.session.get_one(Account, subscription.account_id)
-    return _notify_owners(account, "plan_changed", "Your plan changed", old_tier=old, new_tier=new)
+    key = plan_notice_key(change.id)
+    return _notify_owners(
+        account, "plan_changed", "Your plan changed", key, old_tier=old, new_tier=new
+    )
+
+
+def queue_plan_change_notices(subscription_id: int, since: datetime) -> int:
+    """Queue "plan changed" for each recent tier change of the subscription not told yet."""
+    return sum(queue_plan_change_notice(c) for c in tier_changes(since, subscription_id))

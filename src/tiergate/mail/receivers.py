@@ -2,7 +2,8 @@
 
 The invitation signal is sent inside the transaction that creates the invitation, so its
 message is queued in that transaction. The billing signals are sent after their commit: their
-notices are queued by the after-commit sender, in a transaction of its own.
+notices are queued by the after-commit sender, in a transaction of its own, each once (keyed
+by its cause); what a stopped process never queued, the sweep (``mail.sweep``) queues.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..accounts.models import Account, Invitation
 from ..db import db
 from ..signals import invitation_sent, subscription_changed, webhook_event_processed
 from .links import absolute_url
-from .notices import EVENT_NOTICES, queue_event_notice, queue_plan_change_notice
+from .notices import EVENT_NOTICES, queue_event_notice, queue_plan_change_notices
 from .services import queue_mail
 
 
@@ -60,7 +61,13 @@ def _on_subscription_changed(app: Flask, *, subscription_id: int, **extra: Any) 
     if app.config.get("TIERGATE_MAIL_BILLING_NOTICES"):
         from .worker import mail_worker
 
-        mail_worker(app).defer(partial(queue_plan_change_notice, subscription_id))
+        mail_worker(app).defer(partial(_queue_plan_changes, subscription_id))
+
+
+def _queue_plan_changes(subscription_id: int) -> None:
+    from .sweep import sweep_since
+
+    queue_plan_change_notices(subscription_id, sweep_since())
 
 
 def connect_receivers(app: Flask) -> None:

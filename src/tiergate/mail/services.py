@@ -34,7 +34,13 @@ def _render(template: str, context: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def queue_mail(
-    kind: str, recipient: str, subject: str, *, template: str | None = None, **context: Any
+    kind: str,
+    recipient: str,
+    subject: str,
+    *,
+    template: str | None = None,
+    dedupe_key: str | None = None,
+    **context: Any,
 ) -> OutgoingMail:
     """Render ``template`` (.txt and .html) and queue the message in the current transaction."""
     context = {"subject": subject, "recipient": recipient, **context}
@@ -46,11 +52,18 @@ def queue_mail(
         text_body=text,
         html_body=html,
         due_at=utcnow(),
+        dedupe_key=dedupe_key,
     )
     db.session.add(mail)
     db.session.flush()
     db.session.info[QUEUED] = True
     return mail
+
+
+def is_queued(dedupe_key: str) -> bool:
+    """Tell whether a message of ``dedupe_key`` was ever queued."""
+    query = sa.select(OutgoingMail.id).where(OutgoingMail.dedupe_key == dedupe_key).limit(1)
+    return db.session.scalar(query) is not None
 
 
 def unsent_mail(limit: int = 100) -> list[OutgoingMail]:

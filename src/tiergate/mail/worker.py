@@ -1,14 +1,18 @@
 """Sending right after the commit, on a background thread: a response never waits for SMTP.
 
-One thread per application at most. It runs while there is work: woken by every commit that
-queued mail, it sends what is due, then sleeps until the next retry is due, and ends once
-every message has been sent. ``tiergate mail send`` sends what is due from a cron job too.
+One thread per application at most. Woken by every commit that queued mail, it sends what is
+due, then sleeps until the next retry is due, and ends once every message has been sent. With
+billing notices on it sweeps for notices never queued (``mail.sweep``) when it starts and every
+few minutes, and stays to do so. ``tiergate mail send`` sweeps and sends from a cron job too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -27,12 +31,18 @@ class MailWorker:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
+        self._reset()
+        _track_forks(self)
+
+    def _reset(self) -> None:
+        """Start with no thread and no jobs (in a forked child too: the parent's are not its)."""
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._thread: threading.Thread | None = None
         self._jobs: list[Callable[[], object]] = []
+        self._next_sweep = 0.0  # time.monotonic() of the next sweep: the first pass sweeps
 
     def defer(self, job: Callable[[], object]) -> None:
         """Run ``job`` on the sender's thread, in a transaction of its own, then send."""
@@ -45,7 +55,7 @@ class MailWorker:
         with self._lock:
             self._idle.clear()
             self._wake.set()
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="tiergate-mail", daemon=True)
                 self._thread.start()
 
@@ -57,61 +67,114 @@ class MailWorker:
         try:
             self._loop()
         finally:
-            # Whatever ended the loop, the next wake() starts a new thread.
-            with self._lock:
+            self._release()
+
+    def _release(self) -> None:
+        # Called with the decision to stop: a wake() after this starts a new thread.
+        with self._lock:
+            if self._thread is threading.current_thread():
                 self._thread = None
-                self._idle.set()
+            self._idle.set()
 
     def _loop(self) -> None:
         while True:
             wait = self._pass()
             if wait is not None:
                 if wait > 0:
-                    self._wake.wait(wait)
+                    self._rest(wait)
                 continue
             with self._lock:
                 if not self._wake.is_set():
+                    # Decided and released under one lock: a wake() now starts a new thread.
+                    if self._thread is threading.current_thread():
+                        self._thread = None
+                    self._idle.set()
                     return
 
-    def _pass(self) -> float | None:
-        """Send what is due; return the seconds until the next retry, or None when none waits."""
-        from .outbox import next_due_at, send_due_mail
+    def _rest(self, seconds: float) -> None:
+        """Wait for a wake-up or ``seconds``; idle meanwhile unless a wake-up is pending."""
+        with self._lock:
+            # Only a later retry or sweep waits: idle, so that tests and shutdowns that wait
+            # for the sender are not held up by the backoff. Under the lock: a wake() that
+            # came during the pass keeps it busy until its job ran.
+            if not self._wake.is_set():
+                self._idle.set()
+        self._wake.wait(seconds)
 
+    def _pass(self) -> float | None:
+        """Send what is due; return the seconds until the next retry or sweep, None to stop."""
         self._wake.clear()
         with self._lock:
             jobs, self._jobs = self._jobs, []
         with self.app.app_context():
+            self._run_jobs(self._sweep_jobs(), write=False)  # it writes only what it finds
             self._run_jobs(jobs)
             if not self.app.config.get("TIERGATE_MAIL_SEND_AFTER_COMMIT"):
                 db.session.remove()
-                return None  # only `tiergate mail send` sends
-            try:
-                send_due_mail()
-                due = next_due_at()
-            except Exception:  # the database itself failed: the next commit or cron retries
-                logger.exception("sending queued e-mail failed")
-                return None
-            finally:
-                db.session.remove()
-        if due is None:
+                return None  # only `tiergate mail send` sends (and sweeps)
+            return self._send()
+
+    def _sweep_jobs(self) -> list[Callable[[], object]]:
+        """Return the sweep when billing notices are on and it is due."""
+        from .sweep import SWEEP_INTERVAL, sweep_billing_notices
+
+        if not self.app.config.get("TIERGATE_MAIL_BILLING_NOTICES"):
+            return []
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return []
+        self._next_sweep = now + SWEEP_INTERVAL.total_seconds()
+        return [sweep_billing_notices]
+
+    def _send(self) -> float | None:
+        from .outbox import next_due_at, send_due_mail
+
+        try:
+            send_due_mail()
+            due = next_due_at()
+        except Exception:  # the database itself failed: the next commit or cron retries
+            logger.exception("sending queued e-mail failed")
             return None
-        wait = (due - utcnow()) / timedelta(seconds=1)
+        finally:
+            db.session.remove()
+        waits = [] if due is None else [(due - utcnow()) / timedelta(seconds=1)]
+        if self.app.config.get("TIERGATE_MAIL_BILLING_NOTICES"):
+            waits.append(self._next_sweep - time.monotonic())  # stay to sweep again
+        if not waits:
+            return None
+        wait = min(waits)
         if wait <= 0:
-            return 0.0  # queued while this pass ran: send it at once
-        # Only a later retry waits: idle, so that tests and shutdowns that wait for the
-        # sender are not held up by the backoff.
-        self._idle.set()
+            return 0.0  # queued (or due to sweep) while this pass ran: at once
         return wait
 
     @staticmethod
-    def _run_jobs(jobs: list[Callable[[], object]]) -> None:
+    def _run_jobs(jobs: list[Callable[[], object]], *, write: bool = True) -> None:
         for job in jobs:
             try:
                 with request_transaction():
-                    begin_write_transaction()
+                    if write:
+                        begin_write_transaction()
                     job()
             except Exception:  # one job's failure must not stop the others or the sending
                 logger.exception("queueing an e-mail after a commit failed")
+
+
+#: The workers of this process, reset in a forked child (gunicorn --preload forks after the
+#: app was made: a thread handle of the parent is dead in the child).
+_WORKERS: weakref.WeakSet[MailWorker] = weakref.WeakSet()
+_FORK_HOOK: list[bool] = []
+
+
+def _after_fork_in_child() -> None:
+    for worker in list(_WORKERS):
+        worker._reset()
+
+
+def _track_forks(worker: MailWorker) -> None:
+    _WORKERS.add(worker)
+    if not _FORK_HOOK and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _FORK_HOOK.append(True)
 
 
 def mail_worker(app: Flask) -> MailWorker:

@@ -30,7 +30,11 @@ def upgrade():
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("dedupe_key", sa.String(length=128), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tiergate_mail_outbox")),
+        sa.UniqueConstraint(
+            "dedupe_key", "recipient", name=op.f("uq_tiergate_mail_outbox_dedupe_key_recipient")
+        ),
     )
     with op.batch_alter_table("tiergate_mail_outbox", schema=None) as batch_op:
         batch_op.create_index("ix_tiergate_mail_outbox_due", ["sent_at", "due_at"], unique=False)
