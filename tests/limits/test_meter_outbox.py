@@ -19,7 +19,8 @@ from tiergate.limits.models import MeterEvent
 from tiergate.limits.outbox import send_meter_events
 
 from ..accounts.factories import SYSTEM, make_account
-from ..billing.test_stripe_meters import PUBLIC_URL, failing, stripe, subscription, summed
+from ..billing.test_stripe_meters import PUBLIC_URL, stripe, subscription, summed
+from ..billing.test_stripe_meters_failures import failing
 from ..conftest import app_on_copy, http_client
 from .support import make_limits_catalog
 
