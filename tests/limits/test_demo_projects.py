@@ -66,3 +66,16 @@ def test_each_api_call_counts(app):
     ]
     db.session.rollback()
     assert check(account_id, "api.calls", amount=0).used == 2
+
+
+PROJECTS_LINK = '<a href="/projects"'
+
+
+def test_the_navigation_links_the_projects_page_for_a_signed_in_user(app):
+    _, client = _owner(app)
+    pricing = client.get("/pricing").get_data(as_text=True)
+    assert f"{PROJECTS_LINK}>Projects</a>" in pricing
+    page = client.get("/projects").get_data(as_text=True)
+    assert f'{PROJECTS_LINK} aria-current="page">Projects</a>' in page
+    anonymous = http_client(app).get("/pricing").get_data(as_text=True)
+    assert PROJECTS_LINK not in anonymous
