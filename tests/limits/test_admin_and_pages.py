@@ -74,3 +74,23 @@ def test_account_shows_meters_with_warning_and_over_limit_advice(console_app, ca
     assert 'data-permission="api.calls" data-level="warning"' in page
     assert "85 % of this plan" in page
     assert "Resets " in page
+
+
+def test_no_projects_link_where_the_demo_page_is_not_mounted(console_app, cast):
+    from flask import render_template_string
+
+    from tiergate.standalone.users import User
+
+    owner = db.session.scalar(sa.select(User).where(User.email == cast.emails["owner"]))
+    mounted = console_app.view_functions
+
+    def has(endpoint: str) -> bool:  # this app without the demo's Projects page
+        return endpoint in mounted and not endpoint.startswith("demo_projects.")
+
+    page = '{% extends "tiergate/layout.html" %}'
+    with console_app.test_request_context("/account"):
+        signed_in = {"tiergate_user": lambda: owner}
+        without = render_template_string(page, tiergate_has_endpoint=has, **signed_in)
+        with_demo = render_template_string(page, **signed_in)
+    assert ">Account</a>" in without and 'href="/projects"' not in without
+    assert '<a href="/projects">Projects</a>' in with_demo

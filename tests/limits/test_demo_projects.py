@@ -111,3 +111,16 @@ def _delete_while_another_request_deletes(app):
     db.session.rollback()
     projects = db.session.scalar(sa.select(sa.func.count()).select_from(DemoProject))
     assert projects == 1 == check(account_id, "projects", amount=0).used
+
+
+PROJECTS_LINK = '<a href="/projects"'
+
+
+def test_the_navigation_links_the_projects_page_for_a_signed_in_user(app):
+    _, client = _owner(app)
+    pricing = client.get("/pricing").get_data(as_text=True)
+    assert f"{PROJECTS_LINK}>Projects</a>" in pricing
+    page = client.get("/projects").get_data(as_text=True)
+    assert f'{PROJECTS_LINK} aria-current="page">Projects</a>' in page
+    anonymous = http_client(app).get("/pricing").get_data(as_text=True)
+    assert PROJECTS_LINK not in anonymous

@@ -56,6 +56,10 @@ def limit_meters(account_id: int) -> list[Meter]:
     return meters
 
 
+#: The counting period of a metered limit, by billing interval.
+PERIOD_WORDS = {"month": " a month", "year": " a year"}
+
+
 def _page_limits() -> tuple[dict[int, dict[str, int | None]], dict[str, Permission]]:
     """Every tier's limits and the limited permissions, read once per request (two queries)."""
     memo = g.get(_PAGE_LIMITS)
@@ -66,14 +70,20 @@ def _page_limits() -> tuple[dict[int, dict[str, int | None]], dict[str, Permissi
     return memo
 
 
-def tier_limit_lines(tier_id: int) -> list[str]:
-    """Return a tier's limits in words: "50 projects", "10,000 API calls a month"."""
+def tier_limit_lines(tier_id: int, interval: str = "month") -> list[str]:
+    """Return a tier's limits in words: "50 projects", "10,000 API calls a month".
+
+    A metered count follows the billing period, so on a yearly plan it is "a year"; a tier
+    without a subscription counts by the calendar month.
+    """
+    if interval not in PERIOD_WORDS:
+        raise ValueError(f"interval must be one of {sorted(PERIOD_WORDS)}, not {interval!r}")
     limits, permissions = _page_limits()
     lines = []
     for key, limit in sorted(limits.get(tier_id, {}).items()):
         unit = permissions[key].unit or permissions[key].name
         amount = "Unlimited" if limit is None else f"{limit:,}"
-        period = " a month" if permissions[key].kind == "metered" else ""
+        period = PERIOD_WORDS[interval] if permissions[key].kind == "metered" else ""
         lines.append(f"{amount} {unit}{period}")
     return lines
 

@@ -17,7 +17,7 @@ from ..entitlements.cache import EntitlementsCache
 from ..entitlements.resolve import CatalogSnapshot, Entitlements, LimitedPermission
 from ..entitlements.services import cache_for_check
 from ..errors import ConfigurationError, ValidationError
-from . import counters
+from . import counters, estimates
 from .decisions import THRESHOLDS, LimitCheck, decide_limit, refusal
 from .outbox import note_threshold, record_meter_event
 from .periods import Period, period_for
@@ -99,11 +99,25 @@ def reserve(
         counters.add(account_id, permission, period.key, amount)
         _after_write(account_id, permission, None, 0, 0)
         return
-    if not counters.add_within(account_id, permission, period.key, amount, limit):
+    before = _add_within(entitlements, catalog, permission, amount, limit, period)
+    _after_write(account_id, permission, limit, before, before + amount)
+
+
+def _add_within(
+    entitlements: Entitlements,
+    catalog: CatalogSnapshot,
+    permission: str,
+    amount: int,
+    limit: int,
+    period: Period,
+) -> int:
+    """Add ``amount`` to a hard count within ``limit``; return the count before, or refuse."""
+    account_id = entitlements.account_id
+    after = counters.add_within(account_id, permission, period.key, amount, limit)
+    if after is None:
         used = counters.locked_used(account_id, permission, period.key) or 0
         raise refusal(decide_limit(entitlements, catalog, permission, used, amount, period))
-    after = counters.locked_used(account_id, permission, period.key) or amount
-    _after_write(account_id, permission, limit, after - amount, after)
+    return after - amount
 
 
 def release(
@@ -141,22 +155,58 @@ def track(
     """
     account_id, amount, now = _account_id(account), _amount(amount), now or utcnow()
     entitlements, catalog, info, period = _limited(account_id, permission, "metered", now)
-    used = 0 if info.is_hard else counters.used(account_id, permission, period.key)
-    decision = decide_limit(entitlements, catalog, permission, used, amount, period)
-    if not decision.allowed:
+    decision = decide_limit(entitlements, catalog, permission, 0, amount, period)
+    if not decision.allowed and decision.reason != "limit_reached":
         raise refusal(decision)
     limit = decision.limit
     if info.is_hard and limit is not None:
-        if not counters.add_within(account_id, permission, period.key, amount, limit):
-            used = counters.locked_used(account_id, permission, period.key) or 0
-            raise refusal(decide_limit(entitlements, catalog, permission, used, amount, period))
-        used = (counters.locked_used(account_id, permission, period.key) or amount) - amount
+        used = _add_within(entitlements, catalog, permission, amount, limit, period)
+    elif limit is None:  # unlimited: nothing to decide, no threshold to signal
+        used = 0
+        counters.add(account_id, permission, period.key, amount, 1 if info.is_hard else _shards())
     else:
-        shards = 1 if info.is_hard else _shards()
-        counters.add(account_id, permission, period.key, amount, shards)
+        used = _add_soft(entitlements, catalog, permission, amount, limit, period)
     if info.is_billed:
         record_meter_event(entitlements, info, amount, now)
     _after_write(account_id, permission, limit, used, used + amount)
+
+
+def _add_soft(
+    entitlements: Entitlements,
+    catalog: CatalogSnapshot,
+    permission: str,
+    amount: int,
+    limit: int,
+    period: Period,
+) -> int:
+    """Add ``amount`` to a soft count unless it is already over; return the count before.
+
+    The count is this process's estimate (estimates.py) unless it is stale, near a threshold
+    or refuses: a refusal and a threshold signal are always decided on the sum just read.
+    """
+    cache, account_id = cache_for_check(), entitlements.account_id
+    key = (account_id, permission, period.key)
+    used = estimates.estimate(cache, key)
+    fresh = used is None or estimates.near_threshold(used, amount, limit)
+    if fresh:
+        used = _read_soft(cache, key)
+    decision = decide_limit(entitlements, catalog, permission, used or 0, amount, period)
+    if not decision.allowed and not fresh:
+        used = _read_soft(cache, key)
+        decision = decide_limit(entitlements, catalog, permission, used, amount, period)
+    if not decision.allowed:
+        raise refusal(decision)
+    counters.add(account_id, permission, period.key, amount, _shards())
+    # Counted before the commit: a rolled-back use leaves the estimate high until the next
+    # read, which can only cause an earlier read, never a refusal (refusals read first).
+    estimates.added(cache, key, amount)
+    return used or 0
+
+
+def _read_soft(cache: EntitlementsCache, key: tuple[int, str, str]) -> int:
+    used = counters.used(*key)
+    estimates.remember(cache, key, used)
+    return used
 
 
 def _shards() -> int:
