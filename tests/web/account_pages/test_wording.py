@@ -16,8 +16,8 @@ from tiergate import errors
 from tiergate.accounts import apikeys, members, seats
 from tiergate.accounts.models import Account
 from tiergate.accounts.seats import invite_member
-from tiergate.catalog.models import Permission
 from tiergate.catalog import services as catalog
+from tiergate.catalog.models import Permission
 from tiergate.db import begin_write_transaction, db, utcnow
 
 from ...accounts.factories import SYSTEM, subscribe
