@@ -30,6 +30,7 @@ from .context import (
     AccountContext,
     account_context_for,
     current_account,
+    memberships_of,
     no_account_page,
     not_allowed_page,
     signed_in_user,
@@ -163,7 +164,7 @@ def _members_page(**_: Any) -> str:
 @post_target(_members_page)
 def change_member_role(membership_id: int) -> Any:
     """Give a member another role."""
-    membership = db.session.get(Membership, membership_id) or abort(404)
+    membership = _visible_membership(membership_id) or abort(404)
     users.attach([membership])
     ctx = _managing(membership.account_id)
     if not isinstance(ctx, AccountContext):
@@ -190,10 +191,10 @@ def change_member_role(membership_id: int) -> Any:
 @account_pages.route("/members/<int:membership_id>/remove", methods=["GET", "POST"])
 def remove(membership_id: int) -> Any:
     """Ask to confirm, then remove a member from the account."""
-    membership = db.session.get(Membership, membership_id)
+    membership = _visible_membership(membership_id)
     if membership is None:
         # Reloading the confirm page of someone just removed: say so rather than a bare 404
-        # (the same answer for any id, so it tells nothing about other accounts).
+        # (the same answer for an unknown id and another account's, so ids tell nothing).
         flash("This person is no longer a member.", "info")
         return redirect(url_for("tiergate.account.members"), code=303)
     users.attach([membership])
@@ -210,6 +211,13 @@ def remove(membership_id: int) -> Any:
         template="tiergate/account/confirm_remove.html",
         membership=membership,
     )
+
+
+def _visible_membership(membership_id: int) -> Membership | None:
+    """Return the membership when it is in one of the user's accounts, else None."""
+    membership = db.session.get(Membership, membership_id)
+    mine = {account.id for account, _ in memberships_of(signed_in_user())}
+    return membership if membership is not None and membership.account_id in mine else None
 
 
 def _confirmed(
