@@ -13,7 +13,9 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
+from ..accounts.apikeys import API_KEY_NAME_MAX
 from ..accounts.models import ROLES
+from ..accounts.services import ACCOUNT_NAME_MAX
 from ..errors import TiergateError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -65,7 +67,9 @@ class AccountNameForm(FlaskForm):
         "Name",
         validators=[
             DataRequired("Enter the organisation's name."),
-            Length(max=128, message="A name has at most 128 characters."),
+            Length(
+                max=ACCOUNT_NAME_MAX, message=f"A name has at most {ACCOUNT_NAME_MAX} characters."
+            ),
         ],
     )
 
@@ -77,7 +81,10 @@ class ApiKeyForm(FlaskForm):
         "What is the key for?",
         validators=[
             DataRequired('Say what the key is for, such as "reporting job".'),
-            Length(max=64, message="A key's name has at most 64 characters."),
+            Length(
+                max=API_KEY_NAME_MAX,
+                message=f"A key's name has at most {API_KEY_NAME_MAX} characters.",
+            ),
         ],
     )
 
