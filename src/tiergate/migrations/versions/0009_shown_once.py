@@ -45,7 +45,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("tiergate_shown_once", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tiergate_shown_once_created_at"))
-        batch_op.drop_index(batch_op.f("ix_tiergate_shown_once_account_id"))
+    # Dropping the table drops its indexes; MariaDB refuses to drop the account_id index on
+    # its own while the foreign key needs it.
     op.drop_table("tiergate_shown_once")
