@@ -53,6 +53,18 @@ def make_catalog() -> None:
     db.session.commit()
 
 
+#: The permission that lets an account's keys call the JSON API (TIERGATE_API_KEY_PERMISSION).
+API_PERMISSION = "api.access"
+
+
+def allow_api(*tiers: str) -> None:
+    """Grant the API permission to ``tiers``, so their accounts' keys call the API; commit."""
+    catalog.create_permission(API_PERMISSION, "API access")
+    for key in tiers:
+        catalog.grant_permission(key, API_PERMISSION)
+    db.session.commit()
+
+
 def make_user(
     email: str, *, staff: bool = False, password: str | None = PASSWORD, display_name: str = ""
 ) -> User:

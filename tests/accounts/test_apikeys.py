@@ -24,12 +24,13 @@ from tiergate.db import db, utcnow
 from tiergate.errors import ValidationError
 
 from ..conftest import http_client
-from .factories import SYSTEM, make_account, make_catalog
+from .factories import SYSTEM, allow_api, make_account, make_catalog
 
 
 @pytest.fixture
 def acme(app: Flask):
     make_catalog()
+    allow_api("free")  # acme's keys call the API (the plan rule has its own tests)
     return make_account("acme", owner="owner@acme.test")
 
 

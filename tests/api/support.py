@@ -16,7 +16,7 @@ from tiergate.catalog.models import Permission, SubscriptionTier
 from tiergate.db import db
 from tiergate.standalone.users import User
 
-from ..accounts.factories import SYSTEM, make_catalog, make_user, subscribe
+from ..accounts.factories import SYSTEM, allow_api, make_catalog, make_user, subscribe
 from ..browsing import csrf_token_of, log_in
 
 #: Every kind of caller the authorization matrix tries.
@@ -60,6 +60,8 @@ def _user(email: str, *, staff: bool = False) -> User:
 def build_world() -> World:
     """Create the catalog, two accounts and every principal; commit."""
     make_catalog()
+    # The matrix is about who may see what: both accounts' plans include the API.
+    allow_api("free", "team", "enterprise")
     users = {name: _user(f"{name}@example.test") for name in ("owner", "admin", "member")}
     users["other_owner"] = _user("boss@other.test")
     users["staff"] = _user("staff@tiergate.test", staff=True)

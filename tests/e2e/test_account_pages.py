@@ -14,6 +14,10 @@ from playwright.sync_api import expect
 from .conftest import Journal, Server
 from .test_journey import choose_pro_and_pay, main, sign_up, watch_csp
 
+REFUSE_CLIPBOARD = """() => {
+    navigator.clipboard.writeText = () =>
+        Promise.reject(new DOMException("Write permission denied.", "NotAllowedError"));
+}"""
 LONG = "someone.with.a.really-long-address.for-testing@subdomain.example-company.example"
 
 
@@ -36,6 +40,14 @@ def test_members_page_fits_a_phone_and_copies_the_link(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the members page is {width} px wide on a 375 px screen"
 
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == link.input_value()
+    # A browser may refuse the clipboard API (a permission, an unfocused page): the button
+    # falls back to copying the selected field.
+    expect(page.get_by_role("button", name="Copy")).to_be_visible()  # its label is back
+    page.evaluate("navigator.clipboard.writeText('')")
+    page.evaluate(REFUSE_CLIPBOARD)
     page.get_by_role("button", name="Copy").click()
     expect(page.get_by_role("button", name="Copied")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == link.input_value()

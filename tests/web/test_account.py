@@ -159,8 +159,8 @@ def test_default_tier_reads_free_with_its_permissions(client, acme) -> None:
     assert "1 of 1 seats used" in body
     assert "Manage billing" not in body  # nothing paid yet
     assert "No paid subscription yet" in body
-    # The catalog sells Enterprise through Whop, but a free plan has no license key to attach.
-    assert "Attach license key" not in body
+    # The catalog sells Enterprise through Whop: a license key bought there attaches on Free.
+    assert "Attach license key" in body
     assert "style=" not in body and "<script" not in body
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,9 @@ import sqlalchemy as sa
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db, utcnow
-from ..entitlements.services import check
+from ..entitlements.services import check, get_cache
 from ..errors import NotFound, TiergateError, ValidationError
+from . import users
 from .models import Account, ApiKey
 
 KEY_PREFIX = "tg_"
@@ -23,6 +25,8 @@ KEY_PREFIX = "tg_"
 SHOWN_PREFIX_LENGTH = 11
 #: ``last_used_at`` is written at most this often per key, so a busy key costs no writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+#: The longest key name (the keys page's form checks the same number before the service).
+API_KEY_NAME_MAX = 64
 API_KEY_FIELDS = ("account_id", "name", "prefix", "created_by_id", "revoked_at")
 
 
@@ -40,8 +44,10 @@ def create_api_key(
 ) -> tuple[ApiKey, str]:
     """Create a key for ``account`` (None: a staff key); return it and its one-time secret."""
     name = (name or "").strip()
-    if not name or len(name) > 64:
-        raise ValidationError("an API key needs a name of 1 to 64 characters", field="name")
+    if not name or len(name) > API_KEY_NAME_MAX:
+        raise ValidationError(
+            f"an API key needs a name of 1 to {API_KEY_NAME_MAX} characters", field="name"
+        )
     token = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         account_id=account.id if account is not None else None,
@@ -63,17 +69,30 @@ class ApiNotInPlan(TiergateError):
     status = 403
 
 
+def ensure_api_in_plan(account: Account, permission: str) -> None:
+    """Refuse with ``api_not_in_plan`` unless the account's plan grants ``permission``."""
+    result = check(account, permission)
+    if result.allowed:
+        return
+    names = [tier.name for tier in _tiers_by_key(result.upgrade_to)]
+    offer = f"; it comes with {', '.join(names)}" if names else ""
+    raise ApiNotInPlan(
+        f"the plan of {account.name} does not include the API{offer}",
+        permission=permission,
+        upgrade_to=list(result.upgrade_to),
+    )
+
+
+def _tiers_by_key(keys: Iterable[str]) -> list[Any]:
+    tiers = {tier.key: tier for tier in get_cache().catalog().tiers.values()}
+    return [tiers[key] for key in keys if key in tiers]
+
+
 def create_customer_api_key(
     account: Account, name: str, *, permission: str, actor: Actor, created_by: Any
 ) -> tuple[ApiKey, str]:
     """Create a key for ``account`` if its plan grants ``permission``; return it and its secret."""
-    result = check(account, permission)
-    if not result.allowed:
-        raise ApiNotInPlan(
-            f"the plan of {account.name} does not include the API",
-            permission=permission,
-            upgrade_to=list(result.upgrade_to),
-        )
+    ensure_api_in_plan(account, permission)
     return create_api_key(name, account=account, actor=actor, created_by=created_by)
 
 
@@ -94,13 +113,16 @@ def get_api_key(reference: int | str) -> ApiKey:
 
 
 def list_api_keys(account: Account | None = None, *, staff_only: bool = False) -> list[ApiKey]:
-    """Return the keys of ``account`` (or every key, or only staff keys), oldest first."""
+    """Return the keys of ``account`` (or every key, or only staff keys), oldest first.
+
+    Each key's ``created_by`` is set to the user who created it (None for the CLI's keys).
+    """
     query = sa.select(ApiKey).order_by(ApiKey.id)
     if account is not None:
         query = query.where(ApiKey.account_id == account.id)
     elif staff_only:
         query = query.where(ApiKey.account_id.is_(None))
-    return list(db.session.scalars(query))
+    return users.attach(list(db.session.scalars(query)), "created_by_id", "created_by")
 
 
 def revoke_api_key(key: ApiKey, *, actor: Actor, now: datetime | None = None) -> None:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..audit.services import Actor, record_audit_event, snapshot
 from ..db import db, utcnow
-from ..errors import TiergateError, ValidationError
+from ..errors import NotFound, TiergateError, ValidationError
 from ..signals import invitation_sent
 from . import users
 from .models import ROLES, Account, Invitation, Membership
@@ -27,6 +28,7 @@ from .seats import (
     lock_invitation,
     lock_membership,
     refuse_member_or_invited,
+    remove_member,
     reserve_seat,
     revoke_invitation,
 )
@@ -163,3 +165,22 @@ def revoke_pending_invitation(
     """Revoke a pending invitation as a manager: an owner's invitation only by an owner."""
     ensure_may_manage_invitation(manager_role, lock_invitation(invitation))
     revoke_invitation(invitation, actor=actor, now=now)
+
+
+#: Why the last owner cannot leave, in the words of the one leaving.
+LAST_OWNER_LEAVING = (
+    "you are the last owner of {name}: make another member owner before you leave, "
+    "or remove the other members first"
+)
+
+
+def leave_account(account: Account, user: Any, *, actor: Actor) -> None:
+    """Let ``user`` leave ``account`` (not as its last owner); NotFound when not a member."""
+    membership = db.session.scalar(
+        sa.select(Membership).where(
+            Membership.account_id == account.id, Membership.user_id == users.user_id(user)
+        )
+    )
+    if membership is None:
+        raise NotFound(f"you are not a member of {account.name}")
+    remove_member(membership, actor=actor, last_owner=LAST_OWNER_LEAVING.format(name=account.name))

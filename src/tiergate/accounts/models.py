@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, TimestampMixin, UTCDateTime
+from ..db import Base, TimestampMixin, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from ..billing.models import Subscription
@@ -122,3 +122,27 @@ class ApiKey(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<ApiKey {self.prefix!r} account={self.account_id}>"
+
+
+class ShownOnce(Base):
+    """A secret kept on the server for the one page that shows it after a redirect.
+
+    The browser's session holds only a random handle, whose hash is ``token_hash``; the secret
+    (a new API key, an invitation link) never travels in the cookie.
+    """
+
+    __tablename__ = "tiergate_shown_once"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tiergate_account.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(32), nullable=False)
+    # The API key or invitation the secret belongs to (the page names it).
+    subject_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    secret: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=False, index=True
+    )

@@ -54,11 +54,17 @@ def slugify(name: str) -> str:
     return slug[:64].strip("-") or "account"
 
 
+#: The longest organisation name (the forms check the same number before the service).
+ACCOUNT_NAME_MAX = 128
+
+
 def checked_name(name: str) -> str:
     """Return an account name stripped, or raise when it is empty or too long."""
     name = (name or "").strip()
-    if not name or len(name) > 128:
-        raise ValidationError("an account needs a name of 1 to 128 characters", field="name")
+    if not name or len(name) > ACCOUNT_NAME_MAX:
+        raise ValidationError(
+            f"an account needs a name of 1 to {ACCOUNT_NAME_MAX} characters", field="name"
+        )
     return name
 
 

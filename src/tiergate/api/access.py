@@ -14,13 +14,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import marshmallow as ma
-from flask import abort, request
+from flask import abort, current_app, request
 from flask_smorest import Blueprint
 from flask_wtf.csrf import CSRFError
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from ..accounts.apikeys import ensure_api_in_plan
 from ..accounts.models import Account
 from ..accounts.principal import SAFE_METHODS, Principal, current_principal
 from ..db import begin_write_transaction, db
@@ -124,7 +125,10 @@ def documented(
 _DESCRIPTIONS = {
     400: "Malformed request (for example, invalid JSON, or a missing CSRF token for a session).",
     401: "No credentials, or an API key that is malformed, unknown or revoked.",
-    403: "Authenticated, but not allowed (staff only).",
+    403: (
+        "Authenticated, but not allowed (staff only; or an account's key whose plan no longer"
+        " includes the API: error api_not_in_plan)."
+    ),
     404: "No such resource, or an account the caller may not see.",
     409: "Conflicts with the current state (a key already taken, the default tier).",
     413: "The request body is larger than the server accepts.",
@@ -134,7 +138,8 @@ _DESCRIPTIONS = {
 
 
 def guard_request() -> None:
-    """Check the request's form before any view: JSON bodies, CSRF for sessions, write lock."""
+    """Check the request before any view: the key's plan, JSON bodies, CSRF, write lock."""
+    _refuse_keys_outside_the_plan()
     if request.method in SAFE_METHODS:
         return
     if _has_body() and not request.is_json:
@@ -148,11 +153,20 @@ def guard_request() -> None:
         begin_write_transaction()
 
 
+def _refuse_keys_outside_the_plan() -> None:
+    """Refuse an account's key once its plan no longer includes the API (a downgrade)."""
+    principal = current_principal()
+    key = principal.api_key
+    if key is None or key.account_id is None or principal.invalid_credentials:
+        return  # staff keys are the operator's; sessions use the pages' own rules
+    account = db.session.get(Account, key.account_id)
+    if account is not None:
+        ensure_api_in_plan(account, str(current_app.config["TIERGATE_API_KEY_PERMISSION"]))
+
+
 def _has_body() -> bool:
     return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
 
 
 def _view_function() -> Any:
-    from flask import current_app
-
     return current_app.view_functions.get(request.endpoint or "")

@@ -3,10 +3,23 @@
 (function () {
   "use strict";
 
-  function copied(button) {
-    var label = button.textContent;
-    button.textContent = "Copied";
+  function say(button, words) {
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    button.textContent = words;
     window.setTimeout(function () { button.textContent = label; }, 2000);
+  }
+
+  function copyTheSelection(button) {
+    // The older command copies the selected field's text: plain HTTP (a local demo), or a
+    // browser that refused the clipboard API. If it fails too, the text stays selected.
+    var done = false;
+    try {
+      done = document.execCommand("copy");
+    } catch (error) {
+      done = false;
+    }
+    say(button, done ? "Copied" : "Press Ctrl+C to copy");
   }
 
   function copy(button) {
@@ -15,10 +28,12 @@
     field.focus();
     field.select();
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(field.value).then(function () { copied(button); });
-    } else if (document.execCommand("copy")) {
-      // Plain HTTP (a local demo): the older command still copies the selection.
-      copied(button);
+      navigator.clipboard.writeText(field.value).then(
+        function () { say(button, "Copied"); },
+        function () { field.select(); copyTheSelection(button); }
+      );
+    } else {
+      copyTheSelection(button);
     }
   }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
 
 from flask import redirect, request
 from flask_wtf import FlaskForm
@@ -12,7 +13,9 @@ from wtforms import EmailField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp
 
+from ..accounts.apikeys import API_KEY_NAME_MAX
 from ..accounts.models import ROLES
+from ..accounts.services import ACCOUNT_NAME_MAX
 from ..errors import TiergateError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,7 +67,9 @@ class AccountNameForm(FlaskForm):
         "Name",
         validators=[
             DataRequired("Enter the organisation's name."),
-            Length(max=128, message="A name has at most 128 characters."),
+            Length(
+                max=ACCOUNT_NAME_MAX, message=f"A name has at most {ACCOUNT_NAME_MAX} characters."
+            ),
         ],
     )
 
@@ -76,7 +81,10 @@ class ApiKeyForm(FlaskForm):
         "What is the key for?",
         validators=[
             DataRequired('Say what the key is for, such as "reporting job".'),
-            Length(max=64, message="A key's name has at most 64 characters."),
+            Length(
+                max=API_KEY_NAME_MAX,
+                message=f"A key's name has at most {API_KEY_NAME_MAX} characters.",
+            ),
         ],
     )
 
@@ -99,20 +107,30 @@ def attach_error(
 
 
 def post_target(page: Callable[..., str]) -> Callable[[F], F]:
-    """Answer a GET of a form's POST address with a redirect to ``page(**view_args)``.
+    """Answer any other method than POST with a redirect to ``page(**view_args)``.
 
     Such an address is only where a form posts to; a reload, a bookmark or a shared link
     reaches it with GET and lands on the page the form belongs to instead of a bare 405.
+    HEAD (which Flask adds to GET routes, and which CSRF does not check) redirects too, so
+    only a POST ever runs the view. ``?account=`` is kept so the page shows the same account.
     Register the view with ``methods=["GET", "POST"]``.
     """
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if request.method == "GET":
-                return redirect(page(**kwargs), code=303)
+            if request.method != "POST":
+                return redirect(_with_account(page(**kwargs)), code=303)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)
 
     return decorator
+
+
+def _with_account(url: str) -> str:
+    """Return ``url`` keeping the request's ``?account=`` (the account the form was about)."""
+    account = request.args.get("account")
+    if not account:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({'account': account})}"

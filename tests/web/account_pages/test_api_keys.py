@@ -89,10 +89,26 @@ def test_a_plan_without_the_api_cannot_create_keys(client, widgets) -> None:
 
 
 def test_the_permission_that_allows_keys_is_a_setting(client, widgets) -> None:
-    client.application.config["TIERGATE_API_KEY_PERMISSION"] = "sso.configure"  # Enterprise only
     log_in(client, "owner@acme.test")
+    shown, _ = post_and_reload(client, KEYS, KEYS, {"name": "nightly export"})
+    secret = SECRET.search(shown).group(1)
+    api = client.application.test_client()
+    assert entitlements(api, widgets.id, secret).status_code == 200
+    client.application.config["TIERGATE_API_KEY_PERMISSION"] = "sso.configure"  # not on Pro
     page = text(client.get(KEYS))
-    assert "does not include the API" in page and "Create key</button>" not in page
+    assert "does not include the API: its keys are refused until it does." in page
+    assert "Create key</button>" not in page
+    refused = entitlements(api, widgets.id, secret)  # what a downgrade does to existing keys
+    assert refused.status_code == 403 and refused.get_json()["error"] == "api_not_in_plan"
+    assert refused.get_json()["message"].endswith("does not include the API; it comes with Team")
+
+
+def test_the_keys_page_says_who_created_each_key(client, widgets) -> None:
+    log_in(client, "owner@acme.test")
+    post_form(client, KEYS, KEYS, {"name": "ci"})
+    page = client.get(KEYS).get_data(as_text=True)
+    assert '<th scope="col">Created by</th>' in page
+    assert "<td>owner@acme.test</td>" in page
 
 
 def test_a_key_needs_a_name(client, widgets) -> None:

@@ -123,7 +123,13 @@ def test_a_form_address_opened_with_get_leads_to_its_page(client, widgets, url, 
     assert response.status_code == 303, url
     assert response.headers["Location"] == lands_on
     assert client.get(lands_on).status_code == 200
+    # HEAD skips CSRF: it must redirect as GET does and never run the form's action.
+    head = client.head(url)
+    assert head.status_code == 303, url
+    assert head.headers["Location"] == lands_on
     assert everything() == before
+    kept = client.get(f"{url}?account={SLUG}")
+    assert kept.headers["Location"] == f"{lands_on}?account={SLUG}"
 
 
 @pytest.mark.parametrize(

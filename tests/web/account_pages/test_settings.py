@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
+from tiergate.accounts.apikeys import API_KEY_NAME_MAX
 from tiergate.accounts.models import Account, Membership
+from tiergate.accounts.services import ACCOUNT_NAME_MAX
 from tiergate.db import db
 from tiergate.standalone.users import find_user
 
@@ -17,6 +20,7 @@ SETTINGS = f"/account/settings?account={SLUG}"
 RENAME = f"/account/settings/name?account={SLUG}"
 LEAVE = f"/account/settings/leave?account={SLUG}"
 NEW = "/account/settings/new"
+KEYS = f"/account/api-keys?account={SLUG}"
 
 
 def account_named(slug: str) -> str:
@@ -132,3 +136,23 @@ def test_a_user_without_an_organisation_creates_one(client, widgets) -> None:
     shown, _ = post_and_reload(client, "/account/settings", NEW, {"new-name": "Solo Studio"})
     assert "Solo Studio is created" in shown
     assert roles_in("solo-studio") == {"solo@example.com": "owner"}
+
+
+@pytest.mark.parametrize(
+    ("page", "action", "field", "limit", "message"),
+    [
+        (SETTINGS, RENAME, "rename-name", ACCOUNT_NAME_MAX, "A name has at most"),
+        (SETTINGS, NEW, "new-name", ACCOUNT_NAME_MAX, "A name has at most"),
+        (KEYS, KEYS, "name", API_KEY_NAME_MAX, "A key's name has at most"),
+    ],
+)
+def test_a_name_one_character_too_long_is_refused(
+    client, widgets, page, action, field, limit, message
+) -> None:
+    """The forms check the services' own limits (one number each), before any change."""
+    log_in(client, "owner@acme.test")
+    before = everything()
+    refused = post_form(client, page, action, {field: "x" * (limit + 1)})
+    assert refused.status_code == 422
+    assert f"{message} {limit} characters." in text(refused)
+    assert everything() == before

@@ -16,8 +16,9 @@ from tiergate import errors
 from tiergate.accounts import apikeys, members, seats
 from tiergate.accounts.models import Account
 from tiergate.accounts.seats import invite_member
+from tiergate.catalog import services as catalog
 from tiergate.catalog.models import Permission
-from tiergate.db import db, utcnow
+from tiergate.db import begin_write_transaction, db, utcnow
 
 from ...accounts.factories import SYSTEM, subscribe
 from ...browsing import log_in
@@ -107,16 +108,30 @@ def test_an_owner_sees_the_actions(client, busy_widgets) -> None:
     assert "pending@acme.test" in team
 
 
-def test_the_license_key_form_only_on_whop_plans(client, busy_widgets) -> None:
+def test_the_license_key_form_where_whop_sells_except_on_a_stripe_plan(
+    client, busy_widgets
+) -> None:
+    """A license key attaches a Whop purchase made outside the checkout: Free needs the form."""
     log_in(client, "owner@acme.test")
     assert "Attach license key" not in client.get(PAGES[0]).get_data(as_text=True)  # Stripe
     log_in(client, "owner@other.test")
     free = client.get("/account?account=other-co").get_data(as_text=True)
-    assert "Attach license key" not in free
+    assert "Attach license key" in free
     other = db.session.scalars(sa.select(Account).where(Account.slug == "other-co")).one()
     subscribe(other, "community", provider="whop", period_end=utcnow() + timedelta(days=30))
     whop = client.get("/account?account=other-co").get_data(as_text=True)
     assert "Attach license key" in whop
+
+
+def test_no_license_key_form_where_whop_sells_nothing(client, busy_widgets) -> None:
+    db.session.rollback()
+    begin_write_transaction()
+    catalog.update_tier("community", is_customer_facing=False)  # the demo's only Whop plan
+    db.session.commit()
+    log_in(client, "owner@other.test")
+    assert "Attach license key" not in client.get("/account?account=other-co").get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,10 @@ def test_authorization_matrix(client, acme, who, expected) -> None:
         if expected == "login":
             assert response.status_code == 302, url
             assert response.headers["Location"].startswith("/login"), url
+        elif expected == "not-found" and url.endswith("/remove"):
+            # As for an id that does not exist (see test_no_membership_id_oracle).
+            assert response.status_code == 303, (method, url)
+            assert response.headers["Location"] == "/account/members", url
         elif expected == "not-found":
             assert response.status_code == 404, (method, url)
         elif method == "GET" and url in PAGES:
@@ -98,3 +102,21 @@ def test_owners_and_admins_may_change(client, acme) -> None:
         target = "admin" if member.role == "member" else "member"
         assert change_role(client, member.id, target).status_code == 303
         assert membership_of("member@acme.test").role == target
+
+
+def test_no_membership_id_oracle(client, acme) -> None:
+    """Another account's membership id answers as an id that does not exist."""
+    member = membership_of("member@acme.test")
+    log_in(client, "owner@other.test")
+    token = page_token(client)
+    before = team_state()
+    for action in ("remove", "role"):
+        answers = []
+        for membership_id in (member.id, 999_999):
+            url = f"/account/members/{membership_id}/{action}"
+            for response in (client.get(url), client.post(url, data={"csrf_token": token})):
+                after = text(client.get(response.location)) if response.location else ""
+                gone = "This person is no longer a member." in after
+                answers.append((response.status_code, response.location, gone))
+        assert answers[:2] == answers[2:], action
+    assert team_state() == before

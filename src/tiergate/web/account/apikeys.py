@@ -23,7 +23,7 @@ from .context import (
     not_allowed_page,
     signed_in_user,
 )
-from .once import show_once, take_once
+from .once import NO_STORE, show_once, take_once
 
 OWNERS_ONLY = "Only an owner can see, create or revoke the organisation's API keys."
 
@@ -44,9 +44,9 @@ def _owner() -> AccountContext | Any:
 
 def render_keys(
     ctx: AccountContext, *, form: ApiKeyForm | None = None, status: int = 200
-) -> tuple[str, int]:
+) -> tuple[str, int, dict[str, str]]:
     """Render the keys page: the new key's secret once, the keys, and the create form."""
-    kept = take_once("api_key", ctx.account.id) if request.method == "GET" else None
+    kept = take_once("api_key", ctx) if request.method == "GET" else None
     permission = api_permission()
     result = check(ctx.account, permission)
     catalog = get_cache().catalog()
@@ -55,13 +55,13 @@ def render_keys(
         "tiergate/account/api_keys.html",
         ctx=ctx,
         keys=list_api_keys(ctx.account),
-        new_key=db.session.get(ApiKey, kept["key_id"]) if kept else None,
-        secret=kept["secret"] if kept else None,
+        new_key=db.session.get(ApiKey, kept.subject_id) if kept else None,
+        secret=kept.secret if kept else None,
         allowed=result.allowed,
         upgrades=[tiers[key] for key in result.upgrade_to if key in tiers],
         form=form or ApiKeyForm(formdata=None),
     )
-    return page, status
+    return page, status, NO_STORE if kept else {}
 
 
 def _to_keys(ctx: AccountContext) -> BaseResponse:
@@ -88,11 +88,10 @@ def api_keys() -> Any:
             actor=Actor.user(user),
             created_by=user,
         )
-        key_id = key.id
+        show_once("api_key", ctx, key.id, secret)
     if (error := refused.error) is not None:
         attach_error(form, error, "name")
         return render_keys(ctx, form=form, status=error.status)
-    show_once("api_key", ctx.account.id, key_id=key_id, secret=secret)
     return _to_keys(ctx)
 
 

@@ -41,6 +41,7 @@ from ...db import (
 from ...entitlements.decorators import SESSION_ACCOUNT
 from ...errors import NotFound, TiergateError
 from ..forms import ActionForm, attach_error
+from .once import NO_STORE
 
 invitation_pages = Blueprint("invitations", __name__)
 
@@ -101,7 +102,8 @@ def _page(token: str, invitation: Invitation, form: Any, status: int = 200) -> A
         login_url=_login_url(token),
         form=form,
     )
-    return page, status
+    # The page carries the link's token (in its form and log-in link): never cached.
+    return page, status, NO_STORE
 
 
 @invitation_pages.route("/invitations/<token>", methods=["GET", "POST"])

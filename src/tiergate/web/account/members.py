@@ -30,11 +30,12 @@ from .context import (
     AccountContext,
     account_context_for,
     current_account,
+    memberships_of,
     no_account_page,
     not_allowed_page,
     signed_in_user,
 )
-from .once import show_once, take_once
+from .once import NO_STORE, show_once, take_once
 
 
 def _invite_form(ctx: AccountContext, **kwargs: Any) -> InviteForm:
@@ -61,7 +62,7 @@ def render_members(
     invited: Invitation | None = None,
     seat_error: SeatLimitReached | None = None,
     status: int = 200,
-) -> tuple[str, int]:
+) -> tuple[str, int, dict[str, str]]:
     """Render the members page; a form with errors is shown as it was sent."""
     now = utcnow()
     # Computed now, not from the per-worker cache: this page is read right after changes
@@ -92,7 +93,7 @@ def render_members(
         upgrades=[tiers[key] for key in upgrade_keys or () if key in tiers],
         me=signed_in_user().id,
     )
-    return page, status
+    return page, status, NO_STORE if invite_link else {}
 
 
 def _managing(account_id: int) -> AccountContext | tuple[str, int]:
@@ -130,29 +131,29 @@ def members() -> Any:
             actor=Actor.user(user),
             invited_by=user,
         )
+        _keep_link(ctx, invitation, token)
     error = refused.error
     if isinstance(error, SeatLimitReached):
         return render_members(ctx, invite_form=form, seat_error=error, status=error.status)
     if error is not None:
         attach_error(form, error, "email")
         return render_members(ctx, invite_form=form, status=error.status)
-    _keep_link(ctx, invitation, token)
     return _back(ctx)
 
 
 def _keep_link(ctx: AccountContext, invitation: Invitation, token: str) -> None:
     """Keep a new invitation link for the members page to show once, after the redirect."""
     link = url_for("tiergate.invitations.invitation", token=token, _external=True)
-    show_once("invitation", ctx.account.id, invitation_id=invitation.id, link=link)
+    show_once("invitation", ctx, invitation.id, link)
 
 
 def _shown_link(ctx: AccountContext) -> dict[str, Any]:
     """Return the invitation link kept for this page (shown this once), if any."""
-    kept = take_once("invitation", ctx.account.id)
-    invitation = db.session.get(Invitation, kept["invitation_id"]) if kept else None
+    kept = take_once("invitation", ctx)
+    invitation = db.session.get(Invitation, kept.subject_id) if kept else None
     if kept is None or invitation is None:
         return {}
-    return {"invite_link": kept["link"], "invited": invitation}
+    return {"invite_link": kept.secret, "invited": invitation}
 
 
 def _members_page(**_: Any) -> str:
@@ -163,7 +164,7 @@ def _members_page(**_: Any) -> str:
 @post_target(_members_page)
 def change_member_role(membership_id: int) -> Any:
     """Give a member another role."""
-    membership = db.session.get(Membership, membership_id) or abort(404)
+    membership = _visible_membership(membership_id) or abort(404)
     users.attach([membership])
     ctx = _managing(membership.account_id)
     if not isinstance(ctx, AccountContext):
@@ -190,10 +191,10 @@ def change_member_role(membership_id: int) -> Any:
 @account_pages.route("/members/<int:membership_id>/remove", methods=["GET", "POST"])
 def remove(membership_id: int) -> Any:
     """Ask to confirm, then remove a member from the account."""
-    membership = db.session.get(Membership, membership_id)
+    membership = _visible_membership(membership_id)
     if membership is None:
         # Reloading the confirm page of someone just removed: say so rather than a bare 404
-        # (the same answer for any id, so it tells nothing about other accounts).
+        # (the same answer for an unknown id and another account's, so ids tell nothing).
         flash("This person is no longer a member.", "info")
         return redirect(url_for("tiergate.account.members"), code=303)
     users.attach([membership])
@@ -210,6 +211,13 @@ def remove(membership_id: int) -> Any:
         template="tiergate/account/confirm_remove.html",
         membership=membership,
     )
+
+
+def _visible_membership(membership_id: int) -> Membership | None:
+    """Return the membership when it is in one of the user's accounts, else None."""
+    membership = db.session.get(Membership, membership_id)
+    mine = {account.id for account, _ in memberships_of(signed_in_user())}
+    return membership if membership is not None and membership.account_id in mine else None
 
 
 def _confirmed(
@@ -258,13 +266,13 @@ def resend(invitation_id: int) -> Any:
         invitation, token = resend_invitation(
             invitation, manager_role=ctx.role, actor=Actor.user(signed_in_user())
         )
+        _keep_link(ctx, invitation, token)
     error = refused.error
     if isinstance(error, SeatLimitReached):
         return render_members(ctx, seat_error=error, status=error.status)
     if error is not None:
         flash(error.message, "error")
         return _back(ctx)
-    _keep_link(ctx, invitation, token)
     return _back(ctx)
 
 

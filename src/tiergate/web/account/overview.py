@@ -19,12 +19,6 @@ from .context import AccountContext, current_account, no_account_page
 from .status import describe_plan
 
 
-def billing_provider_of(account_id: int) -> str | None:
-    """Return the provider (stripe or whop) of the live paid subscription that sets the plan."""
-    subscription = plan_subscription(account_id)
-    return subscription.provider if subscription is not None else None
-
-
 def sells_through_whop() -> bool:
     """Tell whether any customer-facing tier is sold through Whop (license keys apply)."""
     found = db.session.scalar(
@@ -65,20 +59,24 @@ def render_account(
         .order_by(Permission.name)
     ).all()
     live = live_paid_subscriptions(ctx.account.id)
+    subscription = plan_subscription(ctx.account.id)
+    provider = subscription.provider if subscription is not None else None
     page = render_template(
         "tiergate/account/overview.html",
         ctx=ctx,
         entitlements=entitlements,
         plan=describe_plan(entitlements, source, get_cache().policy),
         permissions=permissions,
-        provider=billing_provider_of(ctx.account.id),
+        provider=provider,
         live_subscriptions=live,
-        plan_subscription=plan_subscription(ctx.account.id),
+        plan_subscription=subscription,
         nonce=secrets.token_urlsafe(24),
-        # The license key form is for Whop plans (a Stripe or free plan has no key to attach);
-        # once sent, it stays to show what was wrong with the key.
+        # A license key attaches a Whop membership bought outside tiergate's checkout, so its
+        # buyer is on Free (or a Whop plan already): offer it wherever Whop sells, except on a
+        # live Stripe plan (attaching would bill twice). Once sent, the form stays to show
+        # what was wrong with the key.
         whop=bool(license_form and license_form.errors)
-        or (sells_through_whop() and billing_provider_of(ctx.account.id) == "whop"),
+        or (sells_through_whop() and provider != "stripe"),
         license_form=license_form or LicenseKeyForm(formdata=None),
         problem=problem,
         checkout=_checkout_notice(entitlements.tier_key, source is not None),

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from ...accounts.models import Membership
-from ...accounts.seats import remove_member
+from ...accounts.members import leave_account
 from ...accounts.services import create_account, free_slug, rename_account
 from ...audit.services import Actor
-from ...db import db, refusable_transaction
+from ...db import refusable_transaction
 from ...entitlements.decorators import SESSION_ACCOUNT
 from ...errors import TiergateError
 from ..forms import AccountNameForm, ActionForm, attach_error, post_target
 from . import account_pages
 from .context import AccountContext, current_account, not_allowed_page, signed_in_user
-
-LAST_OWNER = (
-    "you are the last owner of {name}: make another member owner before you leave, "
-    "or remove the other members first"
-)
 
 
 def _settings_page(**_: Any) -> str:
@@ -108,21 +101,10 @@ def leave() -> Any:
     form = ActionForm()
     problem = None
     if form.validate_on_submit():
-        membership = db.session.scalar(
-            sa.select(Membership).where(
-                Membership.account_id == ctx.account.id,
-                Membership.user_id == signed_in_user().id,
-            )
-        )
-        if membership is None:
-            abort(404)
         name = ctx.account.name
+        user = signed_in_user()
         with refusable_transaction(TiergateError) as refused:
-            remove_member(
-                membership,
-                actor=Actor.user(signed_in_user()),
-                last_owner=LAST_OWNER.format(name=name),
-            )
+            leave_account(ctx.account, user, actor=Actor.user(user))
         problem = refused.error
         if problem is None:
             session.pop(SESSION_ACCOUNT, None)
