@@ -133,3 +133,22 @@ def test_the_api_reports_usage_after_its_commit(sandbox_app):
     assert meter_worker(sandbox_app).wait_until_idle()  # sent after the commit, off the request
     assert unsent() == []
     assert summed(customer, "api_calls") == 12
+
+
+def test_a_hard_limit_with_a_meter_bills_overage_instead_of_refusing(sandbox_app):
+    from tiergate.catalog.models import Permission
+    from tiergate.entitlements.services import get_cache
+
+    db.session.execute(
+        sa.update(Permission).where(Permission.key == "api.billed").values(enforcement="hard")
+    )
+    db.session.commit()
+    get_cache().invalidate(catalog=True)
+    account = make_account("acme", owner="owner@acme.test")
+    pay(sandbox_app, account)
+    for amount in (9_000, 1_000, 500):  # Pro allows 10,000; the last 500 are billed overage
+        track(account.id, "api.billed", amount)
+        db.session.commit()
+    counted = check(account.id, "api.billed", 0)
+    assert (counted.used, counted.allowed, counted.billed) == (10_500, True, True)
+    assert send_meter_events().sent == 3

@@ -159,7 +159,9 @@ def track(
     if not decision.allowed and decision.reason != "limit_reached":
         raise refusal(decision)
     limit = decision.limit
-    if info.is_hard and limit is not None:
+    if info.is_hard and limit is not None and decision.billed:
+        used = _add_billed(account_id, permission, amount, limit, period)
+    elif info.is_hard and limit is not None:
         used = _add_within(entitlements, catalog, permission, amount, limit, period)
     elif limit is None:  # unlimited: nothing to decide, no threshold to signal
         used = 0
@@ -169,6 +171,18 @@ def track(
     if info.is_billed:
         record_meter_event(entitlements, info, amount, now)
     _after_write(account_id, permission, limit, used, used + amount)
+
+
+def _add_billed(account_id: int, permission: str, amount: int, limit: int, period: Period) -> int:
+    """Add ``amount`` to a hard count whose overage is billed: never refused; return before.
+
+    Within the limit the count stays exact; beyond it the use is billed, not refused.
+    """
+    after = counters.add_within(account_id, permission, period.key, amount, limit)
+    if after is not None:
+        return after - amount
+    counters.add(account_id, permission, period.key, amount)
+    return limit  # already at or over the limit: its thresholds were passed before
 
 
 def _add_soft(
