@@ -93,7 +93,11 @@ def customer(demo_app: Flask) -> FlaskClient:
 
 
 def test_customer_pages_show_no_internals(demo_app: Flask, customer: FlaskClient) -> None:
-    keys = list(db.session.scalars(sa.select(Permission.key)))
+    # A key that is one plain word ("projects") is also what a page says in prose: only keys
+    # with a separator ("projects.create") can be told apart from words.
+    keys = [
+        key for key in db.session.scalars(sa.select(Permission.key)) if "." in key or "_" in key
+    ]
     assert "reports.export" in keys  # the demo catalog is loaded
     found: list[str] = []
     for path in CUSTOMER_PAGES:

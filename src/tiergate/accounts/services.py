@@ -27,7 +27,7 @@ def normalise_email(email: str) -> str:
     """Return ``email`` stripped and lower-cased, or raise when it is not an e-mail address."""
     normalised = (email or "").strip().lower()
     if len(normalised) > 254 or not _EMAIL.match(normalised):
-        raise ValidationError(f"{email!r} is not a valid e-mail address", field="email")
+        raise ValidationError(f"“{email}” is not a valid e-mail address", field="email")
     return normalised
 
 

@@ -18,7 +18,7 @@ def test_markup_in_an_address_is_refused_with_a_clear_message(client, widgets) -
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "&#39;&lt;b&gt;x&lt;/b&gt;@example.com&#39; is not a valid e-mail address" in page
+    assert "“&lt;b&gt;x&lt;/b&gt;@example.com” is not a valid e-mail address" in page
     assert "<b>x</b>" not in page  # shown as typed, never as markup
     assert everything() == before
 
