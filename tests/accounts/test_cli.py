@@ -84,7 +84,7 @@ def test_grant_refusals_name_the_problem(runner):
     make_catalog()
     make_account("acme")
     cases = [
-        (["accounts", "grant", "acme", "platinum", "--reason", "x"], "unknown tier 'platinum'"),
+        (["accounts", "grant", "acme", "platinum", "--reason", "x"], "There is no tier “platinum”"),
         (["accounts", "grant", "acme", "pro", "--reason", "x"], "sold through stripe"),
         (["accounts", "grant", "nope", "partner", "--reason", "x"], "no account 'nope'"),
         (

@@ -115,3 +115,13 @@ def test_grant_then_revoke_shows_in_the_account_audit_trail(staff, cast) -> None
     db.session.rollback()
     grant = db.session.scalar(sa.select(Subscription).where(Subscription.provider == "exempt"))
     assert grant is not None and grant.status == "canceled"
+
+
+def test_a_grant_without_a_tier_says_to_choose_one(staff, cast) -> None:
+    before = snapshot()
+    response = grant_page(staff, cast.account.id, tier="", reason="Friend of the house")
+    assert response.status_code == 422
+    assert field_errors(text(response))["tier"] == [
+        "Choose the tier to grant: nothing was granted."
+    ]
+    assert snapshot() == before

@@ -240,7 +240,12 @@ def grant_exempt_tier(
     now = now or utcnow()
     tier = db.session.scalar(sa.select(SubscriptionTier).where(SubscriptionTier.key == tier_key))
     if tier is None:
-        raise ValidationError(f"unknown tier {tier_key!r}: nothing was granted", field="tier")
+        message = (
+            f"There is no tier “{tier_key}”: nothing was granted."
+            if tier_key
+            else "Choose the tier to grant: nothing was granted."
+        )
+        raise ValidationError(message, field="tier")
     problem = exempt_grant_problem(tier)
     if problem:
         raise ValidationError(f"cannot grant {tier_key!r}: {problem}", field="tier")
