@@ -6,7 +6,7 @@ import re
 
 from flask.testing import FlaskClient
 
-from tiergate.db import db
+from tiergate.db import begin_write_transaction, db
 from tiergate.standalone.sessions import start_session
 from tiergate.standalone.users import User, find_user
 
@@ -34,7 +34,10 @@ def log_in(client: FlaskClient, who: User | str) -> None:
     """
     user = who if isinstance(who, User) else find_user(who)
     assert user is not None, who
-    session_id = start_session(user)
+    # SQLite: a transaction that has read cannot become a writer once another connection
+    # wrote; take the write lock first (a read-only transaction is restarted).
+    begin_write_transaction()
+    session_id = start_session(db.session.merge(user))
     db.session.commit()
     with client.session_transaction() as session:
         session["_user_id"] = session_id

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,11 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     path = tmp_path_factory.mktemp("template") / "head.sqlite3"
     migrate_to_head(make_app(f"sqlite:///{path}", TIERGATE_SANDBOX=True))
+    # WAL, as the standalone app runs it: a test's open read does not block the writes of
+    # the requests, background senders and log-ins it drives on other connections. The mode
+    # is kept in the file, so every copy has it.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode = WAL")
     return path
 
 

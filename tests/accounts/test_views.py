@@ -102,7 +102,7 @@ def test_an_invalid_email_is_reported_on_its_field(browser: FlaskClient):
     response = post_form(browser, "/signup", {**SIGNUP, "email": "ada@"})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert re.search(r'id="email-errors">\s*<li>&#39;ada@&#39; is not a valid e-mail', page)
+    assert re.search(r'id="email-errors">\s*<li>“ada@” is not a valid e-mail', page)
     assert count(User) == count(Account) == 0
 
 

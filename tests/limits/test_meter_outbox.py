@@ -19,7 +19,7 @@ from tiergate.limits.meter_sender import send_meter_events
 from tiergate.limits.meter_worker import meter_worker
 from tiergate.limits.models import MeterEvent
 
-from ..accounts.factories import SYSTEM, make_account
+from ..accounts.factories import SYSTEM, allow_api, make_account
 from ..billing.test_stripe_meters import PUBLIC_URL, stripe, subscription, summed
 from ..billing.test_stripe_meters_failures import failing
 from ..conftest import app_on_copy, http_client
@@ -33,6 +33,7 @@ def priced_limits_catalog() -> None:
     make_limits_catalog()
     tier("pro").fallback_price = "$19"
     db.session.commit()
+    allow_api("pro")  # the tests track through the API with the account's key
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ def create_api_key(
     created_by: Any | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for ``account`` (None: a staff key); return it and its one-time secret."""
-    name = (name or "").strip()
+    name = (name if isinstance(name, str) else "").strip()  # a JSON form may send anything
     if not name or len(name) > API_KEY_NAME_MAX:
         raise ValidationError(
             f"an API key needs a name of 1 to {API_KEY_NAME_MAX} characters", field="name"
