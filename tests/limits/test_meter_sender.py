@@ -140,12 +140,14 @@ def test_events_stripe_would_refuse_or_might_bill_twice_are_set_aside(sandbox_ap
     # The handler goes on the sender's own logger: what other tests did to the logging tree
     # (handlers, propagation) must not decide whether this test sees the line.
     sender_log = logging.getLogger("tiergate.limits.meter_sender")
-    sender_log.addHandler(caplog.handler)
+    was_disabled, sender_log.disabled = sender_log.disabled, False  # a logging config may
+    sender_log.addHandler(caplog.handler)  # have disabled the loggers that existed then
     try:
         with caplog.at_level(logging.ERROR, logger="tiergate.limits.meter_sender"):
             summary = send_meter_events(reporter=provider)
     finally:
         sender_log.removeHandler(caplog.handler)
+        sender_log.disabled = was_disabled
 
     assert (summary.sent, summary.dead, summary.review) == (1, 1, 1)
     assert transport.sent == [ids[2]]  # neither was sent

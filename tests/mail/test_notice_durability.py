@@ -80,6 +80,7 @@ def test_mail_send_queues_the_lost_notices_once(stopped_before_queueing: str, sm
         result = app.test_cli_runner().invoke(args=["mail", "send"])
         assert result.exit_code == 0, result.output
         assert "queued 2 billing notices that were missing" in result.output
+        delivered(app)  # the app's own sender may have claimed one of them first
         assert sorted(_subjects(smtp)) == [TRIAL, PLAN]
         again = app.test_cli_runner().invoke(args=["mail", "send", "--now"])
         assert "queued" not in again.output and "sent 0" in again.output
