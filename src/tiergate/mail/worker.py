@@ -100,6 +100,8 @@ class MailWorker:
             if not self._wake.is_set():
                 self._idle.set()
         self._wake.wait(seconds)
+        with self._lock:
+            self._idle.clear()  # back at work: a wait for the sender waits for this pass
 
     def _pass(self) -> float | None:
         """Send what is due; return the seconds until the next retry or sweep, None to stop."""
