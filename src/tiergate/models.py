@@ -65,6 +65,17 @@ def import_listeners() -> None:
     metadata()
 
 
+#: PostgreSQL only: trigram indexes (pg_trgm) behind the console's substring searches, name ->
+#: table. Created by migrations 0010 and u005 with raw SQL (SQLite and MariaDB have no such
+#: index), so they are not in the models and autogenerate leaves them alone.
+SEARCH_INDEXES: dict[str, str] = {
+    "ix_tiergate_account_name_trgm": "tiergate_account",
+    "ix_tiergate_account_slug_trgm": "tiergate_account",
+    "ix_tiergate_audit_event_actor_label_trgm": "tiergate_audit_event",
+    "ix_tiergate_user_email_trgm": "tiergate_user",
+}
+
+
 def table_names() -> set[str]:
     """Every table name tiergate may create, branches included, and its version table."""
     names = {"tiergate_alembic_version"}

@@ -34,6 +34,7 @@ def test_every_console_page_works_on_each_backend(any_backend_app) -> None:
     assert not re.findall(r'href="/admin/accounts/\d+"', text(client.get("/admin/accounts?q=_")))
     failed = text(client.get("/admin/events?status=failed&type=SUBSCRIPTION"))
     assert len(re.findall(r'href="/admin/events/\d+"', failed)) == 8  # every fourth of 30
-    assert "Rows 1–5 of 5" in text(client.get("/admin/audit?actor=bulk&action=account."))
+    audit = text(client.get("/admin/audit?actor=bulk&action=account."))
+    assert "5 rows on this page" in audit and 'rel="next"' not in audit
     for url in ("/admin/tiers", "/admin/permissions"):
         assert client.get(url).status_code == 200

@@ -19,8 +19,14 @@ from ..errors import NotFound, TiergateError
 from ..web.forms import attach_error, post_target
 from .blueprint import admin, staff_actor
 from .forms import GrantTierForm, RevokeGrantForm
-from .pagination import paginate, requested_page
-from .queries import account_audit_trail, account_search, load_account, member_counts
+from .pagination import keyset_page
+from .queries import (
+    ACCOUNTS_BY_SLUG,
+    account_audit_trail,
+    account_search,
+    load_account,
+    member_counts,
+)
 
 
 @admin.get("/accounts")
@@ -32,7 +38,7 @@ def accounts() -> str:
     if double_billed:
         # Accounts billed by more than one renewing paid subscription (bought twice).
         query = query.where(Account.id.in_(double_billed_accounts()))
-    page = paginate(query, requested_page())
+    page = keyset_page(query, ACCOUNTS_BY_SLUG)
     members = member_counts([account.id for account in page.items])
     return render_template(
         "tiergate/admin/accounts.html",

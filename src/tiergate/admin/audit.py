@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import render_template, request
 
 from .blueprint import admin
-from .pagination import paginate, requested_page
-from .queries import audit_search
+from .pagination import keyset_page
+from .queries import AUDIT_NEWEST_FIRST, audit_search
 
 FILTERS = ("actor", "target_type", "target_id", "action")
 
@@ -15,7 +15,7 @@ FILTERS = ("actor", "target_type", "target_id", "action")
 def audit_log() -> str:
     """List audit events, newest first, filtered by actor, target and action."""
     filters = {name: request.args.get(name, "").strip() for name in FILTERS}
-    page = paginate(audit_search(**filters), requested_page())
+    page = keyset_page(audit_search(**filters), AUDIT_NEWEST_FIRST)
     active = {name: value for name, value in filters.items() if value}
     return render_template(
         "tiergate/admin/audit.html", page=page, filters=filters, active_filters=active

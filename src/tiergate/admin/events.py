@@ -17,8 +17,8 @@ from ..errors import TiergateError
 from ..web.forms import post_target
 from .blueprint import admin
 from .forms import ConfirmForm
-from .pagination import paginate, requested_page
-from .queries import event_search
+from .pagination import keyset_page
+from .queries import EVENTS_NEWEST_FIRST, event_search
 
 
 def _filters() -> dict[str, str]:
@@ -32,7 +32,7 @@ def events() -> str:
     query = event_search(filters["provider"], filters["status"], filters["type"])
     return render_template(
         "tiergate/admin/events.html",
-        page=paginate(query, requested_page()),
+        page=keyset_page(query, EVENTS_NEWEST_FIRST),
         filters=filters,
         active_filters={name: value for name, value in filters.items() if value},
         providers=PAID_PROVIDERS,

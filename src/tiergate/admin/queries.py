@@ -11,39 +11,47 @@ from sqlalchemy.orm import selectinload
 from ..accounts import users
 from ..accounts.models import Account, Invitation, Membership
 from ..audit.models import AuditEvent
-from ..billing.models import Subscription
+from ..billing.models import PROVIDERS, Subscription
 from ..billing.webhooks.models import WebhookEvent
 from ..db import db
-from .pagination import MAX_SEARCH, contains, starts_with
+from .pagination import MAX_SEARCH, Keyset, contains, starts_with
+
+
+#: How the console's growing lists are ordered and paged.
+ACCOUNTS_BY_SLUG = Keyset(Account.slug)
+EVENTS_NEWEST_FIRST = Keyset(WebhookEvent.id, descending=True, kind=int)
+AUDIT_NEWEST_FIRST = Keyset(AuditEvent.id, descending=True, kind=int)
 
 
 def account_search(text: str) -> sa.Select[Any]:
-    """Accounts matching name, slug, a member's e-mail or a provider subscription/customer id."""
+    """Accounts matching name, slug, a member's e-mail or a provider subscription/customer id.
+
+    Unordered (paged by ``ACCOUNTS_BY_SLUG``). Each way of matching is its own indexed query
+    and the accounts are those of their union, so no one of them makes the others scan.
+    """
     query = sa.select(Account).options(
         selectinload(Account.subscriptions).selectinload(Subscription.tier)
     )
     text = text.strip()
     if len(text) > MAX_SEARCH:
-        return query.where(sa.false()).order_by(Account.slug)  # longer than any column
-    if text:
-        members = sa.select(Membership.account_id).where(
+        return query.where(sa.false())  # longer than any column
+    if not text:
+        return query
+    matching = sa.union(
+        sa.select(Account.id).where(contains(Account.name, text)),
+        sa.select(Account.id).where(contains(Account.slug, text)),
+        sa.select(Membership.account_id).where(
             Membership.user_id.in_(users.ids_with_email_like(text))
-        )
-        subscriptions = sa.select(Subscription.account_id).where(
-            sa.or_(
-                Subscription.provider_subscription_id == text,
-                Subscription.provider_customer_id == text,
-            )
-        )
-        query = query.where(
-            sa.or_(
-                contains(Account.name, text),
-                contains(Account.slug, text),
-                Account.id.in_(members),
-                Account.id.in_(subscriptions),
-            )
-        )
-    return query.order_by(Account.slug)
+        ),
+        # With the provider named, each lookup is one of the provider-first indexes.
+        sa.select(Subscription.account_id).where(
+            Subscription.provider.in_(PROVIDERS), Subscription.provider_subscription_id == text
+        ),
+        sa.select(Subscription.account_id).where(
+            Subscription.provider.in_(PROVIDERS), Subscription.provider_customer_id == text
+        ),
+    )
+    return query.where(Account.id.in_(matching))
 
 
 def member_counts(account_ids: Sequence[int]) -> dict[int, int]:
@@ -97,7 +105,7 @@ def account_audit_trail(account: Account, limit: int = 100) -> list[AuditEvent]:
 
 
 def event_search(provider: str, status: str, event_type: str) -> sa.Select[Any]:
-    """Webhook events, newest first, filtered; the payload is left unloaded."""
+    """Webhook events, filtered (paged by ``EVENTS_NEWEST_FIRST``); the payload is left unloaded."""
     query = sa.select(WebhookEvent).options(sa.orm.defer(WebhookEvent.payload))
     if provider:
         query = query.where(WebhookEvent.provider == provider)
@@ -105,11 +113,11 @@ def event_search(provider: str, status: str, event_type: str) -> sa.Select[Any]:
         query = query.where(WebhookEvent.status == status)
     if event_type:
         query = query.where(contains(WebhookEvent.type, event_type))
-    return query.order_by(WebhookEvent.id.desc())
+    return query
 
 
 def audit_search(actor: str, target_type: str, target_id: str, action: str) -> sa.Select[Any]:
-    """Audit events, newest first: actor label/id, target type/id and action prefix filters."""
+    """Audit events by actor label/id, target type/id and action prefix (``AUDIT_NEWEST_FIRST``)."""
     query = sa.select(AuditEvent)
     if actor:
         query = query.where(
@@ -121,4 +129,4 @@ def audit_search(actor: str, target_type: str, target_id: str, action: str) -> s
         query = query.where(AuditEvent.target_id == target_id)
     if action:
         query = query.where(starts_with(AuditEvent.action, action))
-    return query.order_by(AuditEvent.id.desc())
+    return query

@@ -23,6 +23,9 @@ class AuditEvent(Base):
         ),
         sa.Index("ix_tiergate_audit_event_target_type_target_id", "target_type", "target_id"),
         sa.Index("ix_tiergate_audit_event_actor_type_actor_id", "actor_type", "actor_id"),
+        # The console's filters by target id or actor id alone.
+        sa.Index("ix_tiergate_audit_event_target_id", "target_id"),
+        sa.Index("ix_tiergate_audit_event_actor_id", "actor_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

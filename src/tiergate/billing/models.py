@@ -44,6 +44,12 @@ class Subscription(TimestampMixin, Base):
         sa.CheckConstraint(_in("status", STATUSES), name="status"),
         sa.CheckConstraint(_in("billing_interval", INTERVALS), name="billing_interval"),
         sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+        # The console finds an account by its provider customer id.
+        sa.Index(
+            "ix_tiergate_subscription_provider_provider_customer_id",
+            "provider",
+            "provider_customer_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

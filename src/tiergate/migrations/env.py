@@ -16,7 +16,7 @@ from flask import current_app
 
 from tiergate.db import UTCDateTime
 from tiergate.migrate import VERSION_TABLE
-from tiergate.models import branch_metadatas
+from tiergate.models import SEARCH_INDEXES, branch_metadatas
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
@@ -38,6 +38,8 @@ def _only_tiergate_tables(
     # The application's own tables share the database: never compare, create or drop them.
     if type_ == "table":
         return name in _OURS
+    if type_ == "index" and name in SEARCH_INDEXES:
+        return False  # PostgreSQL's trigram indexes live in the migrations only
     table = getattr(obj, "table", None)
     return table is None or table.name in _OURS
 

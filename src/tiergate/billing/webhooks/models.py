@@ -37,6 +37,8 @@ class WebhookEvent(Base):
         sa.CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
         sa.CheckConstraint("attempts >= 0", name="attempts"),
         sa.Index("ix_tiergate_webhook_event_status_received_at", "status", "received_at"),
+        # The console's status filter, newest first, paged by id.
+        sa.Index("ix_tiergate_webhook_event_status_id", "status", "id"),
         sa.Index(
             "ix_tiergate_webhook_event_provider_type_received_at", "provider", "type", "received_at"
         ),
