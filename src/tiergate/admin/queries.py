@@ -16,7 +16,6 @@ from ..billing.webhooks.models import WebhookEvent
 from ..db import db
 from .pagination import MAX_SEARCH, Keyset, contains, starts_with
 
-
 #: How the console's growing lists are ordered and paged.
 ACCOUNTS_BY_SLUG = Keyset(Account.slug)
 EVENTS_NEWEST_FIRST = Keyset(WebhookEvent.id, descending=True, kind=int)
