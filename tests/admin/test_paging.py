@@ -1,4 +1,5 @@
-"""Keyset paging of the console's growing lists: forward and back, every row once, in order."""
+"""Keyset paging of the console's growing lists and of /account/members: forward and back,
+every row once, in order."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ import html
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from tiergate.accounts.models import Membership
 from tiergate.db import db
+from tiergate.standalone.users import User
 
+from ..browsing import log_in_with_form
+from ..conftest import http_client
 from .support import text
 from .test_queries import add_accounts, add_audit_events, add_events
 
@@ -79,3 +85,47 @@ def test_past_the_end_is_an_empty_page_with_a_way_back(staff: FlaskClient, cast)
     accounts = text(staff.get("/admin/accounts?after=" + "z" * 64))
     assert "No rows here" in accounts and _link(accounts, "next") is None
     assert staff.get("/admin/accounts?after=" + "z" * 65).status_code == 400
+
+
+def test_the_members_page_of_a_large_team_pages_owners_first(console_app, cast) -> None:
+    """An account with 230 members shows 100 at a time, every member once, owners first."""
+    emails = [f"member{n:03d}@acme.test" for n in range(225)]
+    db.session.execute(sa.insert(User), [{"email": email} for email in emails])
+    ids = db.session.scalars(sa.select(User.id).where(User.email.in_(emails))).all()
+    roles = ["admin" if n % 50 == 0 else "member" for n in range(len(ids))]
+    roles[-1] = "owner"  # the newest member is an owner: listed first all the same
+    db.session.execute(
+        sa.insert(Membership),
+        [
+            {"account_id": cast.account.id, "user_id": user_id, "role": role}
+            for user_id, role in zip(ids, roles, strict=True)
+        ],
+    )
+    db.session.commit()
+    owner = http_client(console_app)
+    log_in_with_form(owner, cast.emails["owner"])
+    url = "/account/members?account=acme"
+    pages = _walk(owner, url, "next", r"<td class=\"member-role\">(\w+)</td>")
+    assert [len(rows) for rows in pages] == [100, 100, 28]  # 225 + owner, admin, member
+    listed = [role for rows in pages for role in rows]
+    assert listed == sorted(listed, key=["owner", "admin", "member"].index)
+    shown = re.findall(
+        r"<td>(member\d{3}@acme\.test)</td>",
+        "".join(text(owner.get(link)) for link in _links(owner, url)),
+    )
+    assert sorted(shown) == emails
+    backward = _walk(
+        owner,
+        _link(text(owner.get(_links(owner, url)[-1])), "prev") or "",
+        "prev",
+        r"<td class=\"member-role\">(\w+)</td>",
+    )
+    assert backward == pages[:2][::-1]
+
+
+def _links(client: FlaskClient, url: str) -> list[str]:
+    """The URL of every page of a list, following rel=next from ``url``."""
+    links = [url]
+    while (found := _link(text(client.get(links[-1])), "next")) is not None:
+        links.append(found)
+    return links

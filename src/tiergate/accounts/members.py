@@ -76,11 +76,18 @@ def ensure_may_manage_invitation(manager_role: str | None, invitation: Invitatio
         )
 
 
-def members_of(account: Account) -> list[Membership]:
-    """Return the account's memberships with their users: owners, admins, then members."""
-    order = sa.case({role: rank for rank, role in enumerate(ROLES)}, value=Membership.role)
-    query = sa.select(Membership).where(Membership.account_id == account.id)
-    return users.attach(list(db.session.scalars(query.order_by(order, Membership.id))))
+#: The order members are listed in: owners, admins, then members, each as they joined.
+ROLE_RANK = sa.case({role: rank for rank, role in enumerate(ROLES)}, value=Membership.role)
+
+
+def role_rank(membership: Membership) -> tuple[int, int]:
+    """The membership's place in the ``ROLE_RANK, Membership.id`` order."""
+    return ROLES.index(membership.role), membership.id
+
+
+def members_query(account: Account) -> sa.Select[Any]:
+    """Return a query of the account's memberships, unordered (see ``ROLE_RANK``)."""
+    return sa.select(Membership).where(Membership.account_id == account.id)
 
 
 def pending_invitations(account: Account, now: datetime | None = None) -> list[Invitation]:

@@ -17,9 +17,9 @@ from ..db import db, refusable_transaction
 from ..entitlements.services import fresh_entitlements
 from ..errors import NotFound, TiergateError
 from ..web.forms import attach_error, post_target
+from ..web.pagination import keyset_page
 from .blueprint import admin, staff_actor
 from .forms import GrantTierForm, RevokeGrantForm
-from .pagination import keyset_page
 from .queries import (
     ACCOUNTS_BY_SLUG,
     account_audit_trail,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from ..web.pagination import keyset_page
 from .blueprint import admin
-from .pagination import keyset_page
 from .queries import AUDIT_NEWEST_FIRST, audit_search
 
 FILTERS = ("actor", "target_type", "target_id", "action")

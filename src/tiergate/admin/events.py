@@ -15,9 +15,9 @@ from ..billing.webhooks.services import PENDING_STATUSES, replay_event, replay_f
 from ..db import db, refusable_transaction, request_transaction
 from ..errors import TiergateError
 from ..web.forms import post_target
+from ..web.pagination import keyset_page
 from .blueprint import admin
 from .forms import ConfirmForm
-from .pagination import keyset_page
 from .queries import EVENTS_NEWEST_FIRST, event_search
 
 

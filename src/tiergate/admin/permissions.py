@@ -13,10 +13,10 @@ from ..catalog import services as catalog
 from ..catalog.models import Permission
 from ..catalog.schemas import permission_problems
 from ..db import db, request_transaction
+from ..web.pagination import paginate, requested_page
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, PermissionForm
-from .pagination import paginate, requested_page
 
 
 def _permission_or_404(permission_id: int) -> Permission:

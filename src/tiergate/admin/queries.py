@@ -14,12 +14,12 @@ from ..audit.models import AuditEvent
 from ..billing.models import PROVIDERS, Subscription
 from ..billing.webhooks.models import WebhookEvent
 from ..db import db
-from .pagination import MAX_SEARCH, Keyset, contains, starts_with
+from ..web.pagination import MAX_SEARCH, Keyset, contains, starts_with
 
 #: How the console's growing lists are ordered and paged.
-ACCOUNTS_BY_SLUG = Keyset(Account.slug)
-EVENTS_NEWEST_FIRST = Keyset(WebhookEvent.id, descending=True, kind=int)
-AUDIT_NEWEST_FIRST = Keyset(AuditEvent.id, descending=True, kind=int)
+ACCOUNTS_BY_SLUG = Keyset.by(Account.slug)
+EVENTS_NEWEST_FIRST = Keyset.by(WebhookEvent.id, descending=True, kind=int)
+AUDIT_NEWEST_FIRST = Keyset.by(AuditEvent.id, descending=True, kind=int)
 
 
 def account_search(text: str) -> sa.Select[Any]:

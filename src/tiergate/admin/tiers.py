@@ -21,10 +21,10 @@ from ..catalog.schemas import tier_problems
 from ..db import db, refusable_transaction
 from ..errors import TiergateError, ValidationError
 from ..web.forms import post_target
+from ..web.pagination import paginate, requested_page
 from .blueprint import admin, staff_actor
 from .catalog_forms import save_catalog_form
 from .forms import ConfirmForm, GrantPermissionForm, TierForm
-from .pagination import paginate, requested_page
 
 #: Subscription statuses counted as a tier's current subscribers.
 CURRENT_STATUSES = ("trialing", "active", "past_due", "unpaid", "paused")

@@ -10,13 +10,15 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ...accounts import users
 from ...accounts.members import (
+    ROLE_RANK,
     assignable_roles,
     change_role,
     ensure_may_manage,
-    members_of,
+    members_query,
     pending_invitations,
     resend_invitation,
     revoke_pending_invitation,
+    role_rank,
 )
 from ...accounts.models import Invitation, Membership
 from ...accounts.seats import SeatLimitReached, invite_member, remove_member
@@ -25,6 +27,7 @@ from ...db import db, refusable_transaction, utcnow
 from ...entitlements.services import fresh_entitlements, get_cache
 from ...errors import TiergateError
 from ..forms import ActionForm, InviteForm, RoleForm, attach_error, post_target, role_choices
+from ..pagination import Keyset, keyset_page
 from . import account_pages
 from .context import (
     AccountContext,
@@ -36,6 +39,10 @@ from .context import (
     signed_in_user,
 )
 from .once import NO_STORE, show_once, take_once
+
+#: An account with thousands of members is shown a page of them at a time.
+MEMBERS_PER_PAGE = 100
+MEMBERS_ORDER = Keyset((ROLE_RANK, Membership.id), role_rank, kinds=(int, int))
 
 
 def _invite_form(ctx: AccountContext, **kwargs: Any) -> InviteForm:
@@ -68,7 +75,8 @@ def render_members(
     # Computed now, not from the per-worker cache: this page is read right after changes
     # that another worker may have made.
     entitlements = fresh_entitlements(ctx.account.id, now)
-    members = members_of(ctx.account)
+    listed = keyset_page(members_query(ctx.account), MEMBERS_ORDER, MEMBERS_PER_PAGE)
+    members = users.attach(listed.items)
     role_forms = {m.id: _role_form(ctx, m, formdata=None) for m in members}
     if role_form is not None and role_form_for is not None:
         role_forms[role_form_for] = role_form
@@ -83,6 +91,7 @@ def render_members(
         ctx=ctx,
         entitlements=entitlements,
         members=members,
+        page=listed,
         invitations=pending_invitations(ctx.account, now),
         invitation_roles=assignable_roles(ctx.role),
         role_forms=role_forms,

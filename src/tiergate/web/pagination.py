@@ -7,6 +7,7 @@ directly at any depth. The catalog's short lists are paged by number, with a cou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -74,60 +75,84 @@ def paginate(query: sa.Select[Any], number: int, per_page: int = PER_PAGE) -> Pa
 
 @dataclass(frozen=True)
 class Keyset:
-    """How a list is ordered for keyset paging: one unique column, and its direction."""
+    """How a list is ordered for keyset paging: by ``columns``, whose last is unique.
 
-    column: Any
+    ``key`` gives an item's values of those columns; ``kinds`` their Python types in
+    ``?after=`` and ``?before=`` (several numbers are written joined by dots).
+    """
+
+    columns: tuple[Any, ...]
+    key: Callable[[Any], tuple[Any, ...]]
     descending: bool = False
-    #: The Python type of the column's values in ``?after=`` and ``?before=``.
-    kind: type = str
+    kinds: tuple[type, ...] = (str,)
 
-    def value(self, item: Any) -> Any:
-        return getattr(item, self.column.key)
+    @classmethod
+    def by(cls, column: Any, *, descending: bool = False, kind: type = str) -> Keyset:
+        """Order by one unique column of the listed entities."""
+        return cls((column,), lambda item: (getattr(item, column.key),), descending, (kind,))
+
+    def beyond(self, values: tuple[Any, ...], *, later: bool) -> sa.ColumnElement[bool]:
+        """Rows after (``later``) or before ``values`` in this order."""
+        row = self.columns[0] if len(self.columns) == 1 else sa.tuple_(*self.columns)
+        value = values[0] if len(values) == 1 else sa.tuple_(*values)
+        return row < value if later == self.descending else row > value
+
+    def order(self, *, reverse: bool = False) -> list[Any]:
+        descending = self.descending != reverse
+        return [column.desc() if descending else column.asc() for column in self.columns]
+
+    def text(self, item: Any) -> str:
+        """The item's key as written in a URL."""
+        return ".".join(str(value) for value in self.key(item))
 
 
 def keyset_page(query: sa.Select[Any], keyset: Keyset, per_page: int = PER_PAGE) -> Page:
     """Return the page of ``query`` after ``?after=`` (or before ``?before=``), by ``keyset``.
 
-    Each page reads at most ``per_page + 1`` rows from an index on the key, however deep in
-    the list it is: no offset to skip and no count of every row. ``query`` must not be ordered.
+    Each page reads at most ``per_page + 1`` rows in the key's order, however deep in the list
+    it is: no offset to skip and no count of every row. ``query`` must not be ordered.
     """
     after, before = _key_argument("after", keyset), _key_argument("before", keyset)
-    column = keyset.column
     forward = before is None
-    if forward:
-        if after is not None:
-            query = query.where(column < after if keyset.descending else column > after)
-        order = column.desc() if keyset.descending else column.asc()
-    else:
-        query = query.where(column > before if keyset.descending else column < before)
-        order = column.asc() if keyset.descending else column.desc()
-    rows = list(db.session.scalars(query.order_by(order).limit(per_page + 1)))
+    if before is not None:
+        query = query.where(keyset.beyond(before, later=False))
+    elif after is not None:
+        query = query.where(keyset.beyond(after, later=True))
+    query = query.order_by(*keyset.order(reverse=not forward)).limit(per_page + 1)
+    rows = list(db.session.scalars(query))
     more = len(rows) > per_page
     items = rows[:per_page] if forward else rows[:per_page][::-1]
     if not items:
-        return Page(items, previous_args={} if not (after is None and before is None) else None)
-    first, last = keyset.value(items[0]), keyset.value(items[-1])
-    previous_more = more if not forward else after is not None
-    next_more = more if forward else True
+        came_from_elsewhere = after is not None or before is not None
+        return Page(items, previous_args={} if came_from_elsewhere else None)
+    # Going forward, the rows before are those skipped; going back, the row asked to be
+    # before is after.
+    earlier = after is not None if forward else more
+    later = more if forward else True
     return Page(
         items,
-        previous_args={"before": first} if previous_more else None,
-        next_args={"after": last} if next_more else None,
+        previous_args={"before": keyset.text(items[0])} if earlier else None,
+        next_args={"after": keyset.text(items[-1])} if later else None,
     )
 
 
-def _key_argument(name: str, keyset: Keyset) -> Any:
-    """Return ``?name=`` as the key's type; a value that is not one is a 400."""
+def _key_argument(name: str, keyset: Keyset) -> tuple[Any, ...] | None:
+    """Return ``?name=`` as the key's values; a value that is not one is a 400."""
     raw = request.args.get(name)
     if raw is None:
         return None
-    if keyset.kind is int:
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-            abort(400, description=f"?{name}= must be a row number, not {raw[:40]!r}")
-        return int(raw)
-    if len(raw) > _longest(keyset.column):
-        abort(400, description=f"?{name}= is longer than any {keyset.column.key}")
-    return raw
+    if keyset.kinds == (str,):
+        if len(raw) > _longest(keyset.columns[0]):
+            abort(400, description=f"?{name}= is longer than any {keyset.columns[0].key}")
+        return (raw,)
+    parts = raw.split(".")
+    if len(parts) != len(keyset.kinds) or not all(_is_number(part) for part in parts):
+        abort(400, description=f"?{name}= must be a row number, not {raw[:40]!r}")
+    return tuple(int(part) for part in parts)
+
+
+def _is_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 18
 
 
 def contains(column: Any, text: str) -> sa.ColumnElement[bool]:
