@@ -32,7 +32,7 @@ def test_every_console_page_works_on_each_backend(any_backend_app) -> None:
     assert "Globex" not in text(client.get("/admin/accounts?q=o%40acme"))
     assert "Acme-Corp" in text(client.get("/admin/accounts?q=o%40acme"))
     assert not re.findall(r'href="/admin/accounts/\d+"', text(client.get("/admin/accounts?q=_")))
-    failed = text(client.get("/admin/events?status=failed&type=SUBSCRIPTION"))
+    failed = text(client.get("/admin/events?status=failed&type=CUSTOMER.SUBSCRIPTION"))
     assert len(re.findall(r'href="/admin/events/\d+"', failed)) == 8  # every fourth of 30
     audit = text(client.get("/admin/audit?actor=bulk&action=account."))
     assert "5 rows on this page" in audit and 'rel="next"' not in audit

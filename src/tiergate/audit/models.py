@@ -26,6 +26,12 @@ class AuditEvent(Base):
         # The console's filters by target id or actor id alone.
         sa.Index("ix_tiergate_audit_event_target_id", "target_id"),
         sa.Index("ix_tiergate_audit_event_actor_id", "actor_id"),
+        # The console's action prefix filter (a pattern index: PostgreSQL's LIKE 'x%' needs one).
+        sa.Index(
+            "ix_tiergate_audit_event_action",
+            "action",
+            postgresql_ops={"action": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -35,7 +41,7 @@ class AuditEvent(Base):
     actor_type: Mapped[str] = mapped_column(sa.String(16), nullable=False)
     actor_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     actor_label: Mapped[str] = mapped_column(sa.String(254), nullable=False, default="")
-    action: Mapped[str] = mapped_column(sa.String(64), nullable=False, index=True)
+    action: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     target_type: Mapped[str] = mapped_column(sa.String(32), nullable=False)
     target_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON, nullable=True)

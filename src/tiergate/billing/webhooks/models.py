@@ -39,6 +39,10 @@ class WebhookEvent(Base):
         sa.Index("ix_tiergate_webhook_event_status_received_at", "status", "received_at"),
         # The console's status filter, newest first, paged by id.
         sa.Index("ix_tiergate_webhook_event_status_id", "status", "id"),
+        # The console's type prefix filter (a pattern index: PostgreSQL's LIKE 'x%' needs one).
+        sa.Index(
+            "ix_tiergate_webhook_event_type", "type", postgresql_ops={"type": "varchar_pattern_ops"}
+        ),
         sa.Index(
             "ix_tiergate_webhook_event_provider_type_received_at", "provider", "type", "received_at"
         ),
