@@ -21,7 +21,7 @@ from tiergate.billing.providers import (
     get_metering_provider,
     get_provider,
 )
-from tiergate.billing.providers.sandbox import deliver, pages, store
+from tiergate.billing.providers.sandbox import store
 from tiergate.billing.providers.stripe import StripeProvider
 from tiergate.billing.providers.stripe_meters import MeterUsage
 from tiergate.catalog.services import get_tier as tier
@@ -30,7 +30,6 @@ from tiergate.errors import ValidationError
 
 from ..accounts.factories import make_account, make_catalog
 from ..conftest import app_on_copy
-from .sandbox.inbox import Inbox
 
 PUBLIC_URL = "http://tiergate.test"
 #: Half a cent per API call, and a whole-cent price per export.
@@ -56,19 +55,6 @@ def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
         TIERGATE_PUBLIC_URL=PUBLIC_URL,
         TIERGATE_SANDBOX_STRIPE_METERED_PRICES=METERED,
     )
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    receiver = Inbox()
-    monkeypatch.setattr(pages, "deliver_all", receiver.deliver_all)
-    monkeypatch.setattr(deliver, "deliver_all", receiver.deliver_all)
-    return receiver
-
-
-@pytest.fixture
-def account(sandbox_app: Flask) -> Account:
-    return make_account("acme", owner="owner@acme.test")
 
 
 def stripe() -> StripeProvider:

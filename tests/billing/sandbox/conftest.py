@@ -1,4 +1,4 @@
-"""A sandbox app on its own migrated SQLite database with the test catalog; an inbox."""
+"""A sandbox app on its own migrated SQLite database with the test catalog."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tiergate.accounts.models import Account
-from tiergate.billing.providers.sandbox import deliver, pages
-
-from ...accounts.factories import make_account, make_catalog
+from ...accounts.factories import make_catalog
 from ...conftest import app_on_copy
-from .inbox import Inbox
 
 PUBLIC_URL = "http://tiergate.test"
 
@@ -28,17 +24,3 @@ def sandbox_app(tmp_path: Path, sqlite_template: Path) -> Iterator[Flask]:
         TIERGATE_SANDBOX=True,
         TIERGATE_PUBLIC_URL=PUBLIC_URL,
     )
-
-
-@pytest.fixture
-def inbox(monkeypatch: pytest.MonkeyPatch) -> Inbox:
-    """Deliver the sandbox's events straight to the providers' verification and the writer."""
-    receiver = Inbox()
-    monkeypatch.setattr(pages, "deliver_all", receiver.deliver_all)
-    monkeypatch.setattr(deliver, "deliver_all", receiver.deliver_all)
-    return receiver
-
-
-@pytest.fixture
-def account(sandbox_app: Flask) -> Account:
-    return make_account("acme", owner="owner@acme.test")
