@@ -51,8 +51,8 @@ def upgrade():
         if existed and postgresql:
             op.drop_index(name, table_name=table)  # the plain index of 0001's era
         if postgresql or not existed:
-            ops = {"postgresql_ops": {column: "varchar_pattern_ops"}} if postgresql else {}
-            op.create_index(name, table, [column], unique=False, **ops)
+            ops = {column: "varchar_pattern_ops"} if postgresql else {}
+            op.create_index(name, table, [column], unique=False, postgresql_ops=ops)
     if postgresql:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for name, table, expression in TRIGRAM_INDEXES:
