@@ -56,6 +56,8 @@ def run_demo(uv: str, env: dict[str, str], rest: list[str]) -> int:
     env = {
         "TIERGATE_SECRET_KEY": key_file.read_text().strip(),
         "TIERGATE_DATABASE_URL": f"sqlite:///{instance / 'tiergate.sqlite3'}",
+        # The demo's e-mail (no mail server) next to its database, in the checkout's instance/.
+        "TIERGATE_MAIL_OUTBOX_DIR": str(instance / "mail-outbox"),
         **env,
         # The demo "pays" in the offline sandbox: no provider account or network needed.
         "TIERGATE_SANDBOX": "1",
