@@ -13,24 +13,26 @@ A page also runs as many queries for a list of one row as for a full page.
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
 from benchmarks.scale_data import (
     BIG_TABLES,
     MARKER_ACTION,
+    PAGES,
     RARE_EVENT_TYPE,
+    Page,
     ScaleSet,
     generate,
+    next_link,
     prepare,
+    query_url,
+    search_facts,
 )
 from flask import Flask
 from flask.testing import FlaskClient
@@ -50,8 +52,6 @@ SIZES = {
     "audit": 200_000,
     "big_account_members": 5_000,
 }
-_LINK = re.compile(r"<a\b[^>]*>")
-_HREF = re.compile(r'\bhref="([^"]*)"')
 
 
 @dataclass
@@ -66,96 +66,22 @@ class Scale:
     facts: dict[str, Any]
 
 
-def _facts(made: ScaleSet) -> dict[str, Any]:
-    """Values of real rows to search for: a slug, a name fragment, provider ids, an audit id."""
-    row = db.session.execute(
-        sa.text(
-            "SELECT a.id, a.slug, s.provider_subscription_id, s.provider_customer_id FROM "
-            "tiergate_account a JOIN tiergate_subscription s ON s.account_id = a.id "
-            "WHERE s.provider = 'stripe' ORDER BY a.id DESC LIMIT 1"
-        )
-    ).one()
-    audit = db.session.execute(
-        sa.text(
-            "SELECT target_id, actor_label FROM tiergate_audit_event "
-            "WHERE target_type = 'subscription' AND actor_type = 'user' ORDER BY id LIMIT 1"
-        )
-    ).one()
-    small_slug = db.session.execute(
-        sa.text("SELECT slug FROM tiergate_account WHERE id = :id"), {"id": made.small_account_id}
-    ).scalar_one()
-    return {
-        "slug": row.slug,
-        "paying_account_id": row.id,
-        "small_slug": small_slug,
-        "subscription_id": row.provider_subscription_id,
-        "customer_id": row.provider_customer_id,
-        "subscription_target": audit.target_id,
-        "actor_email": audit.actor_label,
-    }
-
-
 @pytest.fixture(scope="module")
 def scale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scale]:
     with fresh_database("postgresql", tmp_path_factory.mktemp("scale")) as url:
         prepare(url)
         engine = sa.create_engine(url, poolclass=sa.NullPool)
         made = generate(engine, **SIZES, echo=lambda line: None)
-        engine.dispose()
         app = make_app(url)
         with in_app_context(app):
             clients = [http_client(app) for _ in range(3)]
             emails = (made.staff_email, made.big_owner_email, made.small_owner_email)
             for client, email in zip(clients, emails, strict=True):
                 log_in(client, email)
-            facts = _facts(made)
-        yield Scale(app, made, *clients, facts=facts)
+        yield Scale(app, made, *clients, facts=search_facts(engine, made))
+        engine.dispose()
         with app.app_context():
             db.engine.dispose()
-
-
-def q(path: str, **args: Any) -> str:
-    return f"{path}?{urlencode(args)}"
-
-
-@dataclass(frozen=True)
-class Page:
-    """A page to request: its URL from the data set, who asks, and whether to go one page on."""
-
-    url: Callable[[Scale], str]
-    who: str = "staff"
-    next_page: bool = False
-
-
-PAGES: dict[str, Page] = {
-    "accounts": Page(lambda s: "/admin/accounts"),
-    "accounts-next": Page(lambda s: "/admin/accounts", next_page=True),
-    "accounts-q-name": Page(lambda s: q("/admin/accounts", q="North Labs")),
-    "accounts-q-slug": Page(lambda s: q("/admin/accounts", q=s.facts["slug"])),
-    "accounts-q-email": Page(lambda s: q("/admin/accounts", q=s.made.small_owner_email)),
-    "accounts-q-subscription": Page(lambda s: q("/admin/accounts", q=s.facts["subscription_id"])),
-    "accounts-q-customer": Page(lambda s: q("/admin/accounts", q=s.facts["customer_id"])),
-    "accounts-double-billed": Page(lambda s: q("/admin/accounts", billing="double")),
-    "account-detail": Page(lambda s: f"/admin/accounts/{s.made.big_account_id}"),
-    "events": Page(lambda s: "/admin/events"),
-    "events-next": Page(lambda s: "/admin/events", next_page=True),
-    "events-provider": Page(lambda s: q("/admin/events", provider="whop")),
-    "events-status": Page(lambda s: q("/admin/events", status="failed")),
-    "events-type": Page(lambda s: q("/admin/events", type="invoice.payment")),
-    "audit": Page(lambda s: "/admin/audit"),
-    "audit-next": Page(lambda s: "/admin/audit", next_page=True),
-    "audit-actor": Page(lambda s: q("/admin/audit", actor=s.facts["actor_email"])),
-    "audit-target-type": Page(lambda s: q("/admin/audit", target_type="subscription")),
-    "audit-target-id": Page(
-        lambda s: q(
-            "/admin/audit", target_type="subscription", target_id=s.facts["subscription_target"]
-        )
-    ),
-    "audit-action": Page(lambda s: q("/admin/audit", action="subscription.")),
-    "members": Page(lambda s: "/account/members", who="owner"),
-    "members-next": Page(lambda s: "/account/members", who="owner", next_page=True),
-    "pricing": Page(lambda s: "/pricing", who="owner"),
-}
 
 
 @dataclass
@@ -181,14 +107,6 @@ def sent_statements(app: Flask) -> Iterator[list[Sent]]:
         sa.event.remove(engine, "before_cursor_execute", record)
 
 
-def next_link(page: str) -> str | None:
-    """Return the target of the page's ``<a rel="next">`` link, or None."""
-    for tag in _LINK.findall(page):
-        if re.search(r'\brel="next"', tag) and (href := _HREF.search(tag)):
-            return html.unescape(href.group(1))
-    return None
-
-
 def client_for(scale: Scale, who: str) -> FlaskClient:
     return {"staff": scale.staff, "owner": scale.owner, "small_owner": scale.small_owner}[who]
 
@@ -201,7 +119,7 @@ def get(client: FlaskClient, url: str) -> str:
 
 def resolve(scale: Scale, page: Page) -> str:
     """Return the URL to measure: the page's own, or the one its rel=next link points to."""
-    url = page.url(scale)
+    url = page.url(scale.made, scale.facts)
     if not page.next_page:
         return url
     target = next_link(get(client_for(scale, page.who), url))
@@ -270,7 +188,7 @@ def test_no_page_reads_a_whole_big_table(scale: Scale, name: str) -> None:
 #: page kind -> (a URL listing one or a few rows, the same page listing a full page), who asks
 PAIRS: dict[str, tuple[Callable[[Scale], str], Callable[[Scale], str], str]] = {
     "accounts": (
-        lambda s: q("/admin/accounts", q=s.facts["small_slug"]),
+        lambda s: query_url("/admin/accounts", q=s.facts["small_slug"]),
         lambda s: "/admin/accounts",
         "staff",
     ),
@@ -280,11 +198,15 @@ PAIRS: dict[str, tuple[Callable[[Scale], str], Callable[[Scale], str], str]] = {
         "staff",
     ),
     "events": (
-        lambda s: q("/admin/events", type=RARE_EVENT_TYPE),
+        lambda s: query_url("/admin/events", type=RARE_EVENT_TYPE),
         lambda s: "/admin/events",
         "staff",
     ),
-    "audit": (lambda s: q("/admin/audit", action=MARKER_ACTION), lambda s: "/admin/audit", "staff"),
+    "audit": (
+        lambda s: query_url("/admin/audit", action=MARKER_ACTION),
+        lambda s: "/admin/audit",
+        "staff",
+    ),
 }
 
 
