@@ -24,16 +24,12 @@ import sqlalchemy as sa
 from benchmarks.scale_data import (
     BIG_TABLES,
     MARKER_ACTION,
-    PAGES,
     RARE_EVENT_TYPE,
-    Page,
     ScaleSet,
     generate,
-    next_link,
     prepare,
-    query_url,
-    search_facts,
 )
+from benchmarks.scale_pages import PAGES, Page, next_link, query_url, search_facts
 from flask import Flask
 from flask.testing import FlaskClient
 
