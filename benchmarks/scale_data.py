@@ -271,7 +271,10 @@ def generate(
     batch: int = 250_000,
     echo: Any = print,
 ) -> ScaleSet:
-    """Fill a prepared PostgreSQL database; print rows/s per table; return what was made."""
+    """Fill a prepared PostgreSQL database; print rows/s per table; return what was made.
+
+    ``bind`` may be an engine or a connection (its engine is used: each batch commits).
+    """
     if accounts < 2 or members < big_account_members + accounts - 1 or big_account_members < 1:
         raise ValueError("need 2+ accounts, 1+ big-account members and a member per account")
     engine = bind if isinstance(bind, sa.Engine) else bind.engine
@@ -288,15 +291,8 @@ def generate(
                 extra = {**params, "second": second}
                 _fill(conn, echo, "subscriptions", SUBSCRIPTIONS, accounts, batch, extra)
             dated = {**params, "start": params["now"] - timedelta(days=365), "span": 365 * 86400}
-            _fill(
-                conn,
-                echo,
-                "webhook events",
-                WEBHOOK_EVENTS,
-                events,
-                batch,
-                {**dated, "total": events},
-            )
+            by_event = {**dated, "total": events}
+            _fill(conn, echo, "webhook events", WEBHOOK_EVENTS, events, batch, by_event)
             _fill(conn, echo, "audit events", AUDIT_EVENTS, audit, batch, {**dated, "total": audit})
             _restart_sequences(conn)
             conn.commit()
