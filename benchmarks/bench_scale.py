@@ -30,7 +30,7 @@ from tiergate import create_app
 from tiergate.db import db
 from tiergate.entitlements.services import entitlements_for, get_cache
 
-from .scale_data import ScaleSet, find_marker, generate, prepare
+from .scale_data import ScaleSet, find_marker, generate, migrate, prepare
 from .scale_pages import PAGES, log_in, next_link, search_facts
 from .support import POSTGRES_URL
 
@@ -71,7 +71,10 @@ def database(wanted: dict[str, int], batch: int) -> tuple[str, ScaleSet]:
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     made = find_marker(engine) if exists else None
     if made is not None and all(getattr(made, key) == value for key, value in wanted.items()):
-        print(f"{name}: reused (complete at these sizes)")
+        print(f"{name}: reused (complete at these sizes); migrating to head")
+        started = time.perf_counter()
+        migrate(url)
+        print(f"{name}: at head in {time.perf_counter() - started:.0f} s")
         engine.dispose()
         return url, made
     print(f"{name}: generating {wanted}")

@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
 
 from tiergate import create_app
 from tiergate.audit.listeners import acting_as
@@ -244,12 +245,24 @@ class ScaleSet:
     staff_email: str
 
 
-def prepare(url: str) -> None:
-    """Migrate the empty database at ``url`` to head, load the demo catalog, add a staff user."""
+def _app(url: str) -> Flask:
     config = {"TIERGATE_DATABASE_URL": url, "SECRET_KEY": "scale-data", "TESTING": True}
-    app = create_app(
+    return create_app(
         {**config, "TIERGATE_SQLITE_BACKUP": False, "TIERGATE_WEBHOOK_APPLY": "inline"}
     )
+
+
+def migrate(url: str) -> None:
+    """Bring a generated database to the latest migrations (new indexes are built at size)."""
+    app = _app(url)
+    with app.app_context():
+        upgrade_database("heads")
+        db.engine.dispose()
+
+
+def prepare(url: str) -> None:
+    """Migrate the empty database at ``url`` to head, load the demo catalog, add a staff user."""
+    app = _app(url)
     with app.app_context():
         upgrade_database("heads")
         source, text = read_catalog(None)

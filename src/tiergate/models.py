@@ -65,13 +65,13 @@ def import_listeners() -> None:
     metadata()
 
 
-#: PostgreSQL only: trigram indexes (pg_trgm) behind the console's substring searches, name ->
-#: table. Created by migrations 0010 and u005 with raw SQL (SQLite and MariaDB have no such
-#: index), so they are not in the models and autogenerate leaves them alone.
+#: PostgreSQL only: indexes on expressions behind the console's searches (pg_trgm for substrings,
+#: a pattern index on a lower-cased label for prefixes), name -> table. Created by migrations
+#: 0010 and u005 with raw SQL, so they are not in the models and autogenerate leaves them alone.
 SEARCH_INDEXES: dict[str, str] = {
     "ix_tiergate_account_name_trgm": "tiergate_account",
     "ix_tiergate_account_slug_trgm": "tiergate_account",
-    "ix_tiergate_audit_event_actor_label_trgm": "tiergate_audit_event",
+    "ix_tiergate_audit_event_actor_label_prefix": "tiergate_audit_event",
     "ix_tiergate_user_email_trgm": "tiergate_user",
 }
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
+
+from tiergate.accounts.models import Account, Membership
 from tiergate.db import db
 
 from ..accounts.factories import make_account, make_catalog, make_user, subscribe
@@ -36,5 +39,17 @@ def test_every_console_page_works_on_each_backend(any_backend_app) -> None:
     assert len(re.findall(r'href="/admin/events/\d+"', failed)) == 8  # every fourth of 30
     audit = text(client.get("/admin/audit?actor=bulk&action=account."))
     assert "5 rows on this page" in audit and 'rel="next"' not in audit
+    # The account's page: its trail (one indexed query per kind of target), its members paged
+    # by (role, id) row values, which each backend compares.
+    acme = db.session.scalar(sa.select(Account).where(Account.slug == "acme-corp"))
+    assert acme is not None
+    owner = db.session.scalar(sa.select(Membership.id).where(Membership.account_id == acme.id))
+    detail = text(client.get(f"/admin/accounts/{acme.id}"))
+    assert "<td>o@acme.test</td>" in detail
+    assert re.search(r"<code>account\.created</code>", detail)
+    assert re.search(r"<code>subscription\.\w+</code>", detail)
+    assert "<td>o@acme.test</td>" in text(client.get(f"/admin/accounts/{acme.id}?after=0.0"))
+    beyond = text(client.get(f"/admin/accounts/{acme.id}?after=0.{owner}"))
+    assert "<td>o@acme.test</td>" not in beyond and "No members here." in beyond
     for url in ("/admin/tiers", "/admin/permissions"):
         assert client.get(url).status_code == 200

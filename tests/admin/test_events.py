@@ -152,7 +152,9 @@ def test_events_filter_by_provider_status_and_type(staff, cast) -> None:
     assert listed("?status=failed") == ["evt_bad"]
     assert listed("?status=processed&provider=stripe") == ["evt_ok"]
     assert listed("?provider=whop") == []
-    assert listed("?type=subscription.updated") == ["evt_bad", "evt_ok"]
+    assert listed("?type=CUSTOMER.subscription") == ["evt_bad", "evt_ok"]  # a type's start
+    assert listed("?type=customer.subscription.updated") == ["evt_bad", "evt_ok"]
+    assert listed("?type=subscription.updated") == []  # not the middle of one
     assert listed("?type=invoice") == []
 
 

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts import users
+from ..accounts.members import members_query
 from ..accounts.models import Account
 from ..billing.lifecycle.live import double_billed_accounts
 from ..billing.models import Subscription
@@ -16,6 +18,7 @@ from ..catalog.models import SubscriptionTier
 from ..db import db, refusable_transaction
 from ..entitlements.services import fresh_entitlements
 from ..errors import NotFound, TiergateError
+from ..web.account.members import MEMBERS_ORDER, MEMBERS_PER_PAGE
 from ..web.forms import attach_error, post_target
 from ..web.pagination import keyset_page
 from .blueprint import admin, staff_actor
@@ -78,11 +81,13 @@ def _grant_form() -> GrantTierForm:
 
 
 def _account_page(account: Account, grant_form: GrantTierForm, status: int = 200) -> Any:
+    members = keyset_page(members_query(account), MEMBERS_ORDER, MEMBERS_PER_PAGE)
+    users.attach(members.items)
     page = render_template(
         "tiergate/admin/account.html",
         account=account,
         subscriptions=sorted(account.subscriptions, key=lambda s: -s.id),
-        memberships=sorted(account.memberships, key=lambda m: m.user.email),
+        members=members,
         entitlements=fresh_entitlements(account),
         trail=account_audit_trail(account),
         grant=active_grant(account),

@@ -1,9 +1,9 @@
 """Indexes behind every filter of the console's lists, for keyset paging at millions of rows.
 
-Prefix filters (event type, audit action) get pattern indexes on PostgreSQL. On PostgreSQL
-also trigram indexes (the pg_trgm extension, trusted since PostgreSQL 13, so
-the database's owner may create it) for the substring searches of account names and slugs and
-of audit actors. tiergate.models.SEARCH_INDEXES lists them.
+Prefix filters (event type, audit action, audit actor label) get pattern indexes on
+PostgreSQL; substring searches of account names and slugs trigram indexes (the pg_trgm
+extension, trusted since PostgreSQL 13, so the database's owner may create it).
+tiergate.models.SEARCH_INDEXES lists the PostgreSQL-only ones.
 
 Revision ID: 0010_console_indexes
 Revises: 0009_shown_once
@@ -36,10 +36,17 @@ PATTERN_INDEXES = (
     ("tiergate_audit_event", "ix_tiergate_audit_event_action", "action", True),
 )
 
-TRIGRAM_INDEXES = (
-    ("ix_tiergate_account_name_trgm", "tiergate_account", "lower(name)"),
-    ("ix_tiergate_account_slug_trgm", "tiergate_account", "lower(slug)"),
-    ("ix_tiergate_audit_event_actor_label_trgm", "tiergate_audit_event", "lower(actor_label)"),
+#: PostgreSQL: (name, table, indexed expression, method and operator class).
+EXPRESSION_INDEXES = (
+    ("ix_tiergate_account_name_trgm", "tiergate_account", "lower(name)", "gin", "gin_trgm_ops"),
+    ("ix_tiergate_account_slug_trgm", "tiergate_account", "lower(slug)", "gin", "gin_trgm_ops"),
+    (
+        "ix_tiergate_audit_event_actor_label_prefix",
+        "tiergate_audit_event",
+        "lower(actor_label)",
+        "btree",
+        "varchar_pattern_ops",
+    ),
 )
 
 
@@ -49,20 +56,20 @@ def upgrade():
         op.create_index(name, table, columns, unique=False)
     for table, name, column, existed in PATTERN_INDEXES:
         if existed and postgresql:
-            op.drop_index(name, table_name=table)  # the plain index of 0001's era
+            op.drop_index(name, table_name=table)  # the plain index of 0003
         if postgresql or not existed:
             ops = {column: "varchar_pattern_ops"} if postgresql else {}
             op.create_index(name, table, [column], unique=False, postgresql_ops=ops)
     if postgresql:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        for name, table, expression in TRIGRAM_INDEXES:
-            op.execute(f"CREATE INDEX {name} ON {table} USING gin ({expression} gin_trgm_ops)")
+        for name, table, expression, method, opclass in EXPRESSION_INDEXES:
+            op.execute(f"CREATE INDEX {name} ON {table} USING {method} ({expression} {opclass})")
 
 
 def downgrade():
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
-        for name, _table, _expression in TRIGRAM_INDEXES:
+        for name, *_ in EXPRESSION_INDEXES:
             op.execute(f"DROP INDEX {name}")
         # The extension stays: other tables of the database may use it.
     for table, name, column, existed in PATTERN_INDEXES:
