@@ -35,6 +35,8 @@ from flask import Flask
 from tiergate import create_app
 from tiergate.audit.listeners import acting_as
 from tiergate.audit.services import Actor
+from tiergate.billing.lifecycle.billed_twice import refresh_billed_twice
+from tiergate.billing.lifecycle.live import double_billed_accounts
 from tiergate.catalog.cli import read_catalog
 from tiergate.catalog.loader import load_catalog
 from tiergate.catalog.schemas import parse_yaml
@@ -303,6 +305,8 @@ def generate(
             for second in (False, True):
                 extra = {**params, "second": second}
                 _fill(conn, echo, "subscriptions", SUBSCRIPTIONS, accounts, batch, extra)
+            # The flag tiergate keeps as subscriptions change, set once for the bulk rows.
+            refresh_billed_twice(conn, double_billed_accounts())
             dated = {**params, "start": params["now"] - timedelta(days=365), "span": 365 * 86400}
             by_event = {**dated, "total": events}
             _fill(conn, echo, "webhook events", WEBHOOK_EVENTS, events, batch, by_event)

@@ -56,6 +56,7 @@ def branch_metadatas(branches: list[str]) -> list[sa.MetaData]:
 def import_listeners() -> None:
     """Import the modules that declare session listeners (see ``db.session_listener``)."""
     from .audit import listeners as _audit  # noqa: F401
+    from .billing.lifecycle import billed_twice as _billed_twice  # noqa: F401
     from .billing.providers import resolve as _resolve  # noqa: F401
     from .billing.webhooks import services as _webhooks  # noqa: F401
     from .entitlements import versions as _versions  # noqa: F401

@@ -28,7 +28,7 @@ from .conftest import GENERATED_ENV_WARNING, another_process, invoke, table_name
 
 pytestmark = GENERATED_ENV_WARNING
 
-TIERGATE_HEAD = "0010_console_indexes"
+TIERGATE_HEAD = "0011_billed_twice"
 BACKENDS = ("sqlite", "postgresql")
 
 

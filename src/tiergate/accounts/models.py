@@ -25,6 +25,8 @@ class Account(TimestampMixin, Base):
     """A customer organisation: it holds subscriptions, members and seats."""
 
     __tablename__ = "tiergate_account"
+    # The console's "Accounts billed twice", by slug.
+    __table_args__ = (sa.Index("ix_tiergate_account_billed_twice_slug", "billed_twice", "slug"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(128), nullable=False)
@@ -33,6 +35,10 @@ class Account(TimestampMixin, Base):
     # memberships or invitations, so that every process's entitlements cache notices.
     entitlements_version: Mapped[int] = mapped_column(
         sa.Integer, nullable=False, default=0, server_default="0"
+    )
+    #: More than one renewing paid subscription (billing.lifecycle.billed_twice keeps it).
+    billed_twice: Mapped[bool] = mapped_column(
+        sa.Boolean(), nullable=False, default=False, server_default=sa.false()
     )
 
     memberships: Mapped[list[Membership]] = relationship(

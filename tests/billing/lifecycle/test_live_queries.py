@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from tiergate.accounts.models import Account
 from tiergate.billing.lifecycle.live import (
     double_billed_accounts,
     live_paid_subscriptions,
@@ -19,6 +20,18 @@ from ...accounts.factories import DAY, NOW, make_account, make_catalog, subscrib
 from ...conftest import make_app
 
 
+def flagged() -> set[int]:
+    """The accounts whose billed_twice flag is set, read from the database."""
+    db.session.expire_all()
+    return set(db.session.scalars(sa.select(Account.id).where(Account.billed_twice == sa.true())))
+
+
+def _pro() -> SubscriptionTier:
+    return db.session.scalars(
+        sa.select(SubscriptionTier).where(SubscriptionTier.key == "pro")
+    ).one()
+
+
 def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
     make_catalog()
     acme, solo, ending, lapsed, addon = (
@@ -31,10 +44,10 @@ def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
     subscribe(ending, "team", subscription_id="sub_e2")
     subscribe(lapsed, "pro", status="canceled", subscription_id="sub_l1")
     subscribe(lapsed, "team", status="incomplete", subscription_id="sub_l2")
-    db.session.execute(
-        sa.update(SubscriptionTier).where(SubscriptionTier.key == "pro").values(is_addon=True)
-    )
+    assert flagged() == {acme.id} == set(db.session.scalars(double_billed_accounts()))
+    _pro().is_addon = True  # as the catalog's services change a tier
     db.session.commit()
+    assert flagged() == set()  # acme's Pro is no plan now: one renewing plan left
     subscribe(addon, "pro", subscription_id="sub_addon")
     subscribe(addon, "team", subscription_id="sub_plan")
 
@@ -50,9 +63,7 @@ def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
         "lapsed": [],
         "addon": ["sub_plan"],
     }
-    db.session.execute(
-        sa.update(SubscriptionTier).where(SubscriptionTier.key == "pro").values(is_addon=False)
-    )
+    _pro().is_addon = False
     db.session.commit()
     assert [s.provider_subscription_id for s in live_paid_subscriptions(acme.id)] == [
         "sub_old",
@@ -62,6 +73,7 @@ def test_live_paid_subscriptions_and_double_billing(any_backend_app) -> None:
     assert plan_subscription(ending.id).provider_subscription_id == "sub_e2"
     assert plan_subscription(lapsed.id) is None
     assert set(db.session.scalars(double_billed_accounts())) == {acme.id, addon.id}
+    assert flagged() == {acme.id, addon.id}  # the flag the console reads agrees
     # Two renewing subscriptions without a switch's intent: shown, never ended automatically.
     assert superseded(acme.id) == []
     assert superseded(solo.id) == []
