@@ -1,9 +1,4 @@
-"""One daemon thread per use, woken after a commit: the after-commit senders' shared lifecycle.
-
-The mail sender, the meter event sender and the web process's webhook applier each run passes
-on a thread of their own. :class:`BackgroundLoop` owns that thread; a use only says what one
-pass does and when the next one is due.
-"""
+"""One thread lifecycle for the after-commit senders: mail, meter events, the webhook applier."""
 
 from __future__ import annotations
 
@@ -15,24 +10,20 @@ from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-#: Runs one pass; returns the seconds until the next pass (0: at once), or None to end the
-#: thread until the next wake-up.
-RunPass = Callable[[], float | None]
-
 
 class BackgroundLoop:
     """At most one daemon thread in this process running ``run_pass`` while there is work.
 
-    ``wake()`` asks for a pass and starts the thread when none runs here. After a pass the
-    thread rests for the seconds it returned (a wake-up cuts the rest short) or, given None,
-    ends, unless a wake-up came meanwhile: the decision to end and a wake-up take the same
-    lock, so one of them always sees the other and no wake-up is lost. A forked child starts
-    with no thread, since the parent's does not exist there.
+    ``run_pass`` returns the seconds until the next pass (0: at once), or None to end the
+    thread; ``wake()`` asks for a pass and starts the thread when none runs here. The thread
+    rests in between (a wake-up cuts the rest short) or ends, unless a wake-up came meanwhile:
+    the decision to end and a wake-up take the same lock, so one of them always sees the other
+    and no wake-up is lost. A forked child starts with no thread: the parent's is not there.
     """
 
     def __init__(
         self,
-        run_pass: RunPass,
+        run_pass: Callable[[], float | None],
         *,
         name: str,
         after_fork: Callable[[], None] | None = None,
@@ -48,49 +39,37 @@ class BackgroundLoop:
         """Start with no thread and nothing asked for (in a forked child too)."""
         self._lock = threading.Lock()
         self._wake = threading.Event()  # a pass was asked for since the last one started
-        self._stop = threading.Event()
+        #: Set by ``stop()``: a long pass may watch it to end early.
+        self.stopping = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
-
-    @property
-    def stopping(self) -> threading.Event:
-        """Set once ``stop()`` was called: a long pass may check it to end early."""
-        return self._stop
 
     def wake(self) -> None:
         """Ask for a pass; start the thread when none runs in this process."""
         with self._lock:
             self._idle.clear()
             self._wake.set()
-            self._start_unless_running()
+            if not self._running_here():
+                self.stopping.clear()
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._pid = os.getpid()
+                self._thread.start()
 
     def ensure_started(self) -> None:
         """Start the thread, with a pass at once, unless it already runs in this process."""
-        if self._running_here():
-            return  # the common case (every request of a web process asks): no lock taken
-        with self._lock:
-            if self._running_here():
-                return
-            self._idle.clear()
-            self._wake.set()
-            self._start_unless_running()
+        if not self._running_here():  # no lock taken in the common case: every request asks
+            self.wake()
 
     def wait_until_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no pass runs or is asked for (or ``timeout``); tell whether it is idle.
-
-        A thread resting before a later pass (a retry, a poll) counts as idle.
-        """
+        """Wait until no pass runs or is asked for (resting counts as idle); tell if it is."""
         return self._idle.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """End the thread after its current pass; wait ``timeout`` s; tell whether it ended.
-
-        Wake-ups before the thread has ended are dropped; one after it starts a new thread.
-        """
+        """End the thread after its pass (wake-ups until then are dropped); tell if it ended."""
         with self._lock:
-            self._stop.set()
+            self.stopping.set()
             self._wake.set()  # cuts a rest short
             thread = self._thread if self._running_here() else None
         if thread is None or thread is threading.current_thread():
@@ -103,15 +82,6 @@ class BackgroundLoop:
         # of a thread that died is no thread at all.
         thread = self._thread
         return thread is not None and self._pid == os.getpid() and thread.is_alive()
-
-    def _start_unless_running(self) -> None:
-        # Under the lock.
-        if self._running_here():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-        self._pid = os.getpid()
-        self._thread.start()
 
     def _run(self) -> None:
         try:
@@ -127,7 +97,7 @@ class BackgroundLoop:
     def _pass_then_decide(self) -> float | None:
         """Run a pass; return the seconds to rest before the next (0: at once), None to end."""
         with self._lock:
-            if self._stop.is_set():
+            if self.stopping.is_set():
                 return None
             # Busy from here (also after a rest that ran out), and a wake-up from now on asks
             # for another pass: this one may have started too early for what it was for.
@@ -138,9 +108,7 @@ class BackgroundLoop:
         except Exception:  # a failed pass ends the thread; the next wake-up starts a new one
             logger.exception("%s: a pass failed", self._name)
             wait = None
-        with self._lock:
-            if self._stop.is_set():
-                return None
+        with self._lock:  # stop() wakes too: the next round ends
             if self._wake.is_set() or (wait is not None and wait <= 0):
                 return 0.0  # asked for during the pass, or due at once
             if wait is None:

@@ -36,28 +36,21 @@ class BackgroundApplier(BackgroundLoop):
 
     def _apply_waiting(self) -> float | None:
         """Apply what waits; return the pause before the next look, None once the app is gone."""
+        from .worker import drain
+
         app = self._app()
         if app is None:
             return None
-        if self._drain(app):
-            self._failures = 0
-        else:
-            self._failures = min(self._failures + 1, 16)
-        # After failures (the database unreachable, say) wait longer, up to a minute.
-        return min(self.poll_seconds * 2**self._failures, MAX_ERROR_PAUSE_SECONDS)
-
-    def _drain(self, app: Flask) -> bool:
-        """Apply what waits in one app context; False when it failed."""
-        from .worker import drain
-
         with app.app_context():
             try:
                 drain(self.stopping)
+                self._failures = 0
             except Exception:
                 # The event stays waiting and is claimed again on a later round.
                 logger.exception("webhook applier: applying failed; trying again shortly")
-                return False
-        return True
+                self._failures = min(self._failures + 1, 16)
+        # After failures (the database unreachable, say) wait longer, up to a minute.
+        return min(self.poll_seconds * 2**self._failures, MAX_ERROR_PAUSE_SECONDS)
 
 
 def connect_applier(app: Flask) -> None:
