@@ -8,59 +8,28 @@ too (rows in a backoff, or left by a crash, wait for the next commit or the comm
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from flask import Flask
 
+from ..background import BackgroundLoop
 from ..db import db
 
 logger = logging.getLogger(__name__)
 EXTENSION_KEY = "tiergate.meter_worker"
 
 
-class MeterWorker:
+class MeterWorker(BackgroundLoop):
     """The after-commit meter event sender of one application."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         #: The Stripe reporter to use instead of the configured provider (tests, embedding).
         self.reporter: Any = None
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread: threading.Thread | None = None
-
-    def wake(self) -> None:
-        """Ask for a pass over the outbox; start the thread when none runs."""
-        with self._lock:
-            self._idle.clear()
-            self._wake.set()
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="tiergate-meter", daemon=True
-                )
-                self._thread.start()
-
-    def wait_until_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no pass is running or asked for (or ``timeout``); tell whether it is idle."""
-        return self._idle.wait(timeout)
-
-    def _run(self) -> None:
-        try:
-            while True:
-                with self._lock:
-                    if not self._wake.is_set():
-                        return
-                    self._wake.clear()
-                self._pass()
-        finally:
-            with self._lock:  # whatever ended the loop, the next wake() starts a new thread
-                self._thread = None
-                self._idle.set()
+        super().__init__(self._pass, name="tiergate-meter")
 
     def _pass(self) -> None:
+        """Send what is due; rows in a backoff wait for the next commit or cron."""
         from .meter_sender import send_meter_events
 
         with self.app.app_context():

@@ -9,16 +9,15 @@ few minutes, and stays to do so. ``tiergate mail send`` sweeps and sends from a 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from datetime import timedelta
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy.orm import Session
 
+from ..background import BackgroundLoop
 from ..db import begin_write_transaction, db, request_transaction, session_listener, utcnow
 from .services import QUEUED
 
@@ -26,87 +25,29 @@ logger = logging.getLogger("tiergate.mail")
 EXTENSION_KEY = "tiergate.mail_worker"
 
 
-class MailWorker:
+class MailWorker(BackgroundLoop):
     """The after-commit sender of one application."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._reset()
-        _track_forks(self)
+        self._forget_jobs()
+        super().__init__(self._pass, name="tiergate-mail", after_fork=self._forget_jobs)
 
-    def _reset(self) -> None:
-        """Start with no thread and no jobs (in a forked child too: the parent's are not its)."""
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._thread: threading.Thread | None = None
+    def _forget_jobs(self) -> None:
+        """Start with no jobs and a sweep due (in a forked child too: the parent's are not its)."""
+        self._jobs_lock = threading.Lock()
         self._jobs: list[Callable[[], object]] = []
         self._next_sweep = 0.0  # time.monotonic() of the next sweep: the first pass sweeps
 
     def defer(self, job: Callable[[], object]) -> None:
         """Run ``job`` on the sender's thread, in a transaction of its own, then send."""
-        with self._lock:
+        with self._jobs_lock:
             self._jobs.append(job)
         self.wake()
 
-    def wake(self) -> None:
-        """Ask for a pass over the outbox; start the thread when none runs."""
-        with self._lock:
-            self._idle.clear()
-            self._wake.set()
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="tiergate-mail", daemon=True)
-                self._thread.start()
-
-    def wait_until_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no pass is running or asked for (or ``timeout``); tell whether it is idle."""
-        return self._idle.wait(timeout)
-
-    def _run(self) -> None:
-        try:
-            self._loop()
-        finally:
-            self._release()
-
-    def _release(self) -> None:
-        # Called with the decision to stop: a wake() after this starts a new thread.
-        with self._lock:
-            if self._thread is threading.current_thread():
-                self._thread = None
-            self._idle.set()
-
-    def _loop(self) -> None:
-        while True:
-            wait = self._pass()
-            if wait is not None:
-                if wait > 0:
-                    self._rest(wait)
-                continue
-            with self._lock:
-                if not self._wake.is_set():
-                    # Decided and released under one lock: a wake() now starts a new thread.
-                    if self._thread is threading.current_thread():
-                        self._thread = None
-                    self._idle.set()
-                    return
-
-    def _rest(self, seconds: float) -> None:
-        """Wait for a wake-up or ``seconds``; idle meanwhile unless a wake-up is pending."""
-        with self._lock:
-            # Only a later retry or sweep waits: idle, so that tests and shutdowns that wait
-            # for the sender are not held up by the backoff. Under the lock: a wake() that
-            # came during the pass keeps it busy until its job ran.
-            if not self._wake.is_set():
-                self._idle.set()
-        self._wake.wait(seconds)
-        with self._lock:
-            self._idle.clear()  # back at work: a wait for the sender waits for this pass
-
     def _pass(self) -> float | None:
         """Send what is due; return the seconds until the next retry or sweep, None to stop."""
-        self._wake.clear()
-        with self._lock:
+        with self._jobs_lock:
             jobs, self._jobs = self._jobs, []
         with self.app.app_context():
             self._run_jobs(self._sweep_jobs(), write=False)  # it writes only what it finds
@@ -159,24 +100,6 @@ class MailWorker:
                     job()
             except Exception:  # one job's failure must not stop the others or the sending
                 logger.exception("queueing an e-mail after a commit failed")
-
-
-#: The workers of this process, reset in a forked child (gunicorn --preload forks after the
-#: app was made: a thread handle of the parent is dead in the child).
-_WORKERS: weakref.WeakSet[MailWorker] = weakref.WeakSet()
-_FORK_HOOK: list[bool] = []
-
-
-def _after_fork_in_child() -> None:
-    for worker in list(_WORKERS):
-        worker._reset()
-
-
-def _track_forks(worker: MailWorker) -> None:
-    _WORKERS.add(worker)
-    if not _FORK_HOOK and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-        _FORK_HOOK.append(True)
 
 
 def mail_worker(app: Flask) -> MailWorker:
