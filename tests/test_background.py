@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from tiergate.background import BackgroundLoop
+
+from .forking import true_in_a_forked_child
 
 WAIT = 10.0  # bounded waits only: a correct loop answers at once
 
@@ -173,24 +174,16 @@ def test_a_forked_child_starts_its_own_thread(loops: list[BackgroundLoop]):
     assert loop.wait_until_idle(WAIT)
     parent_thread = loop._thread
     assert parent_thread is not None and parent_thread.is_alive()
-    with warnings.catch_warnings():
-        # Python may warn that forking a process with threads can deadlock: the child here
-        # runs only the loop, whose locks the fork hook made anew.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through its exit status
-        code = 2
-        try:
-            child = os.getpid()
-            reset = loop._thread is None and forgotten == [child] and loop.wait_until_idle(0)
-            loop.wake()
-            ran = loop.wait_until_idle(WAIT) and passes.pids[-1] == child
-            own = loop._thread is not None and loop._thread is not parent_thread
-            code = 0 if reset and ran and own and loop.stop(WAIT) else 1
-        finally:
-            os._exit(code)  # never run the rest of the test session in the child
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the child had no thread of its own"
+
+    def child_has_its_own_thread() -> bool:
+        child = os.getpid()
+        reset = loop._thread is None and forgotten == [child] and loop.wait_until_idle(0)
+        loop.wake()
+        ran = loop.wait_until_idle(WAIT) and passes.pids[-1] == child
+        own = loop._thread is not None and loop._thread is not parent_thread
+        return reset and ran and own and loop.stop(WAIT)
+
+    assert true_in_a_forked_child(child_has_its_own_thread), "the child had no thread of its own"
     assert loop._thread is parent_thread and parent_thread.is_alive()
     assert forgotten == [] and passes.pids == [os.getpid()]
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import warnings
 
 from flask import Flask
 
 from tiergate.mail.worker import MailWorker, mail_worker
 
+from ..forking import true_in_a_forked_child
 from .conftest import SMTPServer, delivered
 
 
@@ -31,16 +30,6 @@ def test_a_forked_child_starts_its_own_thread(mail_app: Flask, smtp: SMTPServer)
     worker.wake()  # billing notices on: the thread stays to sweep again
     delivered(mail_app)
     assert worker._thread is not None and worker._thread.is_alive()
-    with warnings.catch_warnings():
-        # Python warns that forking a process with threads may deadlock: the child here
-        # only reads the worker's attributes and exits.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child reports through its exit status
-        code = 2
-        try:
-            code = 0 if worker._thread is None and not worker._jobs else 1
-        finally:
-            os._exit(code)  # never run the rest of the test session in the child
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the child inherited the parent's thread"
+    assert true_in_a_forked_child(lambda: worker._thread is None and not worker._jobs), (
+        "the child inherited the parent's thread"
+    )
