@@ -49,6 +49,12 @@ def test_every_console_page_works_on_each_backend(any_backend_app) -> None:
     assert re.search(r"<code>account\.created</code>", detail)
     assert re.search(r"<code>subscription\.\w+</code>", detail)
     assert "<td>o@acme.test</td>" in text(client.get(f"/admin/accounts/{acme.id}?after=0.0"))
+    for beyond_any_id in (
+        "/admin/events?after=2147483648",
+        f"/admin/accounts/{acme.id}?after=0.2147483648",
+    ):
+        assert client.get(beyond_any_id).status_code == 400, beyond_any_id
+    assert client.get("/admin/events?before=2147483647").status_code == 200
     beyond = text(client.get(f"/admin/accounts/{acme.id}?after=0.{owner}"))
     assert "<td>o@acme.test</td>" not in beyond and "No members here." in beyond
     for url in ("/admin/tiers", "/admin/permissions"):

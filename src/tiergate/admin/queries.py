@@ -18,8 +18,8 @@ from ..web.pagination import MAX_SEARCH, Keyset, contains, starts_with
 
 #: How the console's growing lists are ordered and paged.
 ACCOUNTS_BY_SLUG = Keyset.by(Account.slug)
-EVENTS_NEWEST_FIRST = Keyset.by(WebhookEvent.id, descending=True, kind=int)
-AUDIT_NEWEST_FIRST = Keyset.by(AuditEvent.id, descending=True, kind=int)
+EVENTS_NEWEST_FIRST = Keyset.by(WebhookEvent.id, descending=True, numbers=True)
+AUDIT_NEWEST_FIRST = Keyset.by(AuditEvent.id, descending=True, numbers=True)
 
 
 def account_search(text: str) -> sa.Select[Any]:

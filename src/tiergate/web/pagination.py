@@ -19,6 +19,8 @@ from ..db import db
 PER_PAGE: Final = 50
 #: The last page any list can have: its offset still fits a 32-bit integer.
 MAX_PAGE: Final = (2**31 - 1) // PER_PAGE
+#: The largest value of a 32-bit integer column (ids, and the keys made of them).
+MAX_ROW_NUMBER: Final = 2**31 - 1
 #: Longer search text than any column holds matches nothing (and SQLite refuses long patterns).
 MAX_SEARCH: Final = 1000
 
@@ -77,19 +79,19 @@ def paginate(query: sa.Select[Any], number: int, per_page: int = PER_PAGE) -> Pa
 class Keyset:
     """How a list is ordered for keyset paging: by ``columns``, whose last is unique.
 
-    ``key`` gives an item's values of those columns; ``kinds`` their Python types in
-    ``?after=`` and ``?before=`` (several numbers are written joined by dots).
+    ``key`` gives an item's values of those columns. In ``?after=`` and ``?before=`` a key is
+    the text of its one column, or with ``numbers`` whole numbers joined by dots.
     """
 
     columns: tuple[Any, ...]
     key: Callable[[Any], tuple[Any, ...]]
     descending: bool = False
-    kinds: tuple[type, ...] = (str,)
+    numbers: bool = False
 
     @classmethod
-    def by(cls, column: Any, *, descending: bool = False, kind: type = str) -> Keyset:
+    def by(cls, column: Any, *, descending: bool = False, numbers: bool = False) -> Keyset:
         """Order by one unique column of the listed entities."""
-        return cls((column,), lambda item: (getattr(item, column.key),), descending, (kind,))
+        return cls((column,), lambda item: (getattr(item, column.key),), descending, numbers)
 
     def beyond(self, values: tuple[Any, ...], *, later: bool) -> sa.ColumnElement[bool]:
         """Rows after (``later``) or before ``values`` in this order."""
@@ -141,18 +143,20 @@ def _key_argument(name: str, keyset: Keyset) -> tuple[Any, ...] | None:
     raw = request.args.get(name)
     if raw is None:
         return None
-    if keyset.kinds == (str,):
+    if not keyset.numbers:
         if len(raw) > _longest(keyset.columns[0]):
             abort(400, description=f"?{name}= is longer than any {keyset.columns[0].key}")
         return (raw,)
     parts = raw.split(".")
-    if len(parts) != len(keyset.kinds) or not all(_is_number(part) for part in parts):
+    if len(parts) != len(keyset.columns) or not all(_is_number(part) for part in parts):
         abort(400, description=f"?{name}= must be a row number, not {raw[:40]!r}")
     return tuple(int(part) for part in parts)
 
 
 def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= 18
+    """A whole number that fits the integer columns of every backend."""
+    digits = len(str(MAX_ROW_NUMBER))
+    return text.isascii() and text.isdigit() and len(text) <= digits and int(text) <= MAX_ROW_NUMBER
 
 
 def contains(column: Any, text: str) -> sa.ColumnElement[bool]:

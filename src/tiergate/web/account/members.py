@@ -42,7 +42,7 @@ from .once import NO_STORE, show_once, take_once
 
 #: An account with thousands of members is shown a page of them at a time.
 MEMBERS_PER_PAGE = 100
-MEMBERS_ORDER = Keyset((ROLE_RANK, Membership.id), role_rank, kinds=(int, int))
+MEMBERS_ORDER = Keyset((ROLE_RANK, Membership.id), role_rank, numbers=True)
 
 
 def _invite_form(ctx: AccountContext, **kwargs: Any) -> InviteForm:
