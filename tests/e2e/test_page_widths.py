@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tiergate.accounts.models import Membership
 from tiergate.accounts.seats import add_member, invite_member
 from tiergate.accounts.services import create_account
 from tiergate.catalog.services import (
@@ -30,7 +32,7 @@ from tiergate.catalog.services import (
     update_tier,
 )
 from tiergate.db import begin_write_transaction, db, request_transaction
-from tiergate.standalone.users import create_user
+from tiergate.standalone.users import User, create_user
 
 from ..accounts.factories import PASSWORD, SYSTEM
 from ..conftest import make_app
@@ -57,6 +59,8 @@ TIER_NAME = ("Tiername" * 8)[:64]
 OWNER_EMAIL = "owner@long.test"
 MEMBER_EMAIL = ("member" * 10) + "@long.test"
 TIER_KEY = "long"
+TEAM_OWNER_EMAIL = "owner@big-team.test"
+BIG_TEAM = 120
 _WIDEST = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
   .slice(-3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
@@ -128,9 +132,25 @@ def add_long_names(env: dict[str, str]) -> str:
             with request_transaction():
                 begin_write_transaction()
                 done = step()
+        add_big_team()
         db.engine.dispose()
     _, token = done
     return token
+
+
+def add_big_team() -> None:
+    """An account of BIG_TEAM members (rows written directly): its lists have several pages."""
+    with request_transaction():
+        begin_write_transaction()
+        owner = create_user(TEAM_OWNER_EMAIL, password=PASSWORD, actor=SYSTEM)
+        team = create_account("Big Team", slug="big-team", owner=owner, actor=SYSTEM)
+        emails = [f"teammate{n:03d}@long.test" for n in range(BIG_TEAM)]
+        db.session.execute(sa.insert(User), [{"email": email} for email in emails])
+        ids = db.session.scalars(sa.select(User.id).where(User.email.in_(emails)))
+        db.session.execute(
+            sa.insert(Membership),
+            [{"account_id": team.id, "user_id": id_, "role": "member"} for id_ in ids],
+        )
 
 
 @pytest.fixture(scope="module")
@@ -261,4 +281,25 @@ def test_admin_pages_fit(site: Site, page: Page) -> None:
     expect(page).to_have_url(re.compile(r"/admin/events/\d+$"))
     site.check(page, "admin event")
     site.open(page, "/admin/audit", "admin audit")
+    assert_all_fit(site, before)
+
+
+def test_paged_lists_fit(site: Site, page: Page) -> None:
+    """The members of a large team, 100 a page, for its owner and on the console."""
+    before = len(site.too_wide)
+    log_in(site, page, TEAM_OWNER_EMAIL, PASSWORD)
+    site.open(page, "/account/members", "members, first page")
+    page.get_by_role("link", name="Next page").click()
+    expect(page).to_have_url(re.compile(r"/account/members\?.*after="))
+    expect(page.locator("main")).to_contain_text("teammate119@long.test")
+    site.check(page, "members, next page")
+    page.get_by_role("link", name="Previous page").click()
+    expect(page.locator("main")).to_contain_text("teammate000@long.test")
+    page.context.clear_cookies()
+    log_in(site, page, site.server.staff_email, site.server.staff_password)
+    site.open(page, "/admin/accounts?q=big-team", "admin account search")
+    page.get_by_role("link", name="Big Team").click()
+    page.get_by_role("link", name="Next page").click()
+    expect(page.locator("main")).to_contain_text("teammate119@long.test")
+    site.check(page, "admin account, next page of members")
     assert_all_fit(site, before)
