@@ -248,9 +248,17 @@ class ScaleSet:
 
 
 def _app(url: str) -> Flask:
-    config = {"TIERGATE_DATABASE_URL": url, "SECRET_KEY": "scale-data", "TESTING": True}
+    """An app that writes the set and nothing else: no thread sends mail or applies events."""
     return create_app(
-        {**config, "TIERGATE_SQLITE_BACKUP": False, "TIERGATE_WEBHOOK_APPLY": "inline"}
+        {
+            "TIERGATE_DATABASE_URL": url,
+            "SECRET_KEY": "scale-data",
+            "TESTING": True,
+            "TIERGATE_SQLITE_BACKUP": False,
+            "TIERGATE_WEBHOOK_APPLY": "inline",
+            "TIERGATE_MAIL_SEND_AFTER_COMMIT": False,
+            "TIERGATE_MAIL_BILLING_NOTICES": False,
+        }
     )
 
 

@@ -14,7 +14,7 @@ from . import test_stripe_meters as base
 from .test_stripe_meters import meter_events, pay, stripe, subscription, summed, usage
 
 # The reporting tests' fixtures: the sandbox app with metered prices, its account and inbox.
-sandbox_app, account, inbox = base.sandbox_app, base.account, base.inbox
+sandbox_app = base.sandbox_app  # account and inbox: tests/billing/conftest.py
 
 
 def test_the_renewal_invoice_bills_the_usage(sandbox_app, account, inbox) -> None:

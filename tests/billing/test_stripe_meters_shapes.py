@@ -14,7 +14,7 @@ from .fixtures.stripe import published
 from .test_stripe_meters import pay, stripe, usage
 
 # The reporting tests' fixtures: the sandbox app with metered prices, its account and inbox.
-sandbox_app, account, inbox = base.sandbox_app, base.account, base.inbox
+sandbox_app = base.sandbox_app  # account and inbox: tests/billing/conftest.py
 
 
 def keys(obj: dict[str, Any]) -> set[str]:

@@ -32,11 +32,16 @@ FINISH = ["UPDATE tiergate_webhook_event"]
 #: row before the subscription row, the one lock order that keeps concurrent events for one
 #: account from deadlocking), then inside its savepoint the subscription locked, written and
 #: its audit event recorded. The same statements as before, the account's UPDATE moved first.
+#: A change of what counts as a renewing paid plan (a new subscription, a new status or tier)
+#: also recomputes the account's billed_twice flag, in the flush that writes the subscription:
+#: one more UPDATE of the account (a renewal's new dates do not).
+BILLED_TWICE = "UPDATE tiergate_account"
 CREATE = [
     "UPDATE tiergate_account",
     "SAVEPOINT",
     "SELECT tiergate_subscription",
     "INSERT tiergate_subscription",
+    BILLED_TWICE,
     "INSERT tiergate_audit_event",
     "RELEASE SAVEPOINT",
 ]
@@ -46,6 +51,7 @@ UPDATE = [
     "SELECT tiergate_subscription",
     "INSERT tiergate_audit_event",
     "UPDATE tiergate_subscription",
+    BILLED_TWICE,
     "RELEASE SAVEPOINT",
 ]
 #: SQLite has SQLAlchemy emit BEGIN (IMMEDIATE: the inbox writes); the others begin implicitly.
@@ -84,7 +90,7 @@ def expected(backend: str, apply: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_delivery_costs_one_insert_then_one_transaction_of_ten(
+def test_a_delivery_costs_one_insert_then_one_transaction_of_eleven(
     inbox_backend_app, backend
 ) -> None:
     with inbox_backend_app(backend) as app:
@@ -94,16 +100,22 @@ def test_a_delivery_costs_one_insert_then_one_transaction_of_ten(
         client = app.test_client()
         account = make_account("acme")
         states = [
-            SubState("stripe", "sub_1", account.id, tier, status, AT + step, AT + 86400)
-            for step, (tier, status) in enumerate([("pro", "trialing"), ("team", "active")])
+            SubState("stripe", "sub_1", account.id, tier, status, AT + step, AT + days * 86400)
+            for step, (tier, status, days) in enumerate(
+                [("pro", "trialing", 1), ("team", "active", 1), ("team", "active", 31)]
+            )
         ]
         db.session.remove()  # nothing loaded beforehand: each delivery starts cold
         with statements() as created:
             assert deliver(client, "stripe", stripe_event("evt_1", states[0])).status_code == 200
         with statements() as updated:
             assert deliver(client, "stripe", stripe_event("evt_2", states[1])).status_code == 200
+        with statements() as renewed:
+            assert deliver(client, "stripe", stripe_event("evt_3", states[2])).status_code == 200
         assert created == expected(backend, CREATE)
         assert updated == expected(backend, UPDATE)
+        assert UPDATE[-2] == BILLED_TWICE
+        assert renewed == expected(backend, [*UPDATE[:-2], UPDATE[-1]])  # no flag to recompute
         assert {row.status for row in inbox().values()} == {"processed"}
 
 

@@ -39,7 +39,8 @@ def _refresh_after_flush(session: Session, flush_context: Any) -> None:
     tiers: set[int] = set()
     for obj in (*session.new, *session.deleted, *session.dirty):
         if isinstance(obj, Subscription) and obj.account_id is not None:
-            accounts.add(int(obj.account_id))
+            if obj not in session.dirty or _may_count_otherwise(obj):
+                accounts.add(int(obj.account_id))
         elif isinstance(obj, SubscriptionTier) and _addon_changed(obj):
             tiers.add(int(obj.id))
     connection = session.connection()
@@ -52,3 +53,13 @@ def _refresh_after_flush(session: Session, flush_context: Any) -> None:
 
 def _addon_changed(tier: SubscriptionTier) -> bool:
     return tier.id is not None and sa.inspect(tier).attrs.is_addon.history.has_changes()
+
+
+#: The fields that decide whether a subscription counts as a renewing paid plan.
+COUNTED_BY = ("provider", "status", "cancel_at_period_end", "tier_id")
+
+
+def _may_count_otherwise(subscription: Subscription) -> bool:
+    """Whether a change of ``subscription`` may change if it counts (a renewal's dates do not)."""
+    attributes = sa.inspect(subscription).attrs
+    return any(attributes[name].history.has_changes() for name in COUNTED_BY)
