@@ -21,6 +21,7 @@ from ..conftest import app_on_copy, http_client
 from ..host_app.conftest import (  # noqa: F401  (fixtures of the host app's tests)
     GENERATED_ENV_WARNING,
     add_user,
+    keep_logging,  # the host's env.py disables every other logger: undone after each test
     migrations_dir,
     ready_sqlite_app,
     sqlite_app,
