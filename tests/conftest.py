@@ -28,6 +28,7 @@ TEST_CONFIG = {
     # Messages are queued as in production; the mail tests (tests/mail) also send them.
     "TIERGATE_MAIL_SEND_AFTER_COMMIT": False,
     "TIERGATE_MAIL_BILLING_NOTICES": False,
+    "TIERGATE_MAIL_LIMIT_NOTICES": False,
     # Applied in the request, answering the outcome; tests of the other modes set their own.
     "TIERGATE_WEBHOOK_APPLY": "inline",
 }

@@ -83,6 +83,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_RETRY_MAX_SECONDS": 3600.0,
     "MAIL_INVITATIONS": True,
     "MAIL_BILLING_NOTICES": True,
+    "MAIL_LIMIT_NOTICES": True,
     # The standalone users (docs/auth.md): whether an unverified address may use the app
     # beyond its profile, and how long reset and e-mail links work.
     "REQUIRE_VERIFIED_EMAIL": False,

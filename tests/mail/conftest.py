@@ -79,6 +79,7 @@ def mail_config(smtp: SMTPServer, **overrides: Any) -> dict[str, Any]:
         "TIERGATE_MAIL_FROM": "Tiergate <no-reply@tiergate.test>",
         "TIERGATE_MAIL_SEND_AFTER_COMMIT": True,
         "TIERGATE_MAIL_BILLING_NOTICES": True,
+        "TIERGATE_MAIL_LIMIT_NOTICES": True,
         **overrides,
     }
 

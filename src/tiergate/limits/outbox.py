@@ -45,8 +45,13 @@ def record_meter_event(
     return row
 
 
-def note_threshold(account_id: int, permission: str, threshold: int, used: int, limit: int) -> None:
-    """Send ``limit_threshold_reached`` for this crossing once the transaction commits."""
+def note_threshold(
+    account_id: int, permission: str, threshold: int, used: int, limit: int, *, notify: bool = True
+) -> None:
+    """Send ``limit_threshold_reached`` for this crossing once the transaction commits.
+
+    With ``notify`` and TIERGATE_MAIL_LIMIT_NOTICES, also queue the owners' e-mail about it, now.
+    """
     crossing = {
         "account_id": account_id,
         "permission": permission,
@@ -55,6 +60,11 @@ def note_threshold(account_id: int, permission: str, threshold: int, used: int, 
         "limit": limit,
     }
     db.session.info.setdefault(_THRESHOLDS, []).append(crossing)
+    if notify and current_app.config.get("TIERGATE_MAIL_LIMIT_NOTICES"):
+        from ..mail.limit_notices import queue_limit_notice
+
+        # In this transaction: the notice is kept exactly when the count that crossed is.
+        queue_limit_notice(account_id, permission, threshold, used, limit)
 
 
 @session_listener("after_commit")

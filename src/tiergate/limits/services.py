@@ -239,9 +239,12 @@ def _after_write(
     cache_for_check().forget_limits(account_id)
     if limit is None:
         return
-    for threshold in THRESHOLDS:
-        if before * 100 < threshold * limit <= after * 100:
-            note_threshold(account_id, permission, threshold, after, limit)
+    crossed = [t for t in THRESHOLDS if before * 100 < t * limit <= after * 100]
+    for threshold in crossed:
+        # One e-mail for one write, of the highest threshold it crossed (80 % and 100 % at once
+        # is "all used"); a signal for each.
+        notify = threshold == crossed[-1]
+        note_threshold(account_id, permission, threshold, after, limit, notify=notify)
 
 
 def usage(account: AccountRef, now: datetime | None = None) -> list[LimitCheck]:

@@ -84,7 +84,7 @@ def plan_notice_key(audit_event_id: int) -> str:
     return f"plan:{audit_event_id}"
 
 
-def _notify_owners(
+def notify_owners(
     account: Account, kind: str, subject: str, dedupe_key: str, **context: Any
 ) -> int:
     """Queue the notice to every owner once per ``dedupe_key``; return how many were queued."""
@@ -125,7 +125,7 @@ def queue_event_notice(event_id: int) -> int:
     tier = db.session.get(SubscriptionTier, subscription.tier_id)
     key = event_notice_key(row.id, kind)
     context = {"subscription": subscription, "tier": tier, "event": event_of(row)}
-    return _notify_owners(account, kind, subject, key, **context)
+    return notify_owners(account, kind, subject, key, **context)
 
 
 def is_tier_change(change: AuditEvent) -> bool:
@@ -156,7 +156,7 @@ def queue_plan_change_notice(change: AuditEvent) -> int:
     new = db.session.get(SubscriptionTier, (change.after or {})["tier_id"])
     account = db.session.get_one(Account, subscription.account_id)
     key = plan_notice_key(change.id)
-    return _notify_owners(
+    return notify_owners(
         account, "plan_changed", "Your plan changed", key, old_tier=old, new_tier=new
     )
 

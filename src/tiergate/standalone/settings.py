@@ -96,6 +96,7 @@ SETTINGS: dict[str, tuple[Any, Any]] = {
     "MAIL_RETRY_MAX_SECONDS": (3600.0, float),
     "MAIL_INVITATIONS": (True, _bool),
     "MAIL_BILLING_NOTICES": (True, _bool),
+    "MAIL_LIMIT_NOTICES": (True, _bool),
     "REQUIRE_VERIFIED_EMAIL": (False, _bool),
     "PASSWORD_RESET_MINUTES": (60.0, float),
     "EMAIL_LINK_HOURS": (48.0, float),
