@@ -59,6 +59,10 @@ def make_bench_app(url: str, config: dict[str, Any] | None = None) -> Any:
             "SECRET_KEY": "benchmark-only-secret",
             "TIERGATE_STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "TIERGATE_SQLITE_BACKUP": False,
+            # Webhook work only: no e-mail queued or sent beside it (and none left running
+            # against a database the benchmark drops when it ends).
+            "TIERGATE_MAIL_SEND_AFTER_COMMIT": False,
+            "TIERGATE_MAIL_BILLING_NOTICES": False,
             **(config or {}),
         }
     )
