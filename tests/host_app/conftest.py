@@ -28,9 +28,12 @@ HOST_CONFIG = {
     "TESTING": True,
     "SECRET_KEY": "host-test-secret",
     "TIERGATE_SQLITE_BACKUP": False,
-    # Messages are queued, not sent: no sender thread outlives a test's database.
+    # Messages are queued, not sent, and webhook events applied in their request: no sender
+    # or applier thread outlives a test's database (one holding a connection to a database
+    # the test then drops leaves it open).
     "TIERGATE_MAIL_SEND_AFTER_COMMIT": False,
     "TIERGATE_MAIL_BILLING_NOTICES": False,
+    "TIERGATE_WEBHOOK_APPLY": "inline",
 }
 PASSWORD = "correct horse battery staple"
 #: The env.py `flask db init` writes calls Flask-SQLAlchemy's deprecated ``db.get_engine()``
